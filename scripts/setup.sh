@@ -27,6 +27,6 @@ npm run --silent build
 
 # The base image for tests and the demo, made from Debian's busybox-static (no registry here).
 if ! bin/tsswarm image inspect busybox:latest >/dev/null 2>&1; then
-  bin/tsswarm image import --busybox
+  scripts/busybox-rootfs.sh | bin/tsswarm image import - --name busybox:latest --change 'CMD ["sh"]'
 fi
 echo "setup.sh: ready"

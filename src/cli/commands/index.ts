@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
+import { registerImageCommands } from './image.js';
+import { registerContainerCommands } from './container.js';
+import { registerStackCommands } from './stack.js';
 
 /**
  * Each command group lives in its own file and registers its verbs here. A group's action
- * handlers import their heavy modules dynamically, so `tsswarm run` does not load the
- * compose loader or the raft library.
+ * handlers import their heavy modules dynamically (`await import(...)`), so `tsswarm run`
+ * does not load the compose loader or the raft library.
  */
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerContainerCommands(program);
+  registerImageCommands(program);
+  registerStackCommands(program);
+}

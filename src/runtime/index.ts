@@ -1,0 +1,2 @@
+// The runtime's public face: the image store and the container runtime.
+export {};
