@@ -1,0 +1,14 @@
+import type { Driver, Labels, Meta } from './meta.js';
+
+export interface SecretSpec {
+  Name: string;
+  Labels?: Labels;
+  /** Base64 of the secret bytes, as Docker's API carries it. Never returned by inspect. */
+  Data?: string;
+  Driver?: Driver;
+  Templating?: Driver;
+}
+
+export interface Secret extends Meta {
+  Spec: SecretSpec;
+}

@@ -1,0 +1,53 @@
+import type { DurationNs, Labels, Meta, Timestamp } from './meta.js';
+import type { Network } from './network.js';
+import type { TaskSpec } from './service.js';
+import type { DesiredTaskState, TaskState } from './task-state.js';
+import type { PortConfig } from './service.js';
+
+export interface ContainerStatus {
+  ContainerID?: string;
+  PID?: number;
+  ExitCode?: number;
+}
+
+export interface TaskStatus {
+  Timestamp: Timestamp;
+  State: TaskState;
+  Message: string;
+  Err?: string;
+  ContainerStatus?: ContainerStatus;
+  PortStatus?: { Ports?: PortConfig[] };
+}
+
+export interface NetworkAttachment {
+  Network: Network;
+  /** CIDR form, e.g. `10.0.1.5/24`. */
+  Addresses: string[];
+}
+
+export interface Task extends Meta {
+  Name?: string;
+  Labels?: Labels;
+  Spec: TaskSpec;
+  ServiceID: string;
+  /** 1..N for replicated services; 0 for global ones (one per node). */
+  Slot: number;
+  /** Empty until the scheduler assigns the task. */
+  NodeID: string;
+  Status: TaskStatus;
+  DesiredState: DesiredTaskState;
+  NetworksAttachments?: NetworkAttachment[];
+  /** Version.Index of the service spec this task was made from (drives rolling updates). */
+  SpecVersion?: { Index: number };
+  JobIteration?: { Index: number };
+  /** When the restart supervisor may start this task (delay of the restart policy). */
+  RestartAt?: Timestamp;
+  /** For restart policy windows: how long the previous task of the slot ran. */
+  RunDuration?: DurationNs;
+}
+
+/** `<service name>.<slot or node id>.<task id>`, as Docker names task containers. */
+export function taskName(serviceName: string, task: Pick<Task, 'ID' | 'Slot' | 'NodeID'>): string {
+  const middle = task.Slot > 0 ? String(task.Slot) : task.NodeID;
+  return `${serviceName}.${middle}.${task.ID}`;
+}
