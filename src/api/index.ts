@@ -9,3 +9,5 @@ export * from './task.js';
 export * from './network.js';
 export * from './secret.js';
 export * from './config.js';
+export * from './constraint.js';
+export * from './validate/index.js';
