@@ -11,6 +11,9 @@ export const ErrorCode = {
   Unavailable: 'TSS_UNAVAILABLE',
   PermissionDenied: 'TSS_PERMISSION_DENIED',
   Internal: 'TSS_INTERNAL',
+  NotLeader: 'TSS_NOT_LEADER',
+  LeadershipLost: 'TSS_LEADERSHIP_LOST',
+  DataCorrupt: 'TSS_DATA_CORRUPT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
