@@ -18,13 +18,13 @@ export function roleToOu(role: NodeRole): string {
   return role === 'manager' ? managerOu : workerOu;
 }
 
-const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
-/** Ids end up inside distinguished names and NATS subjects, so only a safe alphabet passes. */
+/** Ids end up inside distinguished names and NATS subjects (where '.' separates tokens), so only a safe alphabet passes. */
 export function checkId(value: string, where: string): void {
   if (!idPattern.test(value)) {
     throw invalidArgument(
-      `${where} ${JSON.stringify(value)}: use 1-128 letters, digits, '_', '.', '-', starting with a letter or digit`,
+      `${where} ${JSON.stringify(value)}: use 1-128 letters, digits, '_', '-', starting with a letter or digit`,
     );
   }
 }
