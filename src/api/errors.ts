@@ -14,6 +14,10 @@ export const ErrorCode = {
   NotLeader: 'TSS_NOT_LEADER',
   LeadershipLost: 'TSS_LEADERSHIP_LOST',
   DataCorrupt: 'TSS_DATA_CORRUPT',
+  /** The container's command does not exist (docker exits 127). */
+  CommandNotFound: 'TSS_COMMAND_NOT_FOUND',
+  /** The container's command exists but cannot be run (docker exits 126). */
+  CommandNotRunnable: 'TSS_COMMAND_NOT_RUNNABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
