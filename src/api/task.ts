@@ -2,7 +2,7 @@ import type { DurationNs, Labels, Meta, Timestamp } from './meta.js';
 import type { Network } from './network.js';
 import type { TaskSpec } from './service.js';
 import type { DesiredTaskState, TaskState } from './task-state.js';
-import type { PortConfig } from './service.js';
+import type { Endpoint, PortConfig } from './service.js';
 
 export interface ContainerStatus {
   ContainerID?: string;
@@ -36,6 +36,8 @@ export interface Task extends Meta {
   NodeID: string;
   Status: TaskStatus;
   DesiredState: DesiredTaskState;
+  /** Copied from the service when the task is made: the scheduler checks host-mode ports. */
+  Endpoint?: Endpoint;
   NetworksAttachments?: NetworkAttachment[];
   /** Version.Index of the service spec this task was made from (drives rolling updates). */
   SpecVersion?: { Index: number };

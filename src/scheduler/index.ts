@@ -1,0 +1,23 @@
+export {
+  schedule,
+  type Assignment,
+  type SchedulerInput,
+  type SchedulingPlan,
+  type Unplaceable,
+} from './scheduler.js';
+export {
+  defaultFilters,
+  AvailabilityFilter,
+  ConstraintFilter,
+  CpuFilter,
+  HostPortFilter,
+  MaxReplicasFilter,
+  MemoryFilter,
+  PlatformFilter,
+  ReadyFilter,
+  constraintSubject,
+  type Filter,
+} from './filter.js';
+export { Pipeline } from './pipeline.js';
+export { buildNodeInfos, type NodeInfo } from './node-info.js';
+export { seededRandom } from './random.js';
