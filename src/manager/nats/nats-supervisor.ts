@@ -302,14 +302,14 @@ export class NatsSupervisor {
     const deadline = Date.now() + this.config.readyTimeoutMs;
     while (!(await this.host.healthy(this.server.monitor))) {
       if (exitedEarly !== undefined || Date.now() > deadline) {
-        if (exitedEarly === undefined) {
-          this.host.signal(child.pid, 'SIGKILL');
-          await child.exited;
-        }
         const why =
           exitedEarly !== undefined
             ? `exited (code ${exitedEarly.code ?? '-'}, signal ${exitedEarly.signal ?? '-'})`
             : `was not healthy within ${this.config.readyTimeoutMs} ms`;
+        if (exitedEarly === undefined) {
+          this.host.signal(child.pid, 'SIGKILL');
+          await child.exited;
+        }
         throw new TsswarmError(
           ErrorCode.Unavailable,
           `nats-server ${this.server.serverName} ${why}; ${this.logFile} ends with: ${await this.logTail()}`,
