@@ -1,0 +1,7 @@
+export { loadCompose, nodeComposeHost } from './load.js';
+export type { ComposeConfig, ComposeHost, LoadComposeOptions, LoadComposeResult } from './load.js';
+export { renderStackConfig } from './render.js';
+export { formatDiagnostic } from './diagnostic.js';
+export type { Diagnostic } from './diagnostic.js';
+export { interpolateString } from './interpolate.js';
+export { parseDurationNs, formatGoDuration, parseBytes } from './units.js';
