@@ -1,0 +1,22 @@
+// Node-local overlay networking: what the worker calls with what the managers decided.
+export type { CommandResult, NetHost, RunOptions } from './net-host.js';
+export { ExecNetHost, inNetns, netnsExecPrefix } from './exec-net-host.js';
+export type { NetnsRef } from './exec-net-host.js';
+export { FakeNetHost } from './fake-net-host.js';
+export type { FakeResponder, RecordedCall } from './fake-net-host.js';
+export { defaultOverlayConfig, validateOverlayConfig } from './overlay-config.js';
+export type { OverlayConfig, UpstreamResolver } from './overlay-config.js';
+export { NetworkSandbox } from './network-sandbox.js';
+export type { EndpointSpec, NetworkSpec } from './network-sandbox.js';
+export { normalizePeers, planPeers } from './peers.js';
+export type { Peer, PeerPlan } from './peers.js';
+export { EMBEDDED_DNS_ADDR, EndpointRules, renderEndpointRules } from './endpoint-rules.js';
+export type { EndpointRulesSpec, ServiceVip } from './endpoint-rules.js';
+export { IngressRules, MESH_MARK, renderIngressRules } from './ingress-rules.js';
+export type { IngressSpec, PortProtocol, PublishMode, PublishedPort } from './ingress-rules.js';
+export { findPortConflicts } from './port-conflicts.js';
+export type { PortClaim, PortConflict } from './port-conflicts.js';
+export { openDnsListener } from './netns-sockets.js';
+export { cleanupAll, listOwned } from './cleanup.js';
+export type { CleanupReport } from './cleanup.js';
+export * from './dns/index.js';

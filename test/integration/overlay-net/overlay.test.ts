@@ -1,0 +1,416 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NetHost, OverlayConfig, Peer } from '../../../src/overlay-net/index.js';
+import {
+  DnsServer,
+  EndpointRules,
+  ExecNetHost,
+  IngressRules,
+  NetworkSandbox,
+  Rcode,
+  cleanupAll,
+  decodeMessage,
+  defaultOverlayConfig,
+  encodeMessage,
+  inNetns,
+  listOwned,
+  openDnsListener,
+} from '../../../src/overlay-net/index.js';
+
+// Every address below lives only inside namespaces this file creates; the fake upstream DNS
+// server is on loopback. No packet leaves the machine.
+const isRoot = process.getuid?.() === 0;
+const hasTools = ['/usr/sbin/ip', '/usr/sbin/nft', '/usr/sbin/bridge', '/usr/bin/busybox'].every(
+  (p) => existsSync(p),
+);
+const skipReason = !isRoot ? 'needs root' : !hasTools ? 'needs ip, nft, bridge, busybox' : '';
+
+const prefix = `o${randomBytes(2).toString('hex').slice(0, 3)}`;
+const ns = (n: string): string => `${prefix}-${n}`;
+const NODES = [1, 2, 3] as const;
+const underlay = (n: number): string => `192.168.251.${n}`;
+const EXT_ADDR = '192.168.251.50';
+const VIP = '10.77.0.100';
+const FRONT = { id: 'frontend', vni: 4242, subnet: '10.77.0.0/24', gateway: '10.77.0.1' };
+const INGRESS = { id: 'ingress', vni: 4243, subnet: '10.79.0.0/24', gateway: '10.79.0.1' };
+const BACK = { id: 'backend', vni: 4244, subnet: '10.78.0.0/24', gateway: '10.78.0.1' };
+const task = (n: number): string => `10.77.0.1${n}`;
+const ingressTask = (n: number): string => `10.79.0.1${n}`;
+const nodeIngress = (n: number): string => `10.79.0.${n + 1}`;
+const mac = (net: number, host: number): string =>
+  `02:42:0a:${net.toString(16)}:00:${host.toString(16).padStart(2, '0')}`;
+const CLIENT_IP = '10.77.0.20';
+const BACK_IP = '10.78.0.11';
+
+const base = new ExecNetHost();
+const children: ChildProcess[] = [];
+const madeNs: string[] = [];
+const config: OverlayConfig = { ...defaultOverlayConfig(), prefix, dnsPort: 53 };
+const nodeHost = (n: number): NetHost => inNetns(base, { name: ns(`n${n}`) });
+const sandboxes = new Map<string, NetworkSandbox>();
+let dns: DnsServer | undefined;
+let upstream: dgram.Socket | undefined;
+
+async function sh(cmd: string, ...args: string[]): Promise<string> {
+  const r = await base.run(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function addNs(name: string): Promise<void> {
+  await sh('ip', 'netns', 'add', name);
+  madeNs.push(name);
+  await sh('ip', '-n', name, 'link', 'set', 'lo', 'up');
+}
+
+/** Runs node code in a namespace and resolves with its stdout (bounded by the code's own timeouts). */
+async function nodeIn(netns: string, code: string, ...args: string[]): Promise<string> {
+  return sh('ip', 'netns', 'exec', netns, process.execPath, '-e', code, ...args);
+}
+
+const SERVER = `
+const name = process.argv[1];
+require('node:net').createServer((s) => s.end(name)).listen(8080, '0.0.0.0', () => console.log('ready'));
+`;
+
+// Sequential, bounded: count connections, each with a 2 s timeout.
+const CLIENT = `
+const net = require('node:net');
+const [host, port, count] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const one = () => new Promise((resolve) => {
+  const s = net.connect({ host, port });
+  let body = '';
+  const t = setTimeout(() => { s.destroy(); resolve({ error: 'timeout' }); }, 2000);
+  s.on('data', (d) => (body += d));
+  s.on('end', () => { clearTimeout(t); resolve({ body, from: s.remoteAddress }); });
+  s.on('error', (e) => { clearTimeout(t); resolve({ error: e.code }); });
+});
+(async () => { const out = []; for (let i = 0; i < count; i++) out.push(await one()); console.log(JSON.stringify(out)); })();
+`;
+
+interface Hit {
+  body?: string;
+  from?: string;
+  error?: string;
+}
+
+async function requests(from: string, host: string, port: number, count: number): Promise<Hit[]> {
+  return JSON.parse(await nodeIn(from, CLIENT, host, String(port), String(count))) as Hit[];
+}
+
+function countBy(hits: Hit[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const h of hits) {
+    const k = h.body ?? `error:${h.error}`;
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+async function startServer(netns: string, name: string): Promise<void> {
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', SERVER, name], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server ${name} did not start`)), 10_000);
+    child.stdout?.on('data', () => (clearTimeout(t), resolve()));
+    child.on(
+      'exit',
+      (code) => (clearTimeout(t), reject(new Error(`server ${name} exited ${code}`))),
+    );
+  });
+}
+
+function sandbox(net: typeof FRONT, n: number, extra: object = {}): NetworkSandbox {
+  const s = new NetworkSandbox(
+    nodeHost(n),
+    { ...net, localAddr: underlay(n), underlayDev: 'eth0', ...extra },
+    config,
+  );
+  sandboxes.set(`${net.id}/${n}`, s);
+  return s;
+}
+
+const get = (key: string): NetworkSandbox => {
+  const s = sandboxes.get(key);
+  if (!s) throw new Error(`no sandbox ${key}`);
+  return s;
+};
+
+async function probeDns(
+  from: string,
+  probes: object[],
+): Promise<{ rcode?: number; answers?: string[]; error?: string }[]> {
+  const tsx = `${process.cwd()}/node_modules/.bin/tsx`;
+  const out = await sh(
+    'ip',
+    'netns',
+    'exec',
+    from,
+    tsx,
+    `${import.meta.dirname}/dns-probe.ts`,
+    JSON.stringify(probes),
+  );
+  return JSON.parse(out) as { rcode?: number; answers?: string[]; error?: string }[];
+}
+
+describe.skipIf(skipReason !== '')(`overlay network on 3 namespaced nodes ${skipReason}`, () => {
+  beforeAll(async () => {
+    await addNs(ns('u'));
+    await sh('ip', '-n', ns('u'), 'link', 'add', 'ub', 'type', 'bridge');
+    await sh('ip', '-n', ns('u'), 'link', 'set', 'ub', 'up');
+    const onUnderlay = async (name: string, addr: string, port: string): Promise<void> => {
+      await addNs(name);
+      await sh(
+        'ip',
+        '-n',
+        ns('u'),
+        'link',
+        'add',
+        port,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        name,
+      );
+      await sh('ip', '-n', ns('u'), 'link', 'set', port, 'master', 'ub', 'up');
+      await sh('ip', '-n', name, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+      await sh('ip', '-n', name, 'link', 'set', 'eth0', 'up');
+    };
+    for (const n of NODES) await onUnderlay(ns(`n${n}`), underlay(n), `u${n}`);
+    await onUnderlay(ns('ext'), EXT_ADDR, 'uext');
+    for (const n of NODES) await addNs(ns(`c${n}`));
+    await addNs(ns('cl'));
+    await addNs(ns('cb'));
+
+    for (const n of NODES) {
+      await sandbox(FRONT, n).create();
+      await sandbox(INGRESS, n, {
+        nodeEndpoint: { ip: nodeIngress(n), mac: mac(0x4f, n + 1) },
+      }).create();
+      await get(`frontend/${n}`).attach({
+        id: `c${n}`,
+        netns: { name: ns(`c${n}`) },
+        ip: task(n),
+        mac: mac(0x4d, 0x10 + n),
+      });
+      await get(`ingress/${n}`).attach({
+        id: `c${n}`,
+        netns: { name: ns(`c${n}`) },
+        ip: ingressTask(n),
+        mac: mac(0x4f, 0x10 + n),
+        ifname: 'eth1',
+        defaultRoute: false,
+      });
+    }
+    await get('frontend/1').attach({
+      id: 'cl',
+      netns: { name: ns('cl') },
+      ip: CLIENT_IP,
+      mac: mac(0x4d, 0x20),
+    });
+    await sandbox(BACK, 1).create();
+    await get('backend/1').attach({
+      id: 'cb',
+      netns: { name: ns('cb') },
+      ip: BACK_IP,
+      mac: mac(0x4e, 0x11),
+    });
+
+    const frontPeers: Peer[] = NODES.map((n) => ({
+      ip: task(n),
+      mac: mac(0x4d, 0x10 + n),
+      nodeAddr: underlay(n),
+    }));
+    frontPeers.push({ ip: CLIENT_IP, mac: mac(0x4d, 0x20), nodeAddr: underlay(1) });
+    const ingressPeers: Peer[] = NODES.flatMap((n) => [
+      { ip: ingressTask(n), mac: mac(0x4f, 0x10 + n), nodeAddr: underlay(n) },
+      { ip: nodeIngress(n), mac: mac(0x4f, n + 1), nodeAddr: underlay(n) },
+    ]);
+    for (const n of NODES) {
+      await get(`frontend/${n}`).setPeers(frontPeers);
+      await get(`ingress/${n}`).setPeers(ingressPeers);
+    }
+    for (const n of NODES) await startServer(ns(`c${n}`), `task${n}`);
+    await startServer(ns('cb'), 'backend-task');
+  });
+
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    upstream?.close();
+    await dns?.close();
+    for (const n of NODES) await cleanupAll(nodeHost(n), prefix).catch(() => undefined);
+    for (const name of madeNs.reverse()) await base.run('ip', ['netns', 'del', name]);
+  });
+
+  it('carries ping and TCP between containers on different nodes over VXLAN', async () => {
+    await sh('ip', 'netns', 'exec', ns('c1'), 'busybox', 'ping', '-c1', '-W2', task(3));
+    const hits = await requests(ns('c1'), task(2), 8080, 1);
+    expect(hits).toEqual([{ body: 'task2', from: task(2) }]);
+  });
+
+  it('converges peers idempotently: a second setPeers changes nothing', async () => {
+    const s = get('frontend/2');
+    const peers = NODES.map((n) => ({
+      ip: task(n),
+      mac: mac(0x4d, 0x10 + n),
+      nodeAddr: underlay(n),
+    }));
+    peers.push({ ip: CLIENT_IP, mac: mac(0x4d, 0x20), nodeAddr: underlay(1) });
+    const again = await s.setPeers(peers);
+    expect(again).toEqual({ fdbAdd: [], fdbDel: [], neighSet: [], neighDel: [] });
+  });
+
+  it('keeps overlay networks apart on one node', async () => {
+    const hits = await requests(ns('c1'), BACK_IP, 8080, 1);
+    expect(hits[0]?.body).toBeUndefined();
+  });
+
+  it('spreads 30 VIP connections evenly over 3 backends on 3 nodes, replies from the VIP', async () => {
+    const rules = new EndpointRules(inNetns(base, { name: ns('cl') }), prefix);
+    const backends = NODES.map(task);
+    await rules.apply({ services: [{ name: 'web', vip: VIP, backends }] });
+    const hits = await requests(ns('cl'), VIP, 8080, 30);
+    expect(countBy(hits)).toEqual({ task1: 10, task2: 10, task3: 10 });
+    expect(new Set(hits.map((h) => h.from))).toEqual(new Set([VIP]));
+    expect(await rules.apply({ services: [{ name: 'web', vip: VIP, backends }] })).toBe(false);
+
+    const started = Date.now();
+    await rules.apply({ services: [{ name: 'web', vip: VIP, backends: [task(1), task(3)] }] });
+    expect(Date.now() - started).toBeLessThan(1000);
+    const after = await requests(ns('cl'), VIP, 8080, 10);
+    expect(countBy(after)).toEqual({ task1: 5, task3: 5 });
+  });
+
+  it('answers service, tasks.service and dnsrr names, hides other networks, forwards the rest', async () => {
+    upstream = dgram.createSocket('udp4');
+    const fake = upstream;
+    fake.on('message', (m, r) => {
+      const q = decodeMessage(m);
+      const question = q.questions[0];
+      if (!question) return;
+      const reply = encodeMessage({
+        ...q,
+        flags: { ...q.flags, qr: true, ra: true },
+        answers: [{ name: question.name, type: 1, class: 1, ttl: 60, data: '198.51.100.7' }],
+      });
+      fake.send(reply, r.port, r.address);
+    });
+    await new Promise<void>((resolve) => fake.bind(0, '127.0.0.1', resolve));
+    dns = new DnsServer({
+      prefix,
+      upstreams: [{ host: '127.0.0.1', port: fake.address().port }],
+      upstreamTimeoutMs: 2000,
+    });
+    dns.addListener('frontend', await openDnsListener({ name: ns('n1') }, FRONT.gateway, 53));
+    dns.setTable({
+      networks: [
+        {
+          id: 'frontend',
+          services: [
+            {
+              name: 'web',
+              aliases: ['www'],
+              endpointMode: 'vip',
+              vip: VIP,
+              tasks: NODES.map((n) => ({ ip: task(n) })),
+            },
+            { name: 'db', endpointMode: 'dnsrr', tasks: [{ ip: task(2) }, { ip: task(3) }] },
+          ],
+        },
+        {
+          id: 'backend',
+          services: [{ name: 'secret', endpointMode: 'vip', vip: '10.78.0.5', tasks: [] }],
+        },
+      ],
+      clients: [{ addr: CLIENT_IP, networks: ['frontend'] }],
+    });
+    const rules = new EndpointRules(inNetns(base, { name: ns('cl') }), prefix);
+    await rules.apply({
+      dns: { clientIp: CLIENT_IP, ifname: 'eth0', server: FRONT.gateway, port: 53 },
+      services: [{ name: 'web', vip: VIP, backends: NODES.map(task) }],
+    });
+    const r = await probeDns(ns('cl'), [
+      { name: 'web', type: 'A' },
+      { name: 'www', type: 'A', tcp: true },
+      { name: 'tasks.web', type: 'A' },
+      { name: 'db', type: 'A' },
+      { name: 'db', type: 'A' },
+      { name: 'secret', type: 'A' },
+      { name: 'example.test', type: 'A' },
+      { name: 'web', type: 'AAAA' },
+      { name: '100.0.77.10.in-addr.arpa', type: 'PTR' },
+    ]);
+    expect(r[0]).toEqual({ rcode: Rcode.NoError, answers: [VIP] });
+    expect(r[1]).toEqual({ rcode: Rcode.NoError, answers: [VIP] });
+    expect(r[2]?.answers).toEqual(NODES.map(task));
+    expect(r[3]?.answers).toEqual([task(2), task(3)]);
+    expect(r[4]?.answers).toEqual([task(3), task(2)]);
+    // "secret" lives on a network the client is not on: it is not ours to answer, so it goes
+    // upstream like any outside name.
+    expect(r[5]?.answers).toEqual(['198.51.100.7']);
+    expect(r[7]).toEqual({ rcode: Rcode.NoError, answers: [] });
+    expect(r[6]).toEqual({ rcode: Rcode.NoError, answers: ['198.51.100.7'] });
+    expect(r[8]?.answers).toEqual(['web']);
+  });
+
+  it('publishes a port on every node through the ingress network, and host mode on one node', async () => {
+    for (const n of NODES) {
+      const ingress = new IngressRules(nodeHost(n), prefix);
+      await ingress.apply({
+        ports: [
+          {
+            protocol: 'tcp',
+            publishedPort: 8081,
+            targetPort: 8080,
+            mode: 'ingress',
+            backends: NODES.map(ingressTask),
+          },
+          ...(n === 2
+            ? [
+                {
+                  protocol: 'tcp' as const,
+                  publishedPort: 8082,
+                  targetPort: 8080,
+                  mode: 'host' as const,
+                  backends: [task(2)],
+                },
+              ]
+            : []),
+        ],
+        ingressBridge: get(`ingress/${n}`).bridge,
+        snatAddr: nodeIngress(n),
+      });
+    }
+    const mesh = await requests(ns('ext'), underlay(1), 8081, 9);
+    expect(countBy(mesh)).toEqual({ task1: 3, task2: 3, task3: 3 });
+    const viaNode3 = await requests(ns('ext'), underlay(3), 8081, 3);
+    expect(countBy(viaNode3)).toEqual({ task1: 1, task2: 1, task3: 1 });
+    expect(countBy(await requests(ns('ext'), underlay(2), 8082, 2))).toEqual({ task2: 2 });
+    expect(countBy(await requests(ns('ext'), underlay(1), 8082, 1))).toEqual({
+      'error:ECONNREFUSED': 1,
+    });
+  });
+
+  it('removes every device, nft table and DNS listener it made', async () => {
+    const report = await cleanupAll(nodeHost(1), prefix);
+    expect(report.devices.length).toBeGreaterThan(0);
+    expect(report.dnsServers).toBe(1);
+    dns = undefined;
+    for (const n of [2, 3]) await cleanupAll(nodeHost(n), prefix);
+    for (const n of NODES)
+      expect(await listOwned(nodeHost(n), prefix)).toEqual({ devices: [], tables: [] });
+    for (const name of [...madeNs].reverse()) await sh('ip', 'netns', 'del', name);
+    madeNs.length = 0;
+    const left = await sh('ip', 'netns', 'list');
+    expect(left.split('\n').filter((l) => l.startsWith(`${prefix}-`))).toEqual([]);
+  });
+});
