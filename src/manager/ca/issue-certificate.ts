@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { invalidArgument } from '../../api/errors.js';
 import { checkId, roleToOu, type NodeRole } from './node-identity.js';
@@ -45,7 +46,7 @@ export async function issueCertificate(
   checkValidityDays(validityDays, 'issueCertificate validityDays');
   const altNames = subjectAltNames(request.sans ?? {});
 
-  const caCert = new x509.X509Certificate(ca.certPem);
+  const { caCert, authorityKeyId } = await issuerOf(ca.certPem);
   const signingKey = await importSigningKey(ca.keyPem);
   let publicKey: x509.PublicKeyType;
   let keyPem: string | undefined;
@@ -59,9 +60,13 @@ export async function issueCertificate(
       );
     }
   } else {
-    const keys = await generateKeyPair();
-    publicKey = keys.publicKey;
-    keyPem = await privateKeyToPem(keys.privateKey);
+    // node:crypto's key objects give the SPKI bytes directly; a webcrypto key would be
+    // exported and parsed again inside @peculiar/x509, which costs several times more.
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    publicKey = new x509.PublicKey(
+      new Uint8Array(keys.publicKey.export({ type: 'spki', format: 'der' })),
+    );
+    keyPem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   }
 
   const now = Date.now();
@@ -77,7 +82,7 @@ export async function issueCertificate(
       [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
       false,
     ),
-    await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+    authorityKeyId,
   ];
   if (altNames.length > 0)
     extensions.push(new x509.SubjectAlternativeNameExtension(altNames, false));
@@ -97,6 +102,30 @@ export async function issueCertificate(
   });
   const certPem = cert.toString('pem');
   return keyPem === undefined ? { certPem } : { certPem, keyPem };
+}
+
+interface Issuer {
+  caCert: x509.X509Certificate;
+  authorityKeyId: x509.AuthorityKeyIdentifierExtension;
+}
+
+const issuers = new Map<string, Promise<Issuer>>();
+
+/** Parsing the CA certificate costs more than signing; a CA signs many certificates. */
+function issuerOf(caCertPem: string): Promise<Issuer> {
+  let issuer = issuers.get(caCertPem);
+  if (issuer === undefined) {
+    issuer = (async () => {
+      const caCert = new x509.X509Certificate(caCertPem);
+      return {
+        caCert,
+        authorityKeyId: await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+      };
+    })();
+    issuers.set(caCertPem, issuer);
+    issuer.catch(() => issuers.delete(caCertPem));
+  }
+  return issuer;
 }
 
 function subjectAltNames(sans: { dns?: string[]; ips?: string[] }): x509.JsonGeneralNames {
