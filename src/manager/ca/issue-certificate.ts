@@ -3,13 +3,7 @@ import { isIP } from 'node:net';
 import { invalidArgument } from '../../api/errors.js';
 import { checkId, roleToOu, type NodeRole } from './node-identity.js';
 import { checkValidityDays, clockSkewMs, randomSerial, type RootCa } from './root-ca.js';
-import {
-  ecdsaSha256,
-  generateKeyPair,
-  importSigningKey,
-  privateKeyToPem,
-  x509,
-} from './x509-provider.js';
+import { ecdsaSha256, importSigningKey, x509 } from './x509-provider.js';
 
 export interface IssueRequest {
   nodeId: string;
