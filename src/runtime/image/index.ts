@@ -11,3 +11,4 @@ export type {
   RemoveOptions,
   ResolvedImage,
 } from './types.js';
+export { formatHistory, formatImageList, humanDuration, humanSize } from './format.js';

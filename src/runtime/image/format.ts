@@ -1,0 +1,131 @@
+import { hexOf } from './digest.js';
+import type { HistoryEntry, ImageSummary } from './types.js';
+
+/** docker's units.HumanSize: decimal units, three significant digits ("2.14MB"). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(3))}${units[i] ?? 'B'}`;
+}
+
+/** docker's units.HumanDuration, used as "<duration> ago". */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3_600_000);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
+}
+
+function since(iso: string, now: number): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return 'N/A';
+  return `${humanDuration(Math.max(0, now - t))} ago`;
+}
+
+/** Columns padded as docker's tabwriter pads them (at least three spaces between). */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
+      .join('')
+      .trimEnd();
+  return [header, ...rows].map(line).join('\n') + '\n';
+}
+
+/** docker's "2006-01-02 15:04:05 -0700 MST" rendering of a time, in UTC. */
+function dockerTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+export interface ListFormat {
+  quiet: boolean;
+  format: string;
+  truncate: boolean;
+  now: number;
+}
+
+export function formatImageList(rows: ImageSummary[], f: ListFormat): string {
+  const id = (full: string) => (f.truncate ? hexOf(full).slice(0, 12) : full);
+  if (f.quiet) return rows.map((r) => `${id(r.id)}\n`).join('');
+  if (f.format === 'json') {
+    return rows
+      .map(
+        (r) =>
+          `${JSON.stringify({
+            Containers: 'N/A',
+            CreatedAt: dockerTime(r.created),
+            CreatedSince: since(r.created, f.now),
+            Digest: '<none>',
+            ID: id(r.id),
+            Repository: r.repository,
+            SharedSize: 'N/A',
+            Size: humanSize(r.size),
+            Tag: r.tag,
+            UniqueSize: 'N/A',
+            VirtualSize: humanSize(r.size),
+          })}\n`,
+      )
+      .join('');
+  }
+  return table(
+    ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
+    rows.map((r) => [r.repository, r.tag, id(r.id), since(r.created, f.now), humanSize(r.size)]),
+  );
+}
+
+export interface HistoryFormat {
+  quiet: boolean;
+  format: string;
+  truncate: boolean;
+  now: number;
+}
+
+export function formatHistory(entries: HistoryEntry[], f: HistoryFormat): string {
+  const id = (full: string) =>
+    full.startsWith('sha256:') && f.truncate ? hexOf(full).slice(0, 12) : full;
+  if (f.quiet) return entries.map((e) => `${id(e.id)}\n`).join('');
+  const createdBy = (s: string) => (f.truncate && s.length > 45 ? `${s.slice(0, 44)}…` : s);
+  if (f.format === 'json') {
+    return entries
+      .map(
+        (e) =>
+          `${JSON.stringify({
+            Comment: e.comment,
+            CreatedAt: e.created,
+            CreatedBy: createdBy(e.createdBy),
+            CreatedSince: since(e.created, f.now),
+            ID: id(e.id),
+            Size: humanSize(e.size),
+          })}\n`,
+      )
+      .join('');
+  }
+  return table(
+    ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+    entries.map((e) => [
+      id(e.id),
+      since(e.created, f.now),
+      createdBy(e.createdBy),
+      humanSize(e.size),
+      e.comment,
+    ]),
+  );
+}
