@@ -1,3 +1,402 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { globalOptions } from '../context.js';
 
-export function registerContainerCommands(_program: Command): void {}
+// Heavy modules load only inside actions, so `tsswarm run` pays for nothing else.
+async function runtime(cmd: Command, runtimeName?: string) {
+  const { ContainerRuntime } = await import('../../runtime/container/container-runtime.js');
+  const g = globalOptions(cmd);
+  const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
+  return ContainerRuntime.open({
+    dataRoot: g.dataRoot,
+    execRoot: g.execRoot,
+    ...(runtimeName !== undefined ? { runtime: runtimeName } : {}),
+    ...(cgroupParent ? { cgroupParent } : {}),
+  });
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+interface RunFlags {
+  detach?: boolean;
+  rm?: boolean;
+  name?: string;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  memory?: string;
+  cpus?: string;
+  cpuShares?: string;
+  pidsLimit?: string;
+  volume: string[];
+  tmpfs: string[];
+  readOnly?: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  init?: boolean;
+  stopSignal?: string;
+  stopTimeout?: string;
+  label: string[];
+  entrypoint?: string;
+  runtime?: string;
+}
+
+function addCreateFlags(c: Command): Command {
+  return c
+    .option('--name <name>', 'assign a name to the container')
+    .option('-e, --env <K=V>', 'set an environment variable', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user[:group]>', 'user name or uid (and group) to run as')
+    .option('--hostname <name>', 'container host name')
+    .option('-m, --memory <bytes>', 'memory limit (e.g. 512m)')
+    .option('--cpus <n>', 'number of CPUs')
+    .option('--cpu-shares <n>', 'CPU shares (relative weight)')
+    .option('--pids-limit <n>', 'limit on the number of processes (-1: unlimited)')
+    .option('-v, --volume <src:dst[:ro]>', 'bind-mount a host path', collect, [])
+    .option('--tmpfs <dst[:opts]>', 'mount a tmpfs', collect, [])
+    .option('--read-only', "mount the container's root filesystem read-only")
+    .option('--cap-add <cap>', 'add a Linux capability', collect, [])
+    .option('--cap-drop <cap>', 'drop a Linux capability', collect, [])
+    .option('--init', 'run an init inside the container that forwards signals and reaps')
+    .option('--stop-signal <signal>', 'signal to stop the container')
+    .option('--stop-timeout <seconds>', 'seconds to wait before killing on stop')
+    .option('-l, --label <k=v>', 'set metadata on the container', collect, [])
+    .option('--entrypoint <cmd>', "override the image's entrypoint")
+    .option('--runtime <name>', 'OCI runtime: runc (default) or crun')
+    .argument('<image>', 'image reference')
+    .argument('[command...]', 'command and arguments');
+}
+
+async function createOptions(image: string, command: string[], f: RunFlags) {
+  const { parseLabels, parseEnvFile } = await import('../../runtime/container/parse.js');
+  const { readFileSync } = await import('node:fs');
+  const { invalidArgument } = await import('../../api/errors.js');
+  const fileEnv: string[] = [];
+  for (const path of f.envFile) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw invalidArgument(`cannot read --env-file ${path}: ${(err as Error).message}`);
+    }
+    fileEnv.push(...parseEnvFile(path, text));
+  }
+  const int = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^-?\d+$/.test(v))
+      throw invalidArgument(`invalid value "${v}" for ${flag}: expected an integer`);
+    return Number(v);
+  };
+  const pidsLimit = int('--pids-limit', f.pidsLimit);
+  const cpuShares = int('--cpu-shares', f.cpuShares);
+  const stopTimeoutSec = int('--stop-timeout', f.stopTimeout);
+  return {
+    image,
+    ...(command.length > 0 ? { cmd: command } : {}),
+    ...(f.entrypoint !== undefined
+      ? { entrypoint: f.entrypoint === '' ? [] : [f.entrypoint] }
+      : {}),
+    ...(f.name !== undefined ? { name: f.name } : {}),
+    env: [...fileEnv, ...f.env],
+    ...(f.workdir !== undefined ? { workingDir: f.workdir } : {}),
+    ...(f.user !== undefined ? { user: f.user } : {}),
+    ...(f.hostname !== undefined ? { hostname: f.hostname } : {}),
+    ...(f.memory !== undefined ? { memory: f.memory } : {}),
+    ...(f.cpus !== undefined ? { cpus: f.cpus } : {}),
+    ...(cpuShares !== undefined ? { cpuShares } : {}),
+    ...(pidsLimit !== undefined ? { pidsLimit } : {}),
+    binds: f.volume,
+    tmpfs: f.tmpfs,
+    readOnly: f.readOnly === true,
+    capAdd: f.capAdd,
+    capDrop: f.capDrop,
+    init: f.init === true,
+    ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
+    ...(stopTimeoutSec !== undefined ? { stopTimeoutSec } : {}),
+    labels: parseLabels(f.label),
+    autoRemove: f.rm === true,
+  };
+}
+
+/** Docker's exit codes when the command itself cannot run: 127 not found, 126 not runnable. */
+async function startExitCode(err: unknown): Promise<number | undefined> {
+  const { ErrorCode, TsswarmError } = await import('../../api/errors.js');
+  if (!(err instanceof TsswarmError)) return undefined;
+  if (err.code === ErrorCode.CommandNotFound) return 127;
+  if (err.code === ErrorCode.CommandNotRunnable) return 126;
+  return undefined;
+}
+
+export function registerContainerCommands(program: Command): void {
+  // `run IMAGE sh -c ...`: options after the image belong to the container's command.
+  program.enablePositionalOptions();
+  addCreateFlags(
+    program
+      .command('run')
+      .description('create and start a container')
+      .option('-d, --detach', 'run in the background and print the container id')
+      .option('--rm', 'remove the container when it exits'),
+  )
+    .passThroughOptions()
+    .action(async (image: string, command: string[], f: RunFlags, cmd: Command) => {
+      const rt = await runtime(cmd, f.runtime);
+      const id = await rt.create(await createOptions(image, command, f));
+      let att;
+      try {
+        att = await rt.start(id, { attach: f.detach !== true });
+      } catch (err) {
+        const code = await startExitCode(err);
+        if (code === undefined) throw err;
+        process.stderr.write(`Error: ${(err as Error).message}\n`);
+        process.exitCode = code;
+        return;
+      }
+      if (!att) {
+        process.stdout.write(`${id}\n`);
+        return;
+      }
+      // Like docker's sig-proxy: signals to the CLI go to the container.
+      const forward = (sig: NodeJS.Signals): void => void rt.kill(id, sig).catch(() => undefined);
+      process.on('SIGINT', forward);
+      process.on('SIGTERM', forward);
+      const pump = (async () => {
+        for await (const e of rt.logs(id, { follow: true })) {
+          (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.line);
+        }
+      })();
+      const exit = await att.exited();
+      await pump;
+      await att.release(f.rm === true);
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      process.exitCode = exit.exitCode;
+    });
+
+  addCreateFlags(program.command('create').description('create a container without starting it'))
+    .passThroughOptions()
+    .action(async (image: string, command: string[], f: RunFlags, cmd: Command) => {
+      const rt = await runtime(cmd, f.runtime);
+      process.stdout.write(`${await rt.create(await createOptions(image, command, f))}\n`);
+    });
+
+  program
+    .command('start')
+    .description('start one or more created or stopped containers')
+    .argument('<container...>')
+    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+      const rt = await runtime(cmd);
+      for (const ref of refs) {
+        await rt.start(ref);
+        process.stdout.write(`${ref}\n`);
+      }
+    });
+
+  program
+    .command('ps')
+    .description('list containers')
+    .option('-a, --all', 'show all containers (default: running only)')
+    .option('-q, --quiet', 'only print ids')
+    .option('--no-trunc', 'do not truncate output')
+    .option('--format <format>', 'table (default) or json')
+    .option('-f, --filter <filter>', 'filter: label=k=v', collect, [])
+    .action(
+      async (
+        o: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string; filter: string[] },
+        cmd: Command,
+      ) => {
+        const rt = await runtime(cmd);
+        const { invalidArgument } = await import('../../api/errors.js');
+        const labels: Record<string, string> = {};
+        for (const f of o.filter) {
+          const m = /^label=([^=]+)(?:=(.*))?$/.exec(f);
+          if (!m?.[1])
+            throw invalidArgument(`invalid filter "${f}": only label=KEY=VALUE is supported`);
+          labels[m[1]] = m[2] ?? '';
+        }
+        const list = await rt.list({ all: o.all === true, labels });
+        const fmt = await import('../../runtime/container/format.js');
+        if (o.quiet) {
+          for (const i of list)
+            process.stdout.write(`${o.trunc ? i.record.Id.slice(0, 12) : i.record.Id}\n`);
+        } else if (o.format === 'json' || o.format === '{{json .}}') {
+          for (const i of list) process.stdout.write(`${JSON.stringify(fmt.psJson(i))}\n`);
+        } else if (o.format === undefined || o.format === 'table') {
+          process.stdout.write(`${fmt.psTable(list)}\n`);
+        } else {
+          throw invalidArgument(`unsupported --format "${o.format}": use table or json`);
+        }
+      },
+    );
+
+  program
+    .command('logs')
+    .description("print a container's logs")
+    .option('-f, --follow', 'follow log output')
+    .option('-n, --tail <n>', 'number of lines from the end (or "all")')
+    .option('-t, --timestamps', 'show timestamps')
+    .argument('<container>')
+    .action(
+      async (
+        ref: string,
+        o: { follow?: boolean; tail?: string; timestamps?: boolean },
+        cmd: Command,
+      ) => {
+        const rt = await runtime(cmd);
+        const { invalidArgument } = await import('../../api/errors.js');
+        let tail: number | undefined;
+        if (o.tail !== undefined && o.tail !== 'all') {
+          if (!/^\d+$/.test(o.tail)) throw invalidArgument(`invalid value "${o.tail}" for --tail`);
+          tail = Number(o.tail);
+        }
+        for await (const e of rt.logs(ref, {
+          follow: o.follow === true,
+          ...(tail !== undefined ? { tail } : {}),
+        })) {
+          const out = e.stream === 'stderr' ? process.stderr : process.stdout;
+          out.write(o.timestamps ? `${e.time} ${e.line}` : e.line);
+        }
+      },
+    );
+
+  program
+    .command('stop')
+    .description('stop containers: the stop signal, then SIGKILL after the timeout')
+    .option('-t, --time <seconds>', 'seconds to wait before killing')
+    .argument('<container...>')
+    .action(async (refs: string[], o: { time?: string }, cmd: Command) => {
+      const rt = await runtime(cmd);
+      const { invalidArgument } = await import('../../api/errors.js');
+      if (o.time !== undefined && !/^\d+$/.test(o.time)) {
+        throw invalidArgument(`invalid value "${o.time}" for --time: expected seconds`);
+      }
+      await eachRef(refs, async (ref) => {
+        await rt.stop(ref, o.time === undefined ? undefined : Number(o.time));
+      });
+    });
+
+  program
+    .command('kill')
+    .description('send a signal to containers')
+    .option('-s, --signal <signal>', 'signal to send', 'KILL')
+    .argument('<container...>')
+    .action(async (refs: string[], o: { signal: string }, cmd: Command) => {
+      const rt = await runtime(cmd);
+      await eachRef(refs, (ref) => rt.kill(ref, o.signal));
+    });
+
+  program
+    .command('rm')
+    .description('remove containers')
+    .option('-f, --force', 'kill a running container before removing it')
+    .argument('<container...>')
+    .action(async (refs: string[], o: { force?: boolean }, cmd: Command) => {
+      const rt = await runtime(cmd);
+      await eachRef(refs, (ref) => rt.remove(ref, { force: o.force === true }));
+    });
+
+  program
+    .command('exec')
+    .description('run a command in a running container')
+    .option('-e, --env <K=V>', 'set an environment variable', collect, [])
+    .option('-w, --workdir <dir>', 'working directory')
+    .argument('<container>')
+    .argument('<command...>')
+    .passThroughOptions()
+    .action(
+      async (
+        ref: string,
+        command: string[],
+        o: { env: string[]; workdir?: string },
+        cmd: Command,
+      ) => {
+        const rt = await runtime(cmd);
+        process.exitCode = await rt.exec(ref, command, {
+          env: o.env,
+          ...(o.workdir !== undefined ? { workingDir: o.workdir } : {}),
+        });
+      },
+    );
+
+  program
+    .command('inspect')
+    .description('print docker-shaped JSON about containers')
+    .argument('<container...>')
+    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+      const rt = await runtime(cmd);
+      const fmt = await import('../../runtime/container/format.js');
+      const docs = [];
+      for (const ref of refs) {
+        const info = await rt.inspect(ref);
+        docs.push(fmt.inspectDocument(info, rt.paths(info.record.Id)));
+      }
+      process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+    });
+
+  program
+    .command('stats')
+    .description('resource usage of containers')
+    .addOption(new Option('--no-stream', 'print one sample and exit (the only mode)'))
+    .option('--format <format>', 'table (default) or json')
+    .argument('[container...]')
+    .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
+      const rt = await runtime(cmd);
+      const fmt = await import('../../runtime/container/format.js');
+      const stats = await rt.stats(refs);
+      if (o.format === 'json') {
+        for (const s of stats) {
+          process.stdout.write(
+            `${JSON.stringify({
+              ID: s.id.slice(0, 12),
+              Name: s.name,
+              CPUPerc: `${s.cpuPercent.toFixed(2)}%`,
+              MemUsage: `${fmt.formatBytes(s.memoryUsage)} / ${fmt.formatBytes(s.memoryLimit)}`,
+              MemPerc: `${((100 * s.memoryUsage) / (s.memoryLimit || 1)).toFixed(2)}%`,
+              PIDs: String(s.pids),
+            })}\n`,
+          );
+        }
+        return;
+      }
+      const rows = [['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS']];
+      for (const s of stats) {
+        rows.push([
+          s.id.slice(0, 12),
+          s.name,
+          `${s.cpuPercent.toFixed(2)}%`,
+          `${fmt.formatBytes(s.memoryUsage)} / ${fmt.formatBytes(s.memoryLimit)}`,
+          `${((100 * s.memoryUsage) / (s.memoryLimit || 1)).toFixed(2)}%`,
+          String(s.pids),
+        ]);
+      }
+      process.stdout.write(`${fmt.table(rows)}\n`);
+    });
+
+  program
+    .command('wait')
+    .description('wait for containers to stop, then print their exit codes')
+    .argument('<container...>')
+    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+      const rt = await runtime(cmd);
+      for (const ref of refs) {
+        const r = await rt.wait(ref);
+        process.stdout.write(`${r.exitCode}\n`);
+      }
+    });
+}
+
+/** Acts on every ref, reporting each failure as docker does, and fails if any failed. */
+async function eachRef(refs: string[], f: (ref: string) => Promise<void>): Promise<void> {
+  let failed: unknown;
+  for (const ref of refs) {
+    try {
+      await f(ref);
+      process.stdout.write(`${ref}\n`);
+    } catch (err) {
+      if (failed !== undefined) process.stderr.write(`Error: ${(failed as Error).message}\n`);
+      failed = err;
+    }
+  }
+  if (failed !== undefined) throw failed;
+}

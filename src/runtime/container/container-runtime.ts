@@ -1,0 +1,849 @@
+// The daemonless container runtime: what `tsswarm run/ps/stop/...` and the worker both use.
+// All state lives in files (see container-store.ts); a ContainerRuntime object holds none, so
+// a restarted process sees every container as it is.
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  readSync,
+  closeSync,
+  fstatSync,
+  watch,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, TsswarmError, conflict, invalidArgument } from '../../api/errors.js';
+import {
+  cgroupDirs,
+  cgroupsPath,
+  detectCgroups,
+  oomCounterFile,
+  sampleCgroup,
+  type CgroupLayout,
+} from './cgroups.js';
+import {
+  ContainerStore,
+  newId,
+  randomName,
+  readJson,
+  writeAtomic,
+  type ContainerPaths,
+} from './container-store.js';
+import { linuxHost, type ContainerHost, type MonitorHandle } from './host.js';
+import type { ImageSource } from './image-source.js';
+import { buildOciSpec, capabilities, overlayLowerdir } from './oci-spec.js';
+import {
+  mergeEnv,
+  parseBind,
+  parseCpus,
+  parseEnv,
+  parseMemory,
+  parsePidsLimit,
+  parseSignal,
+  parseTmpfs,
+  validateHostname,
+  validateName,
+} from './parse.js';
+import type {
+  ContainerInfo,
+  ContainerRecord,
+  ContainerState,
+  ContainerStats,
+  CreateOptions,
+  ExitResult,
+  LogEntry,
+  LogOptions,
+  MountRecord,
+} from './types.js';
+import { resolveUser } from './user.js';
+
+export interface RuntimeConfig {
+  dataRoot: string;
+  execRoot: string;
+  /** "runc", "crun" or an absolute path to an OCI runtime. */
+  runtime: string;
+  /** cgroup under which every container gets its own ("tsswarm" → /tsswarm/<id>). */
+  cgroupParent: string;
+  /** Path of tsswarm-shim; found next to the build when empty. */
+  monitorBinary: string;
+}
+
+export function defaultRuntimeConfig(dataRoot: string, execRoot: string): RuntimeConfig {
+  return { dataRoot, execRoot, runtime: 'runc', cgroupParent: 'tsswarm', monitorBinary: '' };
+}
+
+export function validateRuntimeConfig(c: RuntimeConfig): RuntimeConfig {
+  if (!c.dataRoot.startsWith('/'))
+    throw invalidArgument(`data root must be absolute: ${c.dataRoot}`);
+  if (!c.execRoot.startsWith('/'))
+    throw invalidArgument(`exec root must be absolute: ${c.execRoot}`);
+  if (!/^[a-zA-Z0-9_.-]+(\/[a-zA-Z0-9_.-]+)*$/.test(c.cgroupParent)) {
+    throw invalidArgument(`invalid cgroup parent "${c.cgroupParent}": expected a relative path`);
+  }
+  if (c.runtime !== 'runc' && c.runtime !== 'crun' && !c.runtime.startsWith('/')) {
+    throw invalidArgument(`unknown runtime "${c.runtime}": use runc, crun or an absolute path`);
+  }
+  return c;
+}
+
+export interface OpenOptions {
+  dataRoot: string;
+  execRoot: string;
+  runtime?: string;
+  cgroupParent?: string;
+  monitorBinary?: string;
+  /** Where images come from; the image store of dataRoot by default. */
+  images?: ImageSource;
+  host?: ContainerHost;
+}
+
+export interface StartOptions {
+  /** Keep the control channel: the result then carries the exit. */
+  attach?: boolean;
+}
+
+export interface Attachment {
+  pid: number;
+  /** The container's exit, as the monitor saw it. */
+  exited(): Promise<ExitResult>;
+  /**
+   * Call after the last logs are read: a --rm monitor then removes the container. With
+   * `waitForMonitor`, resolves once the monitor is gone (the container removed, for --rm).
+   */
+  release(waitForMonitor: boolean): Promise<void>;
+}
+
+const monitorMarker = 'tsswarm-shim';
+
+export class ContainerRuntime {
+  private readonly store: ContainerStore;
+  private readonly cgroups: CgroupLayout;
+  private constructor(
+    readonly config: RuntimeConfig,
+    private readonly imageSource: ImageSource | undefined,
+    private readonly host: ContainerHost,
+  ) {
+    this.store = new ContainerStore(config.dataRoot, config.execRoot);
+    this.cgroups = detectCgroups();
+  }
+
+  static open(opts: OpenOptions): ContainerRuntime {
+    const c = defaultRuntimeConfig(opts.dataRoot, opts.execRoot);
+    if (opts.runtime !== undefined) c.runtime = opts.runtime;
+    if (opts.cgroupParent !== undefined) c.cgroupParent = opts.cgroupParent;
+    if (opts.monitorBinary !== undefined) c.monitorBinary = opts.monitorBinary;
+    return new ContainerRuntime(validateRuntimeConfig(c), opts.images, opts.host ?? linuxHost);
+  }
+
+  private async images(): Promise<ImageSource> {
+    if (this.imageSource) return this.imageSource;
+    const { openImageStore } = await import('./image-store-source.js');
+    return openImageStore(this.config.dataRoot);
+  }
+
+  // ---- create ------------------------------------------------------------------------------
+
+  async create(o: CreateOptions): Promise<string> {
+    // Everything that can be wrong with the request is checked before anything is written.
+    const name = o.name === undefined ? undefined : validateName(o.name);
+    const memory = o.memory === undefined ? 0 : parseMemory(o.memory);
+    const nanoCpus = o.cpus === undefined ? 0 : parseCpus(o.cpus);
+    const pidsLimit = o.pidsLimit === undefined ? null : parsePidsLimit(o.pidsLimit);
+    const binds = (o.binds ?? []).map(parseBind);
+    const tmpfs = (o.tmpfs ?? []).map(parseTmpfs);
+    const stopSignal = o.stopSignal === undefined ? '' : parseSignal('--stop-signal', o.stopSignal);
+    const hostname = o.hostname === undefined ? undefined : validateHostname(o.hostname);
+    if (o.workingDir !== undefined && o.workingDir !== '' && !o.workingDir.startsWith('/')) {
+      throw invalidArgument(`invalid working directory "${o.workingDir}" for -w: must be absolute`);
+    }
+    if (o.cpuShares !== undefined && (!Number.isSafeInteger(o.cpuShares) || o.cpuShares < 2)) {
+      throw invalidArgument(`invalid value "${o.cpuShares}" for --cpu-shares: at least 2`);
+    }
+    if (o.stopTimeoutSec !== undefined && !Number.isSafeInteger(o.stopTimeoutSec)) {
+      throw invalidArgument(`invalid value "${o.stopTimeoutSec}" for --stop-timeout`);
+    }
+    const caps = capabilities(o.capAdd ?? [], o.capDrop ?? []);
+    for (const c of caps) {
+      if (!/^CAP_[A-Z_]+$/.test(c)) throw invalidArgument(`unknown capability "${c}"`);
+    }
+    for (const b of binds) {
+      if (!existsSync(b.source)) {
+        throw invalidArgument(
+          `invalid mount config for -v ${b.source}:${b.destination}: bind source path does not exist: ${b.source}`,
+        );
+      }
+    }
+    const runtimeBin = this.runtimeBinary();
+    if (!existsSync(runtimeBin)) {
+      throw invalidArgument(`OCI runtime "${this.config.runtime}" not found at ${runtimeBin}`);
+    }
+    const image = await (await this.images()).resolve(o.image);
+    for (const d of image.layerDirs) {
+      if (!existsSync(d)) {
+        throw new TsswarmError(
+          ErrorCode.DataCorrupt,
+          `image ${o.image} is corrupt: layer directory ${d} is missing (re-import the image)`,
+        );
+      }
+    }
+    const ic = image.config;
+    const entrypoint = o.entrypoint ?? ic.Entrypoint ?? [];
+    const cmd =
+      o.cmd !== undefined && o.cmd.length > 0 ? o.cmd : o.entrypoint ? [] : (ic.Cmd ?? []);
+    const argv = [...entrypoint, ...cmd];
+    if (argv.length === 0 || argv[0] === undefined) {
+      throw invalidArgument(`no command specified: image ${o.image} has no Cmd or Entrypoint`);
+    }
+    const user = o.user ?? ic.User ?? '';
+    resolveUser(user, image.layerDirs);
+    const env = mergeEnv(
+      ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      ic.Env ?? [],
+      parseEnv(o.env ?? []),
+    );
+
+    const id = newId();
+    const p = this.store.paths(id);
+    mkdirSync(this.store.namesDir, { recursive: true });
+    const finalName = this.reserveName(id, name);
+    try {
+      mkdirSync(p.upper, { recursive: true });
+      mkdirSync(p.work, { recursive: true });
+      const host = hostname ?? id.slice(0, 12);
+      writeFileSync(p.hostname, `${host}\n`);
+      writeFileSync(p.hosts, hostsFile());
+      writeFileSync(p.resolvConf, resolvConf());
+      const mounts: MountRecord[] = [
+        ...binds.map((b): MountRecord => ({
+          Type: 'bind',
+          Source: b.source,
+          Destination: b.destination,
+          Mode: b.readOnly ? 'ro' : '',
+          RW: !b.readOnly,
+          Propagation: 'rprivate',
+        })),
+        ...tmpfs.map((t): MountRecord => ({
+          Type: 'tmpfs',
+          Source: '',
+          Destination: t.destination,
+          Mode: t.options,
+          RW: true,
+          Propagation: '',
+        })),
+      ];
+      const record: ContainerRecord = {
+        Id: id,
+        Name: `/${finalName}`,
+        Created: new Date().toISOString(),
+        Path: argv[0],
+        Args: argv.slice(1),
+        Image: image.id,
+        LayerDirs: image.layerDirs,
+        Config: {
+          Hostname: host,
+          User: user,
+          Env: env,
+          Cmd: cmd.length > 0 ? cmd : null,
+          Entrypoint: entrypoint.length > 0 ? entrypoint : null,
+          WorkingDir: o.workingDir ?? ic.WorkingDir ?? '',
+          Labels: { ...(ic.Labels ?? {}), ...(o.labels ?? {}) },
+          StopSignal: stopSignal || ic.StopSignal || 'SIGTERM',
+          StopTimeout: o.stopTimeoutSec ?? null,
+          Image: o.image,
+        },
+        HostConfig: {
+          Memory: memory,
+          NanoCpus: nanoCpus,
+          CpuShares: o.cpuShares ?? 0,
+          PidsLimit: pidsLimit,
+          Binds: o.binds ?? [],
+          Tmpfs: Object.fromEntries(tmpfs.map((t) => [t.destination, t.options])),
+          ReadonlyRootfs: o.readOnly ?? false,
+          CapAdd: o.capAdd ?? [],
+          CapDrop: o.capDrop ?? [],
+          Init: o.init ?? false,
+          AutoRemove: o.autoRemove ?? false,
+          Runtime: this.config.runtime,
+          CgroupParent: this.config.cgroupParent,
+        },
+        Mounts: mounts,
+      };
+      writeAtomic(p.record, `${JSON.stringify(record, null, 2)}\n`);
+    } catch (err) {
+      rmSync(p.dir, { recursive: true, force: true });
+      rmSync(this.store.namePath(finalName), { force: true });
+      throw err;
+    }
+    return id;
+  }
+
+  /** Claims a name with an exclusive create, so two concurrent `run --name x` cannot both win. */
+  private reserveName(id: string, name: string | undefined): string {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const n = name ?? randomName(attempt);
+      try {
+        writeFileSync(this.store.namePath(n), id, { flag: 'wx' });
+        return n;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (name !== undefined) {
+          let owner = '';
+          try {
+            owner = readFileSync(this.store.namePath(n), 'utf8').trim();
+          } catch {
+            // removed meanwhile: still refuse, the caller may retry
+          }
+          throw conflict(
+            `the container name "/${n}" is already in use by container "${owner}": remove (or rename) that container to reuse the name`,
+          );
+        }
+      }
+    }
+    throw conflict('could not find a free random container name');
+  }
+
+  // ---- start -------------------------------------------------------------------------------
+
+  async start(ref: string, opts: StartOptions = {}): Promise<Attachment | undefined> {
+    const id = this.store.resolve(ref);
+    const r = this.store.readRecord(id);
+    const state = this.state(id, r);
+    if (state.Running) return undefined;
+    const p = this.store.paths(id);
+    rmSync(p.exit, { force: true });
+    rmSync(p.running, { force: true });
+    mkdirSync(p.rootfs, { recursive: true });
+    const user = resolveUser(r.Config.User, r.LayerDirs);
+    const cgPath = cgroupsPath(r.HostConfig.CgroupParent, id);
+    const spec = buildOciSpec({
+      record: r,
+      rootfs: p.rootfs,
+      ...user,
+      hostsPath: p.hosts,
+      hostnamePath: p.hostname,
+      resolvConfPath: p.resolvConf,
+      cgroupsPath: cgPath,
+      initBinary: this.monitorBinary(),
+    });
+    writeFileSync(p.ociConfig, JSON.stringify(spec));
+    const args = [
+      '--runtime',
+      this.runtimeBinary(r.HostConfig.Runtime),
+      '--runtime-root',
+      this.runtimeRoot(r.HostConfig.Runtime),
+      '--bundle',
+      p.bundle,
+      '--id',
+      id,
+      '--log',
+      p.log,
+      '--state-dir',
+      p.dir,
+      '--oom-file',
+      oomCounterFile(this.cgroups, cgPath),
+      '--lower',
+      overlayLowerdir(r.LayerDirs),
+      '--upper',
+      p.upper,
+      '--work',
+      p.work,
+      '--target',
+      p.rootfs,
+    ];
+    if (r.HostConfig.AutoRemove) {
+      args.push('--rm', '--rm-path', p.dir, '--rm-path', p.bundle);
+      args.push('--rm-path', this.store.namePath(r.Name.slice(1)));
+    }
+    const mon = this.host.startMonitor(this.monitorBinary(), args, p.monitorLog);
+    const first = await mon.next();
+    if (first.type !== 'started') {
+      const message = first.type === 'error' ? first.message : 'the container monitor exited';
+      mon.detach();
+      throw this.startFailed(id, r, message);
+    }
+    if (!opts.attach) {
+      mon.detach();
+      return undefined;
+    }
+    return attachment(first.pid, mon);
+  }
+
+  private startFailed(id: string, r: ContainerRecord, message: string): TsswarmError {
+    const p = this.store.paths(id);
+    let err: TsswarmError;
+    let exitCode = 125;
+    if (/executable file not found|no such file or directory/i.test(message)) {
+      err = new TsswarmError(ErrorCode.CommandNotFound, `failed to start container: ${message}`);
+      exitCode = 127;
+    } else if (/permission denied|exec format error|is a directory/i.test(message)) {
+      err = new TsswarmError(ErrorCode.CommandNotRunnable, `failed to start container: ${message}`);
+      exitCode = 126;
+    } else if (/cgroups? in hybrid mode/i.test(message)) {
+      err = new TsswarmError(
+        ErrorCode.Unavailable,
+        `OCI runtime ${r.HostConfig.Runtime} cannot run on this host: ${message}`,
+      );
+    } else {
+      err = new TsswarmError(ErrorCode.Internal, `failed to start container: ${message}`);
+    }
+    if (r.HostConfig.AutoRemove) {
+      this.removeFiles(id, r);
+    } else if (existsSync(p.dir)) {
+      writeAtomic(
+        p.exit,
+        JSON.stringify({
+          exitCode,
+          oomKilled: false,
+          finishedAt: new Date().toISOString(),
+          error: message,
+        }),
+      );
+    }
+    return err;
+  }
+
+  // ---- state -------------------------------------------------------------------------------
+
+  private state(id: string, r?: ContainerRecord): ContainerState {
+    const p = this.store.paths(id);
+    const running = readJson<{ pid: number; monitorPid: number; startedAt: string }>(p.running);
+    const exit = readJson<{
+      exitCode: number;
+      oomKilled: boolean;
+      finishedAt: string;
+      error?: string;
+    }>(p.exit);
+    const base: ContainerState = {
+      Status: 'created',
+      Running: false,
+      Pid: 0,
+      ExitCode: 0,
+      OOMKilled: false,
+      Error: '',
+      StartedAt: running?.startedAt ?? '0001-01-01T00:00:00Z',
+      FinishedAt: '0001-01-01T00:00:00Z',
+      MonitorPid: 0,
+    };
+    void r;
+    if (exit) {
+      return {
+        ...base,
+        Status: 'exited',
+        ExitCode: exit.exitCode,
+        OOMKilled: exit.oomKilled,
+        Error: exit.error ?? '',
+        FinishedAt: exit.finishedAt,
+      };
+    }
+    if (!running) return base;
+    if (this.host.processAlive(running.monitorPid, monitorMarker)) {
+      return {
+        ...base,
+        Status: 'running',
+        Running: true,
+        Pid: running.pid,
+        MonitorPid: running.monitorPid,
+      };
+    }
+    // The monitor died without recording an exit (killed, or the host rebooted).
+    return { ...base, Status: 'dead', ExitCode: 255 };
+  }
+
+  async inspect(ref: string): Promise<ContainerInfo> {
+    const id = this.store.resolve(ref);
+    const record = this.store.readRecord(id);
+    return Promise.resolve({ record, state: this.state(id, record) });
+  }
+
+  /** Every container, or those whose labels include all of `labels`. */
+  async list(
+    filter: { all?: boolean; labels?: Record<string, string> } = {},
+  ): Promise<ContainerInfo[]> {
+    const out: ContainerInfo[] = [];
+    for (const id of this.store.ids()) {
+      let record: ContainerRecord;
+      try {
+        record = this.store.readRecord(id);
+      } catch {
+        continue; // being created or removed right now
+      }
+      const state = this.state(id, record);
+      if (!filter.all && !state.Running) continue;
+      if (filter.labels) {
+        const ok = Object.entries(filter.labels).every(([k, v]) => record.Config.Labels[k] === v);
+        if (!ok) continue;
+      }
+      out.push({ record, state });
+    }
+    out.sort((a, b) => b.record.Created.localeCompare(a.record.Created));
+    return Promise.resolve(out);
+  }
+
+  paths(ref: string): ContainerPaths {
+    return this.store.paths(this.store.resolve(ref));
+  }
+
+  cgroupPath(ref: string): string {
+    const id = this.store.resolve(ref);
+    return cgroupsPath(this.store.readRecord(id).HostConfig.CgroupParent, id);
+  }
+
+  // ---- wait / stop / kill ------------------------------------------------------------------
+
+  async wait(ref: string, signal?: AbortSignal): Promise<ExitResult> {
+    const id = this.store.resolve(ref);
+    for (;;) {
+      const s = this.state(id);
+      if (s.Status === 'exited' || s.Status === 'dead') {
+        return s.Error
+          ? { exitCode: s.ExitCode, oomKilled: s.OOMKilled, error: s.Error }
+          : { exitCode: s.ExitCode, oomKilled: s.OOMKilled };
+      }
+      if (signal?.aborted) throw new TsswarmError(ErrorCode.Unavailable, 'wait aborted');
+      await waitForChange(this.store.paths(id).dir, 200);
+    }
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const id = this.store.resolve(ref);
+    const sig = parseSignal('--signal', signal);
+    const r = this.store.readRecord(id);
+    if (!this.state(id, r).Running) {
+      throw conflict(`cannot kill container ${ref}: container ${id} is not running`);
+    }
+    const res = await this.host.runRuntime(this.runtimeBinary(r.HostConfig.Runtime), [
+      '--root',
+      this.runtimeRoot(r.HostConfig.Runtime),
+      'kill',
+      id,
+      sig.slice(3),
+    ]);
+    if (res.code !== 0 && this.state(id, r).Running) {
+      throw new TsswarmError(ErrorCode.Internal, `kill ${ref}: ${res.stderr.trim()}`);
+    }
+  }
+
+  /** Sends the stop signal, then SIGKILL after the timeout (container's, else 10 s). */
+  async stop(ref: string, timeoutSec?: number): Promise<void> {
+    const id = this.store.resolve(ref);
+    const r = this.store.readRecord(id);
+    if (!this.state(id, r).Running) return;
+    const t = timeoutSec ?? r.Config.StopTimeout ?? 10;
+    await this.kill(id, r.Config.StopSignal).catch((err: unknown) => {
+      if (this.state(id, r).Running) throw err;
+    });
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), Math.max(0, t) * 1000);
+    try {
+      await this.wait(id, ac.signal);
+      return;
+    } catch {
+      // timed out: kill
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.state(id, r).Running) await this.kill(id, 'SIGKILL').catch(() => undefined);
+    await this.wait(id);
+  }
+
+  // ---- remove ------------------------------------------------------------------------------
+
+  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    const id = this.store.resolve(ref);
+    const r = this.store.readRecord(id);
+    const s = this.state(id, r);
+    if (s.Running) {
+      if (!opts.force) {
+        throw conflict(
+          `cannot remove container ${ref}: container is running: stop the container before removing or force remove`,
+        );
+      }
+      await this.kill(id, 'SIGKILL').catch(() => undefined);
+      await this.wait(id);
+    }
+    // The monitor unmounts and deletes the runtime state once the container has exited.
+    const deadline = Date.now() + 10_000;
+    while (s.MonitorPid > 0 && this.host.processAlive(s.MonitorPid, monitorMarker)) {
+      if (Date.now() > deadline) break;
+      await delay(10);
+    }
+    const running = readJson<{ monitorPid: number }>(this.store.paths(id).running);
+    while (running && this.host.processAlive(running.monitorPid, monitorMarker)) {
+      if (Date.now() > deadline) break;
+      await delay(10);
+    }
+    await this.cleanupRuntime(id, r);
+    this.removeFiles(id, r);
+  }
+
+  /** Undoes what a dead monitor could not: runtime state, mount, cgroup. */
+  private async cleanupRuntime(id: string, r: ContainerRecord): Promise<void> {
+    const p = this.store.paths(id);
+    const root = this.runtimeRoot(r.HostConfig.Runtime);
+    if (existsSync(join(root, id))) {
+      await this.host.runRuntime(this.runtimeBinary(r.HostConfig.Runtime), [
+        '--root',
+        root,
+        'delete',
+        '--force',
+        id,
+      ]);
+    }
+    if (this.host.isMounted(p.rootfs)) await this.host.unmount(p.rootfs);
+    for (const d of cgroupDirs(this.cgroups, cgroupsPath(r.HostConfig.CgroupParent, id))) {
+      try {
+        rmSync(d, { recursive: false, force: true });
+      } catch {
+        // busy or gone
+      }
+    }
+  }
+
+  private removeFiles(id: string, r: ContainerRecord): void {
+    const p = this.store.paths(id);
+    rmSync(p.bundle, { recursive: true, force: true });
+    rmSync(p.dir, { recursive: true, force: true });
+    const namePath = this.store.namePath(r.Name.slice(1));
+    try {
+      if (readFileSync(namePath, 'utf8').trim() === id) rmSync(namePath, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+
+  // ---- logs --------------------------------------------------------------------------------
+
+  async *logs(ref: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {
+    const id = this.store.resolve(ref);
+    const p = this.store.paths(id);
+    let offset = 0;
+    let rest = '';
+    const readNew = (): LogEntry[] => {
+      let fd: number;
+      try {
+        fd = openSync(p.log, 'r');
+      } catch {
+        return [];
+      }
+      try {
+        const size = fstatSync(fd).size;
+        if (size <= offset) return [];
+        const buf = Buffer.alloc(size - offset);
+        const n = readSync(fd, buf, 0, buf.length, offset);
+        offset += n;
+        const text = rest + buf.subarray(0, n).toString('utf8');
+        const lines = text.split('\n');
+        rest = lines.pop() ?? '';
+        return lines.filter((l) => l !== '').map(parseLogLine);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    let first = readNew();
+    if (opts.tail !== undefined) first = opts.tail <= 0 ? [] : first.slice(-opts.tail);
+    for (const e of first) yield e;
+    if (!opts.follow) return;
+    for (;;) {
+      const s = this.state(id);
+      const done = s.Status !== 'running' && s.Status !== 'created';
+      for (const e of readNew()) yield e;
+      if (done || opts.signal?.aborted || !existsSync(p.dir)) return;
+      await waitForChange(p.dir, 100, opts.signal);
+    }
+  }
+
+  // ---- exec --------------------------------------------------------------------------------
+
+  /** Runs a command in a running container with this process's stdio; returns its exit code. */
+  async exec(
+    ref: string,
+    cmd: string[],
+    opts: { env?: string[]; workingDir?: string } = {},
+  ): Promise<number> {
+    const id = this.store.resolve(ref);
+    const r = this.store.readRecord(id);
+    if (!this.state(id, r).Running) throw conflict(`container ${id} is not running`);
+    if (cmd.length === 0) throw invalidArgument('exec needs a command');
+    const args = ['--root', this.runtimeRoot(r.HostConfig.Runtime), 'exec'];
+    for (const e of parseEnv(opts.env ?? [])) args.push('--env', e);
+    if (opts.workingDir) args.push('--cwd', opts.workingDir);
+    args.push(id, ...cmd);
+    const res = await this.host.runRuntime(this.runtimeBinary(r.HostConfig.Runtime), args, true);
+    return res.code;
+  }
+
+  // ---- stats -------------------------------------------------------------------------------
+
+  async stats(refs?: string[]): Promise<ContainerStats[]> {
+    const infos =
+      refs && refs.length > 0
+        ? await Promise.all(refs.map((r) => this.inspect(r)))
+        : await this.list({ all: false });
+    const paths = infos.map((i) => cgroupsPath(i.record.HostConfig.CgroupParent, i.record.Id));
+    const before = paths.map((p) => sampleCgroup(this.cgroups, p));
+    const t0 = process.hrtime.bigint();
+    await delay(100);
+    const wallNs = Number(process.hrtime.bigint() - t0);
+    return infos.map((info, k) => {
+      const a = before[k];
+      const b = sampleCgroup(this.cgroups, paths[k] ?? '');
+      const cpu = a && b && wallNs > 0 ? ((b.cpuNs - a.cpuNs) / wallNs) * 100 : 0;
+      return {
+        id: info.record.Id,
+        name: info.record.Name.slice(1),
+        cpuPercent: Math.max(0, cpu),
+        memoryUsage: b?.memoryUsage ?? 0,
+        memoryLimit: b?.memoryLimit ?? totalMemory(),
+        pids: b?.pids ?? 0,
+      };
+    });
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  runtimeBinary(runtime = this.config.runtime): string {
+    if (runtime.startsWith('/')) return runtime;
+    for (const dir of [
+      '/usr/sbin',
+      '/usr/bin',
+      '/usr/local/sbin',
+      '/usr/local/bin',
+      '/sbin',
+      '/bin',
+    ]) {
+      const p = join(dir, runtime);
+      if (existsSync(p)) return p;
+    }
+    return join('/usr/sbin', runtime);
+  }
+
+  runtimeRoot(runtime = this.config.runtime): string {
+    const name = runtime.startsWith('/') ? (runtime.split('/').pop() ?? 'oci') : runtime;
+    return join(this.config.execRoot, name);
+  }
+
+  monitorBinary(): string {
+    if (this.config.monitorBinary) return this.config.monitorBinary;
+    return findMonitorBinary();
+  }
+}
+
+let monitorPathCache: string | undefined;
+/** build/tsswarm-shim of the checkout this module runs from (bundle in dist/ or sources). */
+export function findMonitorBinary(): string {
+  if (monitorPathCache) return monitorPathCache;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, 'build', 'tsswarm-shim');
+    if (existsSync(p)) return (monitorPathCache = p);
+    dir = dirname(dir);
+  }
+  throw new TsswarmError(
+    ErrorCode.Unavailable,
+    'container monitor build/tsswarm-shim not found: run npm run build',
+  );
+}
+
+function attachment(pid: number, mon: MonitorHandle): Attachment {
+  let exit: Promise<ExitResult> | undefined;
+  return {
+    pid,
+    exited() {
+      exit ??= mon
+        .next()
+        .then((e) =>
+          e.type === 'exited'
+            ? { exitCode: e.exitCode, oomKilled: e.oomKilled }
+            : { exitCode: 255, oomKilled: false, error: 'the container monitor went away' },
+        );
+      return exit;
+    },
+    async release(waitForMonitor) {
+      mon.ack();
+      if (!waitForMonitor) {
+        mon.detach();
+        return;
+      }
+      // The monitor closes the channel when it exits, after removal for --rm.
+      for (;;) {
+        const e = await mon.next();
+        if (e.type === 'closed') break;
+      }
+      mon.detach();
+    },
+  };
+}
+
+function parseLogLine(line: string): LogEntry {
+  try {
+    const o = JSON.parse(line) as { log?: string; stream?: string; time?: string };
+    return {
+      line: o.log ?? '',
+      stream: o.stream === 'stderr' ? 'stderr' : 'stdout',
+      time: o.time ?? '',
+    };
+  } catch {
+    return { line: `${line}\n`, stream: 'stdout', time: '' };
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves when something in `dir` changes, or after `maxMs` (a watch can miss events). */
+function waitForChange(dir: string, maxMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    let w: ReturnType<typeof watch> | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      w?.close();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, maxMs);
+    try {
+      w = watch(dir, done);
+      w.on('error', done);
+    } catch {
+      // dir gone: the timer resolves
+    }
+    signal?.addEventListener('abort', done);
+  });
+}
+
+function totalMemory(): number {
+  try {
+    const m = /MemTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function hostsFile(): string {
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+    '',
+  ].join('\n');
+}
+
+/** The host's resolv.conf without loopback resolvers, which mean nothing in another netns. */
+function resolvConf(): string {
+  let text = '';
+  try {
+    text = readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+  const lines = text.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  return lines.join('\n');
+}

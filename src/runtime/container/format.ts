@@ -1,0 +1,160 @@
+// Docker-shaped views of a container: ps rows, `--format json` objects, inspect documents.
+import type { ContainerInfo } from './types.js';
+import type { ContainerPaths } from './container-store.js';
+import { overlayLowerdir } from './oci-spec.js';
+
+/** go-units HumanDuration, which docker uses for "Up 3 seconds" and "2 minutes ago". */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(m / 60);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  const d = Math.floor(h / 24);
+  if (d < 14) return `${d} days`;
+  if (d < 90) return `${Math.floor(d / 7)} weeks`;
+  if (d < 730) return `${Math.floor(d / 30)} months`;
+  return `${Math.floor(d / 365)} years`;
+}
+
+export function statusText(info: ContainerInfo, now = Date.now()): string {
+  const s = info.state;
+  switch (s.Status) {
+    case 'running':
+      return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+    case 'exited':
+      return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    case 'dead':
+      return 'Dead';
+    default:
+      return 'Created';
+  }
+}
+
+export function commandText(info: ContainerInfo, truncate: boolean): string {
+  const full = [info.record.Path, ...info.record.Args].join(' ');
+  const cut = truncate && full.length > 20 ? `${full.slice(0, 19)}…` : full;
+  return `"${cut}"`;
+}
+
+export function psJson(info: ContainerInfo, now = Date.now()): Record<string, string> {
+  const r = info.record;
+  return {
+    Command: commandText(info, true),
+    CreatedAt: r.Created,
+    ID: r.Id.slice(0, 12),
+    Image: r.Config.Image,
+    Labels: Object.entries(r.Config.Labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    LocalVolumes: '0',
+    Mounts: r.Mounts.map((m) => m.Source || m.Destination).join(','),
+    Names: r.Name.slice(1),
+    Networks: 'none',
+    Ports: '',
+    RunningFor: `${humanDuration(now - Date.parse(r.Created))} ago`,
+    Size: '0B',
+    State: info.state.Status,
+    Status: statusText(info, now),
+  };
+}
+
+export function psTable(infos: readonly ContainerInfo[], now = Date.now()): string {
+  const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
+  const rows = infos.map((i) => [
+    i.record.Id.slice(0, 12),
+    i.record.Config.Image,
+    commandText(i, true),
+    `${humanDuration(now - Date.parse(i.record.Created))} ago`,
+    statusText(i, now),
+    '',
+    i.record.Name.slice(1),
+  ]);
+  return table([header, ...rows]);
+}
+
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((c, k) => (widths[k] = Math.max(widths[k] ?? 0, c.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((c, k) => (k === row.length - 1 ? c : c.padEnd((widths[k] ?? 0) + 3)))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function inspectDocument(info: ContainerInfo, p: ContainerPaths): Record<string, unknown> {
+  const r = info.record;
+  const s = info.state;
+  return {
+    Id: r.Id,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: {
+      Status: s.Status,
+      Running: s.Running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: s.OOMKilled,
+      Dead: s.Status === 'dead',
+      Pid: s.Pid,
+      ExitCode: s.ExitCode,
+      Error: s.Error,
+      StartedAt: s.StartedAt,
+      FinishedAt: s.FinishedAt,
+    },
+    Image: r.Image,
+    ResolvConfPath: p.resolvConf,
+    HostnamePath: p.hostname,
+    HostsPath: p.hosts,
+    LogPath: p.log,
+    Name: r.Name,
+    RestartCount: 0,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    HostConfig: {
+      ...r.HostConfig,
+      LogConfig: { Type: 'json-file', Config: {} },
+      NetworkMode: 'none',
+    },
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: {
+        LowerDir: overlayLowerdir(r.LayerDirs),
+        UpperDir: p.upper,
+        WorkDir: p.work,
+        MergedDir: p.rootfs,
+      },
+    },
+    Mounts: r.Mounts,
+    Config: {
+      ...r.Config,
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: false,
+      OpenStdin: false,
+    },
+    NetworkSettings: { Networks: {} },
+  };
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v.toFixed(0) : v.toFixed(2)}${units[u]}`;
+}

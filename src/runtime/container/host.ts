@@ -1,0 +1,136 @@
+// Every kernel effect of the container runtime goes through this interface: spawning the
+// monitor, calling the OCI runtime, unmounting, probing processes. Tests can replace it.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+
+export type MonitorEvent =
+  | { type: 'started'; pid: number }
+  | { type: 'error'; message: string }
+  | { type: 'exited'; exitCode: number; oomKilled: boolean }
+  | { type: 'closed' };
+
+export interface MonitorHandle {
+  pid: number;
+  /** Resolves with the next event after `after`; 'closed' when the monitor hung up. */
+  next(): Promise<MonitorEvent>;
+  /** Lets a --rm monitor go on with removal (the starter has read the last logs). */
+  ack(): void;
+  /** Stops listening: the monitor carries on alone. */
+  detach(): void;
+}
+
+export interface RuntimeCall {
+  code: number;
+  stderr: string;
+}
+
+export interface ContainerHost {
+  startMonitor(binary: string, args: string[], stderrFile: string): MonitorHandle;
+  runRuntime(binary: string, args: string[], inherit?: boolean): Promise<RuntimeCall>;
+  unmount(target: string): Promise<void>;
+  isMounted(target: string): boolean;
+  /** True when `pid` runs a program whose command line contains `marker`. */
+  processAlive(pid: number, marker: string): boolean;
+}
+
+class SocketMonitor implements MonitorHandle {
+  private buf = '';
+  private queue: MonitorEvent[] = [];
+  private waiters: ((e: MonitorEvent) => void)[] = [];
+  constructor(
+    readonly pid: number,
+    private readonly sock: Socket,
+  ) {
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      this.buf += d;
+      let nl: number;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        this.push(parseEvent(line));
+      }
+    });
+    const closed = (): void => this.push({ type: 'closed' });
+    sock.on('close', closed);
+    sock.on('error', () => undefined);
+  }
+  private push(e: MonitorEvent): void {
+    const w = this.waiters.shift();
+    if (w) w(e);
+    else this.queue.push(e);
+  }
+  next(): Promise<MonitorEvent> {
+    const e = this.queue.shift();
+    if (e) {
+      if (e.type === 'closed') this.queue.unshift(e);
+      return Promise.resolve(e);
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  ack(): void {
+    if (!this.sock.destroyed) this.sock.write('\n');
+  }
+  detach(): void {
+    this.sock.destroy();
+  }
+}
+
+function parseEvent(line: string): MonitorEvent {
+  const [kind, ...rest] = line.split(' ');
+  if (kind === 'started') return { type: 'started', pid: Number(rest[0]) };
+  if (kind === 'exited') {
+    return { type: 'exited', exitCode: Number(rest[0]), oomKilled: rest[1] === '1' };
+  }
+  return { type: 'error', message: kind === 'error' ? rest.join(' ') : line };
+}
+
+export const linuxHost: ContainerHost = {
+  startMonitor(binary, args, stderrFile) {
+    const errFd = openSync(stderrFile, 'a');
+    try {
+      const child = spawn(binary, args, {
+        // fd 3 is the control socket; the monitor's own stdio must not hold the caller's.
+        stdio: ['ignore', 'ignore', errFd, 'pipe'],
+        detached: true,
+      });
+      child.unref();
+      const sock = child.stdio[3] as Socket;
+      const handle = new SocketMonitor(child.pid ?? 0, sock);
+      child.on('error', () => undefined);
+      return handle;
+    } finally {
+      closeSync(errFd);
+    }
+  },
+  runRuntime(binary, args, inherit = false) {
+    return new Promise((resolve) => {
+      const child = spawn(binary, args, {
+        stdio: inherit ? 'inherit' : ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (d: string) => (stderr += d));
+      child.on('error', (err) => resolve({ code: 127, stderr: err.message }));
+      child.on('close', (code, signal) =>
+        resolve({ code: code ?? 128 + (signal ? 9 : 0), stderr }),
+      );
+    });
+  },
+  async unmount(target) {
+    await linuxHost.runRuntime('/bin/umount', ['-l', target]);
+  },
+  isMounted(target) {
+    const info = readFileSync('/proc/self/mountinfo', 'utf8');
+    return info.split('\n').some((l) => l.split(' ')[4] === target);
+  },
+  processAlive(pid, marker) {
+    if (pid <= 0) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+    } catch {
+      return false;
+    }
+  },
+};

@@ -1,0 +1,27 @@
+// The container runtime's public face.
+export {
+  ContainerRuntime,
+  defaultRuntimeConfig,
+  validateRuntimeConfig,
+  findMonitorBinary,
+  type Attachment,
+  type OpenOptions,
+  type RuntimeConfig,
+  type StartOptions,
+} from './container-runtime.js';
+export { imageInUse } from './in-use.js';
+export type { ImageSource } from './image-source.js';
+export type { ContainerHost } from './host.js';
+export { detectCgroups, type CgroupLayout } from './cgroups.js';
+export type {
+  ContainerInfo,
+  ContainerRecord,
+  ContainerState,
+  ContainerStats,
+  ContainerStatus,
+  CreateOptions,
+  ExitResult,
+  LogEntry,
+  LogOptions,
+  MountRecord,
+} from './types.js';

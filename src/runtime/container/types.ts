@@ -1,0 +1,131 @@
+/** What a caller asks for; the library's equivalent of `tsswarm run` flags. */
+export interface CreateOptions {
+  image: string;
+  name?: string;
+  /** Replaces the image's Cmd. */
+  cmd?: string[];
+  /** Replaces the image's Entrypoint. */
+  entrypoint?: string[];
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  hostname?: string;
+  /** Bytes, or a docker size string ("512m"). */
+  memory?: number | string;
+  /** CPUs ("1.5") or nano CPUs as a number of CPUs. */
+  cpus?: number | string;
+  cpuShares?: number;
+  pidsLimit?: number;
+  /** SRC:DST[:ro] */
+  binds?: string[];
+  /** /PATH[:OPTIONS] */
+  tmpfs?: string[];
+  readOnly?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  init?: boolean;
+  stopSignal?: string;
+  stopTimeoutSec?: number;
+  labels?: Record<string, string>;
+  /** Remove the container once it exits (`run --rm`). */
+  autoRemove?: boolean;
+}
+
+export interface MountRecord {
+  Type: 'bind' | 'tmpfs';
+  Source: string;
+  Destination: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+/** Persistent description of a container (container.json), in docker's field names. */
+export interface ContainerRecord {
+  Id: string;
+  Name: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  /** "sha256:…" */
+  Image: string;
+  LayerDirs: string[];
+  Config: {
+    Hostname: string;
+    User: string;
+    Env: string[];
+    Cmd: string[] | null;
+    Entrypoint: string[] | null;
+    WorkingDir: string;
+    Labels: Record<string, string>;
+    StopSignal: string;
+    StopTimeout: number | null;
+    Image: string;
+  };
+  HostConfig: {
+    Memory: number;
+    NanoCpus: number;
+    CpuShares: number;
+    PidsLimit: number | null;
+    Binds: string[];
+    Tmpfs: Record<string, string>;
+    ReadonlyRootfs: boolean;
+    CapAdd: string[];
+    CapDrop: string[];
+    Init: boolean;
+    AutoRemove: boolean;
+    Runtime: string;
+    CgroupParent: string;
+  };
+  Mounts: MountRecord[];
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead';
+
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Pid: number;
+  ExitCode: number;
+  OOMKilled: boolean;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+  /** Pid of the tsswarm-shim that holds the container's stdio. */
+  MonitorPid: number;
+}
+
+export interface ContainerInfo {
+  record: ContainerRecord;
+  state: ContainerState;
+}
+
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  /** RFC 3339 with nanoseconds. */
+  time: string;
+  /** Includes the trailing newline when the line had one. */
+  line: string;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  /** Only the last N lines; all when undefined. */
+  tail?: number;
+  signal?: AbortSignal;
+}
+
+export interface ContainerStats {
+  id: string;
+  name: string;
+  cpuPercent: number;
+  memoryUsage: number;
+  memoryLimit: number;
+  pids: number;
+}
+
+export interface ExitResult {
+  exitCode: number;
+  oomKilled: boolean;
+  error?: string;
+}
