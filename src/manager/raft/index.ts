@@ -1,0 +1,37 @@
+export { RaftNode } from './raft-node.js';
+export type { RaftNodeOptions } from './raft-node.js';
+export { defaultRaftConfig, validateRaftConfig } from './config.js';
+export type { RaftConfig } from './config.js';
+export {
+  NotLeaderError,
+  LeadershipLostError,
+  RaftStoppedError,
+  RaftCorruptionError,
+} from './errors.js';
+export { systemClock } from './clock.js';
+export { MemoryLogStore, MemoryStableStore, MemorySnapshotStore } from './memory-stores.js';
+export { MemoryNetwork } from './memory-transport.js';
+export type { Delivery, MemoryNetworkOptions } from './memory-transport.js';
+export type {
+  FSM,
+  Server,
+  Suffrage,
+  Configuration,
+  EntryType,
+  LogEntry,
+  LogStore,
+  HardState,
+  StableStore,
+  SnapshotMeta,
+  Snapshot,
+  SnapshotStore,
+  RaftMessage,
+  MessageHandler,
+  Transport,
+  TimerHandle,
+  Clock,
+  RandomSource,
+  RaftRole,
+  RaftEvent,
+  RaftStats,
+} from './types.js';
