@@ -5,3 +5,14 @@ export { formatDiagnostic } from './diagnostic.js';
 export type { Diagnostic } from './diagnostic.js';
 export { interpolateString } from './interpolate.js';
 export { parseDurationNs, formatGoDuration, parseBytes } from './units.js';
+export { convertStack, stackNamespaceLabel } from './convert.js';
+export type {
+  ConvertResult,
+  DependsOnCondition,
+  DependsOnEdge,
+  Stack,
+  StackFileObject,
+  StackNetwork,
+  StackObjectSource,
+  StackVolume,
+} from './convert.js';
