@@ -1,0 +1,41 @@
+import { isTerminalTaskState, type Node, type Task } from '../../api/index.js';
+
+/** Desired to run (or to be ready to run): the task holds its slot. */
+export function isLive(t: Task): boolean {
+  return t.DesiredState === 'running' || t.DesiredState === 'ready';
+}
+
+export function hasExited(t: Task): boolean {
+  return isTerminalTaskState(t.Status.State);
+}
+
+/** Oldest first; creation time, then ID, so the order is total. */
+export function byAge(a: Task, b: Task): number {
+  if (a.CreatedAt !== b.CreatedAt) return a.CreatedAt < b.CreatedAt ? -1 : 1;
+  return a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0;
+}
+
+export function newest(tasks: readonly Task[]): Task | undefined {
+  let n: Task | undefined;
+  for (const t of tasks) if (!n || byAge(n, t) < 0) n = t;
+  return n;
+}
+
+/**
+ * Why a task must leave its node, or undefined when the node may keep it. Only `down` counts
+ * as lost: `unknown` and `disconnected` nodes may come back with their tasks intact.
+ */
+export function nodeEvictionReason(t: Task, nodes: ReadonlyMap<string, Node>): string | undefined {
+  if (t.NodeID === '') return undefined;
+  const n = nodes.get(t.NodeID);
+  if (!n) return `node ${t.NodeID} was removed`;
+  if (n.Spec.Availability === 'drain') return `node ${t.NodeID} is drained`;
+  if (n.Status.State === 'down') return `node ${t.NodeID} is down`;
+  return undefined;
+}
+
+export function parseTimeMs(ts: string | undefined): number | undefined {
+  if (ts === undefined) return undefined;
+  const ms = Date.parse(ts);
+  return Number.isNaN(ms) ? undefined : ms;
+}
