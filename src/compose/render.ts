@@ -166,9 +166,11 @@ function renderService(svc: unknown): unknown {
 
 /** The merged, normalised configuration as `docker stack config` prints it. */
 export function renderStackConfig(config: Obj): string {
-  const top = ordered(config, orders['top'] ?? []);
-  const version = top['version'];
-  top['version'] = version === undefined || version === '3' ? '3.13' : version;
+  const version = config['version'];
+  const top = ordered(
+    { ...config, version: version === undefined || version === '3' ? '3.13' : version },
+    orders['top'] ?? [],
+  );
   const services = sortedMap(top['services'], renderService);
   if (services !== undefined) top['services'] = services;
   const kinds: [string, string][] = [
