@@ -280,6 +280,7 @@ function convertService(
   svc: Obj,
 ): { spec?: ServiceSpec; usesDefault: boolean } {
   const path = ['services', name];
+  const errorsBefore = c.errors.length;
   for (const key of Object.keys(svc)) {
     if (!key.startsWith('x-') && !honouredServiceKeys.has(key)) {
       c.fail([...path, key], `${key} is not supported by tsswarm services`);
@@ -350,7 +351,11 @@ function convertService(
     RollbackConfig: updateConfig(deploy['rollback_config']),
     EndpointSpec: endpointSpec(c, [...path, 'ports'], svc['ports'], str(deploy['endpoint_mode'])),
   });
-  for (const e of validateServiceSpec(spec)) c.fail(path, `${e.field}: ${e.message}`);
+  // The shared spec validation catches what slipped past the compose checks; reporting it on top
+  // of a compose error would only say the same thing twice.
+  if (c.errors.length === errorsBefore) {
+    for (const e of validateServiceSpec(spec)) c.fail(path, `${e.field}: ${e.message}`);
+  }
   return { spec, usesDefault };
 }
 
