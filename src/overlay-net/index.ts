@@ -17,6 +17,8 @@ export type { IngressSpec, PortProtocol, PublishMode, PublishedPort } from './in
 export { findPortConflicts } from './port-conflicts.js';
 export type { PortClaim, PortConflict } from './port-conflicts.js';
 export { openDnsListener } from './netns-sockets.js';
-export { cleanupAll, listOwned } from './cleanup.js';
+export { cleanupAll, cleanupKernel, listOwned, removeNetwork } from './cleanup.js';
+export { OverlayNode } from './overlay-node.js';
+export type { OverlayNodeOptions } from './overlay-node.js';
 export type { CleanupReport } from './cleanup.js';
 export * from './dns/index.js';

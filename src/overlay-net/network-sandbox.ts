@@ -4,7 +4,8 @@ import type { NetnsRef } from './exec-net-host.js';
 import { inNetns } from './exec-net-host.js';
 import type { NetHost } from './net-host.js';
 import { runChecked, runJson } from './net-host.js';
-import { applyNft, deleteTableIfPresent } from './nft.js';
+import { removeNetwork } from './cleanup.js';
+import { applyNft } from './nft.js';
 import type { OverlayConfig } from './overlay-config.js';
 import { validateOverlayConfig } from './overlay-config.js';
 import {
@@ -265,20 +266,6 @@ export class NetworkSandbox {
 
   /** Removes the bridge, the VXLAN device, every veth still on the bridge and the nft table. */
   async remove(): Promise<void> {
-    if (await this.linkExists(this.bridge)) {
-      const ports = await runJson<{ ifname: string }[]>(this.host, 'ip', [
-        '-j',
-        'link',
-        'show',
-        'master',
-        this.bridge,
-      ]);
-      for (const p of ports) {
-        if (p.ifname !== this.vxlan) await this.host.run('ip', ['link', 'del', p.ifname]);
-      }
-      await this.ip('link', 'del', this.bridge);
-    }
-    if (await this.linkExists(this.vxlan)) await this.ip('link', 'del', this.vxlan);
-    await deleteTableIfPresent(this.host, this.table);
+    await removeNetwork(this.host, this.config.prefix, this.spec.id);
   }
 }
