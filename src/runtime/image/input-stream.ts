@@ -5,7 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { invalidArgument } from '../../api/errors.js';
 import { DigestingStream } from './digest.js';
 import { detectCompression } from './detect-format.js';
-import { asTarError } from './layer-unpacker.js';
+import { asTarError } from './tar-entries.js';
 
 /** Opens an import source: a file path, "-" for stdin, or a stream. */
 export function openSource(source: string | NodeJS.ReadableStream): Readable {
@@ -65,8 +65,8 @@ export async function copyDecompressed(
       await pipeline(replay, digesting, createWriteStream(file));
     }
   } catch (err) {
-    const e = asTarError(err);
-    if (e !== err) throw invalidArgument(`${what}: ${(e as Error).message}`, err);
+    const e = asTarError(err, what);
+    if (e !== err) throw e;
     throw openError(err, what);
   }
   return { digest: digesting.digest(), size: digesting.size, compressed: compression === 'gzip' };

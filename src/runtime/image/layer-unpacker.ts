@@ -7,6 +7,7 @@ import type { Header } from 'tar-stream';
 
 type HeaderArgument = Partial<Header> & Pick<Header, 'name'>;
 import { invalidArgument } from '../../api/errors.js';
+import { forEachTarEntry } from './tar-entries.js';
 import { LayerEntryPlanner } from './layer-entry.js';
 
 /**
@@ -78,8 +79,8 @@ export async function unpackLayer(
   layer: Readable,
   dir: string,
   host: LayerWriterHost = gnuTarWriter,
+  what = 'layer',
 ): Promise<void> {
-  const extract = tar.extract();
   const pack = tar.pack();
   const planner = new LayerEntryPlanner();
   const dirHeaders = new Map<string, HeaderArgument>();
@@ -87,82 +88,75 @@ export async function unpackLayer(
   // If the writer fails early, stop reading; the error surfaces from `written`.
   written.catch(() => layer.destroy());
 
-  const feed = async () => {
-    const source = pipeline(layer, extract);
-    try {
-      for await (const entry of extract) {
-        const h = entry.header;
-        const plan = planner.plan(h);
-        switch (plan.kind) {
-          case 'refuse':
-            throw invalidArgument(`refusing layer: ${plan.reason}`);
-          case 'skip':
-            entry.resume();
-            break;
-          case 'whiteout':
-            entry.resume();
-            pack.entry({
-              name: plan.path,
-              type: 'character-device',
-              devmajor: 0,
-              devminor: 0,
-              mode: 0,
-              uid: 0,
-              gid: 0,
-              mtime: h.mtime ?? new Date(0),
-            });
-            break;
-          case 'opaque': {
-            entry.resume();
-            const seen = dirHeaders.get(plan.dir);
-            // A second entry for the directory carries the xattr; tar applies it to the
-            // directory it already made (or makes it, when the layer had no entry for it).
-            pack.entry({
-              name: plan.dir,
-              type: 'directory',
-              mode: seen?.mode ?? 0o755,
-              uid: seen?.uid ?? 0,
-              gid: seen?.gid ?? 0,
-              mtime: seen?.mtime ?? h.mtime ?? new Date(0),
-              pax: { ...(keptPax(seen?.pax) ?? {}), [`${xattrPrefix}trusted.overlay.opaque`]: 'y' },
-            });
-            break;
+  const feed = () =>
+    forEachTarEntry(layer, what, async (entry) => {
+      const h = entry.header;
+      const content = entry.content;
+      const plan = planner.plan(h);
+      switch (plan.kind) {
+        case 'refuse':
+          throw invalidArgument(`${what}: refused: ${plan.reason}`);
+        case 'skip':
+          content.resume();
+          break;
+        case 'whiteout':
+          content.resume();
+          pack.entry({
+            name: plan.path,
+            type: 'character-device',
+            devmajor: 0,
+            devminor: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            mtime: h.mtime ?? new Date(0),
+          });
+          break;
+        case 'opaque': {
+          content.resume();
+          const seen = dirHeaders.get(plan.dir);
+          // A second entry for the directory carries the xattr; tar applies it to the
+          // directory it already made (or makes it, when the layer had no entry for it).
+          pack.entry({
+            name: plan.dir,
+            type: 'directory',
+            mode: seen?.mode ?? 0o755,
+            uid: seen?.uid ?? 0,
+            gid: seen?.gid ?? 0,
+            mtime: seen?.mtime ?? h.mtime ?? new Date(0),
+            pax: { ...(keptPax(seen?.pax) ?? {}), [`${xattrPrefix}trusted.overlay.opaque`]: 'y' },
+          });
+          break;
+        }
+        case 'write': {
+          const pax = keptPax(h.pax);
+          const type = h.type === 'contiguous-file' ? 'file' : (h.type ?? 'file');
+          const header: HeaderArgument = {
+            name: plan.path,
+            type,
+            mode: h.mode ?? 0o644,
+            uid: h.uid ?? 0,
+            gid: h.gid ?? 0,
+            mtime: h.mtime ?? new Date(0),
+            size: type === 'file' ? (h.size ?? 0) : 0,
+            ...(h.uname ? { uname: h.uname } : {}),
+            ...(h.gname ? { gname: h.gname } : {}),
+            ...(plan.linkname !== undefined ? { linkname: plan.linkname } : {}),
+            ...(h.devmajor !== undefined ? { devmajor: h.devmajor } : {}),
+            ...(h.devminor !== undefined ? { devminor: h.devminor } : {}),
+            ...(pax ? { pax } : {}),
+          };
+          if (type === 'directory') dirHeaders.set(plan.path, header);
+          if (type === 'file') {
+            await pipeline(content, pack.entry(header));
+          } else {
+            content.resume();
+            pack.entry(header);
           }
-          case 'write': {
-            const pax = keptPax(h.pax);
-            const type = h.type === 'contiguous-file' ? 'file' : (h.type ?? 'file');
-            const header: HeaderArgument = {
-              name: plan.path,
-              type,
-              mode: h.mode ?? 0o644,
-              uid: h.uid ?? 0,
-              gid: h.gid ?? 0,
-              mtime: h.mtime ?? new Date(0),
-              size: type === 'file' ? (h.size ?? 0) : 0,
-              ...(h.uname ? { uname: h.uname } : {}),
-              ...(h.gname ? { gname: h.gname } : {}),
-              ...(plan.linkname !== undefined ? { linkname: plan.linkname } : {}),
-              ...(h.devmajor !== undefined ? { devmajor: h.devmajor } : {}),
-              ...(h.devminor !== undefined ? { devminor: h.devminor } : {}),
-              ...(pax ? { pax } : {}),
-            };
-            if (type === 'directory') dirHeaders.set(plan.path, header);
-            if (type === 'file') {
-              await pipeline(entry, pack.entry(header));
-            } else {
-              entry.resume();
-              pack.entry(header);
-            }
-            break;
-          }
+          break;
         }
       }
-      await source;
-    } catch (err) {
-      source.catch(() => undefined);
-      throw asTarError(err);
-    }
-  };
+    });
 
   try {
     await feed();
@@ -173,18 +167,4 @@ export async function unpackLayer(
     throw err;
   }
   await written;
-}
-
-/** Turns tar-stream's and zlib's messages for broken input into one InvalidArgument. */
-export function asTarError(err: unknown): unknown {
-  if (!(err instanceof Error)) return err;
-  const code = (err as { code?: unknown }).code;
-  if (code === undefined) {
-    // tar-stream's own errors carry no code: bad checksums, unexpected end of data.
-    return invalidArgument(`corrupt or truncated tarball: ${err.message}`, err);
-  }
-  if (typeof code === 'string' && code.startsWith('Z_')) {
-    return invalidArgument(`corrupt or truncated gzip stream: ${err.message}`, err);
-  }
-  return err;
 }
