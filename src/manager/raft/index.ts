@@ -35,3 +35,10 @@ export type {
   RaftEvent,
   RaftStats,
 } from './types.js';
+export { FileLogStore } from './file-log-store.js';
+export type { FileLogStoreOptions } from './file-log-store.js';
+export { FileStableStore } from './file-stable-store.js';
+export { FileSnapshotStore } from './file-snapshot-store.js';
+export type { FileSnapshotStoreOptions } from './file-snapshot-store.js';
+export { openFileStores } from './file-stores.js';
+export type { FileStores } from './file-stores.js';

@@ -1,10 +1,13 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type SimResult } from './sim-cluster.js';
 
 // RAFT_SEED=<n> replays one run (both cluster sizes unless RAFT_NODES says which);
 // RAFT_SIM_SEEDS=<n> changes how many seeds each size runs.
 const replay = process.env.RAFT_SEED === undefined ? undefined : Number(process.env.RAFT_SEED);
-const perSize = Number(process.env.RAFT_SIM_SEEDS ?? '150');
+const perSize = Number(process.env.RAFT_SIM_SEEDS ?? '125');
 const sizes = (
   process.env.RAFT_NODES === undefined ? [3, 5] : [Number(process.env.RAFT_NODES)]
 ) as (3 | 5)[];
@@ -37,6 +40,27 @@ describe('raft under simulated faults', () => {
       expect(writes).toBeGreaterThan(seeds.length * 50);
     }, 180_000);
   }
+
+  it('with the real file stores: crashes recover from disk', async () => {
+    const seeds =
+      replay === undefined ? Array.from({ length: 5 }, (_, i) => 900_000 + i) : [replay];
+    for (const seed of seeds) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-sim-'));
+      try {
+        const r = await runSimulation({
+          seed,
+          nodes: 3,
+          chaosMs: 10_000,
+          clients: 3,
+          keys: 3,
+          storage: { kind: 'file', dir },
+        });
+        if (!r.ok) expect.fail(describeFailure(r, 3) + ' (file storage)');
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }, 120_000);
 
   it('replays a seed exactly', async () => {
     const a = await runSimulation({ seed: 42, nodes: 3, chaosMs: 5000, clients: 2, keys: 2 });

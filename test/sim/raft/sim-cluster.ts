@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   LeadershipLostError,
   MemoryLogStore,
@@ -8,7 +9,10 @@ import {
   RaftNode,
   defaultRaftConfig,
   type Configuration,
+  openFileStores,
   type LogStore,
+  type SnapshotStore,
+  type StableStore,
   type Transport,
 } from '../../../src/manager/raft/index.js';
 import { FakeClock } from './fake-clock.js';
@@ -23,6 +27,12 @@ export interface SimOptions {
   chaosMs: number;
   clients: number;
   keys: number;
+  /**
+   * memory: stores that survive a crash whole, which is faithful because every store call is
+   * durable on return. file: the real file stores in `dir`, closed on a crash and reopened
+   * (recovery from disk) on restart.
+   */
+  storage?: { kind: 'memory' } | { kind: 'file'; dir: string };
 }
 
 export interface SimResult {
@@ -48,8 +58,8 @@ export interface SimResult {
 interface SimNode {
   id: string;
   log: LogStore;
-  stable: MemoryStableStore;
-  snapshots: MemorySnapshotStore;
+  stable: StableStore;
+  snapshots: SnapshotStore;
   fsm: KvFsm;
   transport: Transport;
   raft: RaftNode<KvResult> | null;
@@ -137,7 +147,24 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     }
   };
 
+  const storage = options.storage ?? { kind: 'memory' };
+  if (storage.kind === 'file') {
+    for (const n of nodes) {
+      const fileStores = openFileStores(path.join(storage.dir, n.id));
+      n.log = fileStores.logStore;
+      n.stable = fileStores.stableStore;
+      n.snapshots = fileStores.snapshotStore;
+    }
+  }
+
   const start = (n: SimNode): void => {
+    if (storage.kind === 'file' && n.raft === null && stats.crashes > 0) {
+      n.log.close();
+      const fileStores = openFileStores(path.join(storage.dir, n.id));
+      n.log = fileStores.logStore;
+      n.stable = fileStores.stableStore;
+      n.snapshots = fileStores.snapshotStore;
+    }
     n.fsm = new KvFsm(recordApply(n.id));
     n.transport = network.transport(n.id);
     const config = {
@@ -445,8 +472,11 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       `history of key ${lin.key} is not linearizable: ${JSON.stringify(lin.operations.slice(0, 40))}`,
     );
   }
-  for (const n of nodes) crash(n);
-  stats.crashes -= nodes.length;
+  for (const n of nodes) {
+    if (n.raft !== null) stats.crashes--;
+    crash(n);
+    n.log.close();
+  }
   return { seed: options.seed, ok: violations.length === 0, violations, stats };
 }
 
