@@ -18,6 +18,13 @@ export interface GeneratedValidator {
   code: string;
 }
 
+/** Digest of the schema's content, independent of how the formatter lays the file out. */
+export function schemaDigest(text: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify(JSON.parse(text)))
+    .digest('hex');
+}
+
 export function generateValidator(): GeneratedValidator {
   const here = dirname(fileURLToPath(import.meta.url));
   const text = readFileSync(join(here, 'compose-spec.json'), 'utf8');
@@ -25,5 +32,5 @@ export function generateValidator(): GeneratedValidator {
   const { $schema: _declared, ...body } = JSON.parse(text) as Record<string, unknown>;
   const ajv = new Ajv({ ...validatorOptions, code: { source: true, esm: false } });
   const code = standaloneCode.default(ajv, ajv.compile(body));
-  return { schemaSha256: createHash('sha256').update(text).digest('hex'), code };
+  return { schemaSha256: schemaDigest(text), code };
 }
