@@ -7,16 +7,21 @@ import { corpusDir } from './corpus.js';
 
 describe('precompiled compose-spec validator', () => {
   it('was generated from the vendored schema (run src/compose/schema/generate-validator.ts)', () => {
-    const schema = readFileSync(new URL('../../../src/compose/schema/compose-spec.json', import.meta.url), 'utf8');
+    const schema = readFileSync(
+      new URL('../../../src/compose/schema/compose-spec.json', import.meta.url),
+      'utf8',
+    );
     expect(generated.schemaSha256).toBe(schemaDigest(schema));
     expect(generated.code).toBe(generateValidator().code);
-  });
   });
 
   it('holds the same schema as the corpus copy it was vendored from', () => {
     const corpusSchema = resolve(corpusDir, 'schema', 'compose-spec.json');
     if (!existsSync(corpusSchema)) return;
-    const ours = readFileSync(new URL('../../../src/compose/schema/compose-spec.json', import.meta.url), 'utf8');
+    const ours = readFileSync(
+      new URL('../../../src/compose/schema/compose-spec.json', import.meta.url),
+      'utf8',
+    );
     expect(schemaDigest(ours)).toBe(schemaDigest(readFileSync(corpusSchema, 'utf8')));
   });
 });
