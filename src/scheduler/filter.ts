@@ -1,11 +1,4 @@
-import {
-  matchConstraint,
-  parseConstraints,
-  type Constraint,
-  type ConstraintSubject,
-  type Node,
-  type Task,
-} from '../api/index.js';
+import { matchConstraint, parseConstraints, type Constraint, type Task } from '../api/index.js';
 import { hostPortKeys, type NodeInfo } from './node-info.js';
 
 /**
@@ -14,6 +7,11 @@ import { hostPortKeys, type NodeInfo } from './node-info.js';
  */
 export interface Filter {
   readonly name: string;
+  /**
+   * Depends on what the run has booked so far (resources, ports, counts). Static filters
+   * judge a node the same way for every task of a batch, so they run once per batch.
+   */
+  readonly dynamic: boolean;
   setTask(task: Task): boolean;
   check(node: NodeInfo): boolean;
   explain(nodes: number): string;
@@ -21,20 +19,9 @@ export interface Filter {
 
 const plural = (n: number, what = 'node'): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
-export function constraintSubject(n: Node): ConstraintSubject {
-  return {
-    id: n.ID,
-    hostname: n.Description.Hostname,
-    role: n.Spec.Role,
-    os: n.Description.Platform.OS,
-    arch: n.Description.Platform.Architecture,
-    nodeLabels: n.Spec.Labels,
-    engineLabels: n.Description.Engine.Labels,
-  };
-}
-
 export class ReadyFilter implements Filter {
   readonly name = 'ready';
+  readonly dynamic = false;
   setTask(): boolean {
     return true;
   }
@@ -49,6 +36,7 @@ export class ReadyFilter implements Filter {
 /** Pause and drain keep their running tasks (or not) but never get new ones. */
 export class AvailabilityFilter implements Filter {
   readonly name = 'availability';
+  readonly dynamic = false;
   setTask(): boolean {
     return true;
   }
@@ -62,6 +50,7 @@ export class AvailabilityFilter implements Filter {
 
 export class PlatformFilter implements Filter {
   readonly name = 'platform';
+  readonly dynamic = false;
   private platforms: { OS: string; Architecture: string }[] = [];
   setTask(t: Task): boolean {
     this.platforms = t.Spec.Placement?.Platforms ?? [];
@@ -88,6 +77,7 @@ function normalizeArch(a: string): string {
 
 export class ConstraintFilter implements Filter {
   readonly name = 'constraints';
+  readonly dynamic = false;
   private constraints: Constraint[] = [];
   /** Set when the task's constraints do not parse: every node fails, with this reason. */
   parseError: string | undefined;
@@ -103,8 +93,7 @@ export class ConstraintFilter implements Filter {
   }
   check(n: NodeInfo): boolean {
     if (this.parseError !== undefined) return false;
-    const s = constraintSubject(n.node);
-    return this.constraints.every((c) => matchConstraint(c, s));
+    return this.constraints.every((c) => matchConstraint(c, n.subject));
   }
   explain(nodes: number): string {
     return this.parseError ?? `scheduling constraints not satisfied on ${plural(nodes)}`;
@@ -113,6 +102,7 @@ export class ConstraintFilter implements Filter {
 
 export class CpuFilter implements Filter {
   readonly name = 'cpu';
+  readonly dynamic = true;
   private want = 0;
   setTask(t: Task): boolean {
     this.want = t.Spec.Resources?.Reservations?.NanoCPUs ?? 0;
@@ -128,6 +118,7 @@ export class CpuFilter implements Filter {
 
 export class MemoryFilter implements Filter {
   readonly name = 'memory';
+  readonly dynamic = true;
   private want = 0;
   setTask(t: Task): boolean {
     this.want = t.Spec.Resources?.Reservations?.MemoryBytes ?? 0;
@@ -143,6 +134,7 @@ export class MemoryFilter implements Filter {
 
 export class HostPortFilter implements Filter {
   readonly name = 'host-ports';
+  readonly dynamic = true;
   private ports: string[] = [];
   setTask(t: Task): boolean {
     this.ports = hostPortKeys(t.Endpoint?.Ports ?? t.Endpoint?.Spec.Ports);
@@ -158,6 +150,7 @@ export class HostPortFilter implements Filter {
 
 export class MaxReplicasFilter implements Filter {
   readonly name = 'max-replicas';
+  readonly dynamic = true;
   private max = 0;
   private serviceId = '';
   setTask(t: Task): boolean {

@@ -15,9 +15,8 @@ export {
   MemoryFilter,
   PlatformFilter,
   ReadyFilter,
-  constraintSubject,
   type Filter,
 } from './filter.js';
 export { Pipeline } from './pipeline.js';
-export { buildNodeInfos, type NodeInfo } from './node-info.js';
+export { buildNodeInfos, constraintSubject, type NodeInfo } from './node-info.js';
 export { seededRandom } from './random.js';

@@ -1,4 +1,10 @@
-import { isTerminalTaskState, type Node, type PortConfig, type Task } from '../api/index.js';
+import {
+  isTerminalTaskState,
+  type ConstraintSubject,
+  type Node,
+  type PortConfig,
+  type Task,
+} from '../api/index.js';
 
 /**
  * A node as the scheduler sees it: what is left of its resources and which tasks it runs.
@@ -14,6 +20,20 @@ export interface NodeInfo {
   tasksByService: Map<string, number>;
   /** `port/protocol` of host-mode published ports in use. */
   hostPorts: Set<string>;
+  /** The node as constraints and spread preferences see it, built once per run. */
+  subject: ConstraintSubject;
+}
+
+export function constraintSubject(n: Node): ConstraintSubject {
+  return {
+    id: n.ID,
+    hostname: n.Description.Hostname,
+    role: n.Spec.Role,
+    os: n.Description.Platform.OS,
+    arch: n.Description.Platform.Architecture,
+    nodeLabels: n.Spec.Labels,
+    engineLabels: n.Description.Engine.Labels,
+  };
 }
 
 export function hostPortKeys(ports: readonly PortConfig[] | undefined): string[] {
@@ -38,6 +58,7 @@ export function newNodeInfo(node: Node): NodeInfo {
     activeTasks: 0,
     tasksByService: new Map(),
     hostPorts: new Set(),
+    subject: constraintSubject(node),
   };
 }
 

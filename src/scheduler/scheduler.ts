@@ -2,7 +2,7 @@ import type { Node, Task } from '../api/index.js';
 import { addTask, buildNodeInfos, type NodeInfo } from './node-info.js';
 import { Pipeline } from './pipeline.js';
 import { seededRandom } from './random.js';
-import { pickNode } from './spread.js';
+import { SpreadTree } from './spread.js';
 
 export interface SchedulerInput {
   nodes: readonly Node[];
@@ -59,31 +59,57 @@ export function schedule(input: SchedulerInput): SchedulingPlan {
   }
   const plan: SchedulingPlan = { assignments: [], unplaceable: [] };
   const pipeline = new Pipeline();
+  const book = (info: NodeInfo, task: Task): void => {
+    addTask(info, { ...task, NodeID: info.node.ID });
+    plan.assignments.push({ taskId: task.ID, nodeId: info.node.ID });
+  };
   for (const serviceId of [...batches.keys()].sort()) {
     const batch = (batches.get(serviceId) ?? []).slice().sort(bySlotThenId);
-    for (const task of batch) {
+    // Tasks that name their node (global services) are checked against that node alone.
+    for (const task of batch.filter((t) => t.NodeID !== '')) {
       pipeline.setTask(task);
-      let chosen: NodeInfo | undefined;
-      if (task.NodeID !== '') {
-        const info = infos.get(task.NodeID);
-        chosen = info && pipeline.check(info) ? info : undefined;
-      } else {
-        const feasible = all.filter((n) => pipeline.check(n));
-        chosen = pickNode(feasible, serviceId, task.Spec.Placement?.Preferences ?? [], rank);
-      }
-      if (!chosen) {
-        const reason =
-          task.NodeID !== '' && !infos.has(task.NodeID)
-            ? `no suitable node (node ${task.NodeID} not found)`
-            : pipeline.explain();
+      const info = infos.get(task.NodeID);
+      if (info && pipeline.check(info)) book(info, task);
+      else {
+        const reason = info
+          ? pipeline.explain()
+          : `no suitable node (node ${task.NodeID} not found)`;
         plan.unplaceable.push({ taskId: task.ID, serviceId, reason });
-        continue;
       }
-      addTask(chosen, { ...task, NodeID: chosen.node.ID });
-      plan.assignments.push({ taskId: task.ID, nodeId: chosen.node.ID });
+    }
+    // The rest go in runs of identical specs: static filters once per run, then the spread tree.
+    const free = batch.filter((t) => t.NodeID === '');
+    for (let i = 0; i < free.length;) {
+      const first = free[i] as Task;
+      const key = specKey(first);
+      let j = i + 1;
+      while (j < free.length && specKey(free[j] as Task) === key) j++;
+      pipeline.setTask(first);
+      const feasible = all.filter((n) => pipeline.checkStatic(n));
+      const prefs = first.Spec.Placement?.Preferences ?? [];
+      const tree = new SpreadTree(feasible, serviceId, prefs, rank);
+      for (let k = i; k < j; k++) {
+        const task = free[k] as Task;
+        const placed = tree.place(
+          (n) => pipeline.checkDynamic(n),
+          (n) => book(n, task),
+        );
+        if (!placed)
+          plan.unplaceable.push({ taskId: task.ID, serviceId, reason: pipeline.explain() });
+      }
+      i = j;
     }
   }
   return plan;
+}
+
+/** Tasks with equal keys meet every filter the same way, so they can share one run. */
+function specKey(t: Task): string {
+  return JSON.stringify([
+    t.Spec.Placement,
+    t.Spec.Resources,
+    t.Endpoint?.Ports ?? t.Endpoint?.Spec.Ports,
+  ]);
 }
 
 function bySlotThenId(a: Task, b: Task): number {

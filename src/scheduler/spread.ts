@@ -1,64 +1,116 @@
 import { spreadValue, type PlacementPreference } from '../api/index.js';
-import { constraintSubject } from './filter.js';
+import { Heap } from './heap.js';
 import type { NodeInfo } from './node-info.js';
 
 /**
- * Swarm's spread strategy: with preferences, first the branch (label value) holding the fewest
- * tasks of the service, level by level; then, among the nodes left, the one with the fewest
- * tasks of the service, then fewest tasks overall; `rank` (seeded) breaks the remaining ties.
- * Nodes without the label form one more branch of their own, as in swarmkit.
+ * Swarm's spread strategy for a batch of identical tasks. With preferences, nodes form a tree
+ * by label value, level by level (nodes lacking the label form one more branch, as in
+ * swarmkit); each task goes down the branch holding the fewest tasks of the service. In a
+ * leaf, the node with the fewest tasks of the service wins, then fewest tasks overall, then
+ * the seeded rank. A node that fails a dynamic filter is dropped for the rest of the batch:
+ * booking identical tasks only ever uses resources up, so it cannot become feasible again.
  */
-export function pickNode(
-  feasible: readonly NodeInfo[],
-  serviceId: string,
-  preferences: readonly PlacementPreference[],
-  rank: ReadonlyMap<string, number>,
-): NodeInfo | undefined {
-  let candidates = feasible;
-  for (const pref of preferences) {
-    if (candidates.length <= 1) break;
-    const branches = new Map<string, NodeInfo[]>();
-    for (const n of candidates) {
-      const v = spreadValue(pref.Spread.SpreadDescriptor, constraintSubject(n.node));
+export class SpreadTree {
+  private readonly root: Branch;
+
+  constructor(
+    nodes: readonly NodeInfo[],
+    private readonly serviceId: string,
+    preferences: readonly PlacementPreference[],
+    private readonly rank: ReadonlyMap<string, number>,
+  ) {
+    this.root = this.build(nodes, preferences, 0);
+  }
+
+  /** The next node for a task that passes `fits`, booked with `book`; undefined when none is left. */
+  place(fits: (n: NodeInfo) => boolean, book: (n: NodeInfo) => void): NodeInfo | undefined {
+    return this.placeIn(this.root, fits, book);
+  }
+
+  private placeIn(
+    b: Branch,
+    fits: (n: NodeInfo) => boolean,
+    book: (n: NodeInfo) => void,
+  ): NodeInfo | undefined {
+    if (!b.alive) return undefined;
+    if (b.heap) {
+      for (let n = b.heap.peek(); n !== undefined; n = b.heap.peek()) {
+        if (fits(n)) {
+          book(n);
+          b.heap.fixTop();
+          b.count++;
+          return n;
+        }
+        b.heap.pop();
+      }
+      b.alive = false;
+      return undefined;
+    }
+    for (;;) {
+      let best: Branch | undefined;
+      for (const c of b.children) {
+        if (
+          c.alive &&
+          (!best || c.count < best.count || (c.count === best.count && c.rank < best.rank))
+        ) {
+          best = c;
+        }
+      }
+      if (!best) {
+        b.alive = false;
+        return undefined;
+      }
+      const n = this.placeIn(best, fits, book);
+      if (n) {
+        b.count++;
+        return n;
+      }
+    }
+  }
+
+  private build(
+    nodes: readonly NodeInfo[],
+    prefs: readonly PlacementPreference[],
+    level: number,
+  ): Branch {
+    let count = 0;
+    let rank = Infinity;
+    for (const n of nodes) {
+      count += n.tasksByService.get(this.serviceId) ?? 0;
+      rank = Math.min(rank, this.rank.get(n.node.ID) ?? 0);
+    }
+    const pref = prefs[level];
+    if (!pref) {
+      const heap = new Heap(nodes, (a, b) => this.less(a, b));
+      return { alive: nodes.length > 0, count, rank, children: [], heap };
+    }
+    const groups = new Map<string, NodeInfo[]>();
+    for (const n of nodes) {
+      const v = spreadValue(pref.Spread.SpreadDescriptor, n.subject);
       const key = v === undefined ? '\u0000missing' : `=${v}`;
-      let b = branches.get(key);
-      if (!b) branches.set(key, (b = []));
-      b.push(n);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(n);
     }
-    let best: NodeInfo[] | undefined;
-    let bestCount = Infinity;
-    let bestRank = Infinity;
-    for (const b of branches.values()) {
-      let count = 0;
-      let r = Infinity;
-      for (const n of b) {
-        count += n.tasksByService.get(serviceId) ?? 0;
-        r = Math.min(r, rank.get(n.node.ID) ?? 0);
-      }
-      if (count < bestCount || (count === bestCount && r < bestRank)) {
-        best = b;
-        bestCount = count;
-        bestRank = r;
-      }
-    }
-    candidates = best ?? candidates;
+    const children = [...groups.values()].map((g) => this.build(g, prefs, level + 1));
+    return { alive: nodes.length > 0, count, rank, children };
   }
-  let chosen: NodeInfo | undefined;
-  for (const n of candidates) {
-    if (!chosen || better(n, chosen, serviceId, rank)) chosen = n;
+
+  private less(a: NodeInfo, b: NodeInfo): boolean {
+    const sa = a.tasksByService.get(this.serviceId) ?? 0;
+    const sb = b.tasksByService.get(this.serviceId) ?? 0;
+    if (sa !== sb) return sa < sb;
+    if (a.activeTasks !== b.activeTasks) return a.activeTasks < b.activeTasks;
+    return (this.rank.get(a.node.ID) ?? 0) < (this.rank.get(b.node.ID) ?? 0);
   }
-  return chosen;
 }
 
-function better(
-  a: NodeInfo,
-  b: NodeInfo,
-  serviceId: string,
-  rank: ReadonlyMap<string, number>,
-): boolean {
-  const sa = a.tasksByService.get(serviceId) ?? 0;
-  const sb = b.tasksByService.get(serviceId) ?? 0;
-  if (sa !== sb) return sa < sb;
-  if (a.activeTasks !== b.activeTasks) return a.activeTasks < b.activeTasks;
-  return (rank.get(a.node.ID) ?? 0) < (rank.get(b.node.ID) ?? 0);
+interface Branch {
+  alive: boolean;
+  /** Tasks of the service on the branch's nodes, including this run's bookings. */
+  count: number;
+  /** Lowest seeded rank among the branch's nodes: breaks ties between equal branches. */
+  rank: number;
+  children: Branch[];
+  heap?: Heap<NodeInfo>;
 }

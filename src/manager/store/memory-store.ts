@@ -173,7 +173,8 @@ interface SnapshotData {
 export class MemoryStore implements FSM<ApplyResult> {
   private readonly tables = new Map<TableName, Table>(TABLE_NAMES.map((n) => [n, new Table(n)]));
   private readonly watchers = new Set<Watcher>();
-  private readonly results = new Map<string, ApplyResult>();
+  /** Results of this manager's own proposals in flight (undefined until applied here). */
+  private readonly results = new Map<string, ApplyResult | undefined>();
   private readonly clock: () => Date;
   private readonly random: RandomBytes;
   private readonly proposalPrefix: string;
@@ -225,7 +226,13 @@ export class MemoryStore implements FSM<ApplyResult> {
     }
     const proposal = `${this.proposalPrefix}-${++this.proposals}`;
     const data = encodeCommand({ v: 1, proposal, actions });
-    await this.proposer.propose(data);
+    this.results.set(proposal, undefined);
+    try {
+      await this.proposer.propose(data);
+    } catch (err) {
+      this.results.delete(proposal);
+      throw err;
+    }
     const result = this.results.get(proposal);
     this.results.delete(proposal);
     if (!result) {
@@ -268,8 +275,9 @@ export class MemoryStore implements FSM<ApplyResult> {
         events = r.events;
         result = { ok: true, index: entry.index };
       } else result = { ok: false, error: r.error.toWire() };
-      if (decoded.command.proposal !== undefined)
-        this.results.set(decoded.command.proposal, result);
+      // Only our own proposals wait for a result; entries from other managers leave no trace.
+      const p = decoded.command.proposal;
+      if (p !== undefined && this.results.has(p)) this.results.set(p, result);
     }
     this.lastIndex = Math.max(this.lastIndex, entry.index);
     if (events.length > 0) {

@@ -248,6 +248,15 @@ describe('memory store', () => {
     );
   });
 
+  it('keeps no results for entries proposed by other managers', async () => {
+    const { store, proposer } = newStore();
+    await createService(store, 'web');
+    const follower = new MemoryStore();
+    for (const e of proposer.log) follower.apply(e);
+    expect((follower as unknown as { results: Map<string, unknown> }).results.size).toBe(0);
+    expect((store as unknown as { results: Map<string, unknown> }).results.size).toBe(0);
+  });
+
   it('fails a malformed entry the same way everywhere, without changing anything', () => {
     const store = new MemoryStore();
     const r = store.apply({
