@@ -59,9 +59,13 @@ export class DnsServer {
     if (this.listeners.has(key)) throw new Error(`dns listener ${key} already added`);
     this.listeners.set(key, l);
     l.udp.on('message', (msg, rinfo) => {
-      void this.answer(msg, rinfo.address, MAX_UDP_ANSWER).then((reply) => {
-        if (reply && !this.closed) l.udp.send(reply, rinfo.port, rinfo.address);
-      });
+      this.answer(msg, rinfo.address, MAX_UDP_ANSWER).then(
+        (reply) => {
+          if (reply && !this.closed) l.udp.send(reply, rinfo.port, rinfo.address);
+        },
+        (err: unknown) =>
+          this.options.log?.error({ err, 'dns.client': rinfo.address }, 'no answer'),
+      );
     });
     l.udp.on('error', (err) => this.options.log?.warn({ err, 'dns.listener': key }, 'udp error'));
     l.tcp.on('connection', (s) => this.serveTcp(s));
@@ -101,9 +105,15 @@ export class DnsServer {
         if (buf.length < 2 + len) break;
         const query = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
-        void this.answer(query, s.remoteAddress ?? '', 0xffff).then((reply) => {
-          if (reply && !s.destroyed) s.write(frame(reply));
-        });
+        this.answer(query, s.remoteAddress ?? '', 0xffff).then(
+          (reply) => {
+            if (reply && !s.destroyed) s.write(frame(reply));
+          },
+          (err: unknown) => {
+            this.options.log?.error({ err, 'dns.client': s.remoteAddress }, 'no answer');
+            s.destroy();
+          },
+        );
       }
     });
   }

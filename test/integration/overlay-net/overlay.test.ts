@@ -20,10 +20,11 @@ import {
 // Every address below lives only inside namespaces this file creates; the fake upstream DNS
 // server is on loopback. No packet leaves the machine.
 const isRoot = process.getuid?.() === 0;
-const hasTools = ['/usr/sbin/ip', '/usr/sbin/nft', '/usr/sbin/bridge', '/usr/bin/busybox'].every(
-  (p) => existsSync(p),
+const TOOLS = ['ip', 'nft', 'bridge', 'busybox', 'sysctl', 'nsenter'];
+const missing = TOOLS.filter(
+  (t) => !['/usr/sbin', '/usr/bin'].some((d) => existsSync(`${d}/${t}`)),
 );
-const skipReason = !isRoot ? '(needs root)' : !hasTools ? '(needs ip, nft, bridge, busybox)' : '';
+const skipReason = !isRoot ? '(needs root)' : missing.length ? `(needs ${missing.join(', ')})` : '';
 
 const prefix = `o${randomBytes(2).toString('hex').slice(0, 3)}`;
 const ns = (n: string): string => `${prefix}-${n}`;
