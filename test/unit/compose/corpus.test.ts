@@ -232,6 +232,7 @@ describe.skipIf(!corpusPresent)('compose corpus against the docker stack config 
       else expect(first?.path).toBe(want?.path);
       expect([first?.line, first?.column]).toEqual([want?.line, want?.column]);
       if (c.nondeterministic) {
+        expect(c.dockerFirstLine).toMatch(c.nondeterministic);
         // docker names whichever fault Go's map order reaches first; ours names one of the same.
         const oracleVars = /\(([A-Z_|]+)\)/.exec(c.nondeterministic.source)?.[1]?.split('|') ?? [];
         if (oracleVars.length > 0)
