@@ -164,35 +164,21 @@ export class NetworkSandbox {
       this.vxlan,
     ]);
     const plan = planPeers(desired, fdb, neigh);
-    for (const e of plan.fdbDel) {
-      await runChecked(this.host, 'bridge', ['fdb', 'del', e.mac, 'dev', this.vxlan, 'dst', e.dst]);
+    // One batch per tool: a few hundred peers cost two process starts, not hundreds.
+    const vx = this.vxlan;
+    const fdbLines = [
+      ...plan.fdbDel.map((e) => `fdb del ${e.mac} dev ${vx} dst ${e.dst}`),
+      ...plan.fdbAdd.map((e) => `fdb append ${e.mac} dev ${vx} dst ${e.dst} self permanent`),
+    ];
+    const neighLines = [
+      ...plan.neighDel.map((ip) => `neigh del ${ip} dev ${vx}`),
+      ...plan.neighSet.map((n) => `neigh replace ${n.ip} lladdr ${n.mac} dev ${vx} nud permanent`),
+    ];
+    if (fdbLines.length > 0) {
+      await runChecked(this.host, 'bridge', ['-batch', '-'], { input: fdbLines.join('\n') + '\n' });
     }
-    for (const n of plan.neighDel) await this.ip('neigh', 'del', n, 'dev', this.vxlan);
-    for (const e of plan.fdbAdd) {
-      await runChecked(this.host, 'bridge', [
-        'fdb',
-        'append',
-        e.mac,
-        'dev',
-        this.vxlan,
-        'dst',
-        e.dst,
-        'self',
-        'permanent',
-      ]);
-    }
-    for (const n of plan.neighSet) {
-      await this.ip(
-        'neigh',
-        'replace',
-        n.ip,
-        'lladdr',
-        n.mac,
-        'dev',
-        this.vxlan,
-        'nud',
-        'permanent',
-      );
+    if (neighLines.length > 0) {
+      await runChecked(this.host, 'ip', ['-batch', '-'], { input: neighLines.join('\n') + '\n' });
     }
     return plan;
   }

@@ -35,11 +35,14 @@ function fakeKernel(): { host: FakeNetHost; fdb: Map<string, string>; neigh: Map
         ),
       };
     }
-    if (c.cmd === 'bridge' && a[1] === 'append') fdb.set(`${a[2]}|${a[6]}`, a[2] as string);
-    if (c.cmd === 'bridge' && a[1] === 'del') fdb.delete(`${a[2]}|${a[6]}`);
-    if (c.cmd === 'ip' && a[0] === 'neigh' && a[1] === 'replace')
-      neigh.set(a[2] as string, a[4] as string);
-    if (c.cmd === 'ip' && a[0] === 'neigh' && a[1] === 'del') neigh.delete(a[2] as string);
+    const lines = a[0] === '-batch' ? (c.input ?? '').trim().split('\n') : [];
+    for (const line of lines.map((l) => l.split(' '))) {
+      const [, verb, key, , val, , dst] = line;
+      if (c.cmd === 'bridge' && verb === 'append') fdb.set(`${key}|${dst}`, key as string);
+      if (c.cmd === 'bridge' && verb === 'del') fdb.delete(`${key}|${dst}`);
+      if (c.cmd === 'ip' && verb === 'replace') neigh.set(key as string, val as string);
+      if (c.cmd === 'ip' && verb === 'del') neigh.delete(key as string);
+    }
     return undefined;
   });
   return { host, fdb, neigh };
@@ -70,6 +73,9 @@ describe('setPeers', () => {
     const again = await s.setPeers([p(3, 3), p(2, 2)]);
     expect(again).toEqual({ fdbAdd: [], fdbDel: [], neighSet: [], neighDel: [] });
     expect(k.host.calls.filter((c) => !c.args.includes('-j'))).toEqual([]);
+    await s.setPeers([p(2, 2), p(3, 3), p(6, 2), p(7, 3)]);
+    expect(k.host.calls.filter((c) => c.args[0] === '-batch')).toHaveLength(2);
+    await s.setPeers([p(2, 2), p(3, 3)]);
 
     const moved = await s.setPeers([p(3, 2), p(5, 3)]);
     expect(moved.fdbDel.map((e) => e.mac).sort()).toEqual([p(2, 2).mac, p(3, 3).mac].sort());
