@@ -13,7 +13,7 @@ export function detectCompression(head: Uint8Array): Compression {
 
 /** True when the first 512 bytes look like a tar header (ustar magic or a valid checksum). */
 export function looksLikeTar(head: Uint8Array): boolean {
-  if (head.length < 512) return head.length === 0 ? false : false;
+  if (head.length < 512) return false;
   const magic = Buffer.from(head.subarray(257, 262)).toString('latin1');
   if (magic === 'ustar') return true;
   // Old v7 archives have no magic: check the header checksum instead.
