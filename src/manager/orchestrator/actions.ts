@@ -12,8 +12,8 @@ export type OrchestratorAction =
       slot: number;
       /** Set for global services (the node is the slot); empty for the scheduler to fill. */
       nodeId: string;
-      /** `ready` while a restart delay runs; a later pass moves it to `running`. */
-      desiredState: 'running' | 'ready';
+      /** `ready` while a restart delay runs; a later pass moves it on (`complete` for jobs). */
+      desiredState: 'running' | 'complete' | 'ready';
       /** Epoch ms: when a restarted task may start (present only on restarts). */
       restartAtMs?: number;
       reason: string;

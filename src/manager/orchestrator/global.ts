@@ -1,14 +1,7 @@
-import {
-  matchConstraint,
-  parseConstraints,
-  serviceModeKind,
-  type Node,
-  type Service,
-  type Task,
-} from '../../api/index.js';
+import { serviceModeKind, type Node, type Service, type Task } from '../../api/index.js';
 import type { OrchestratorAction, ReconcileResult } from './actions.js';
 import { planSlot } from './slot-plan.js';
-import { isLive } from './task-facts.js';
+import { isLive, satisfiesConstraints } from './task-facts.js';
 
 export interface GlobalInput {
   service: Service;
@@ -17,26 +10,11 @@ export interface GlobalInput {
   nowMs: number;
 }
 
-function nodeSubject(n: Node) {
-  return {
-    id: n.ID,
-    hostname: n.Description.Hostname,
-    role: n.Spec.Role,
-    os: n.Description.Platform.OS,
-    arch: n.Description.Platform.Architecture,
-    nodeLabels: n.Spec.Labels,
-    engineLabels: n.Description.Engine.Labels,
-  };
-}
-
 /** Why the service may not run on `n` at all (drained, down, constraints), or undefined. */
 function ineligibility(service: Service, n: Node): string | undefined {
   if (n.Spec.Availability === 'drain') return `node ${n.ID} is drained`;
   if (n.Status.State === 'down') return `node ${n.ID} is down`;
-  const parsed = parseConstraints(service.Spec.TaskTemplate.Placement?.Constraints ?? []);
-  if (!parsed.ok) return parsed.error;
-  const s = nodeSubject(n);
-  if (!parsed.constraints.every((c) => matchConstraint(c, s))) {
+  if (!satisfiesConstraints(service.Spec.TaskTemplate.Placement?.Constraints, n)) {
     return `node ${n.ID} no longer satisfies the placement constraints`;
   }
   return undefined;

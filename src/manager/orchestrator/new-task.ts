@@ -25,6 +25,7 @@ export function newTask(
     DesiredState: action.desiredState,
     ...(service.Spec.Labels ? { Labels: service.Spec.Labels } : {}),
     ...(endpoint ? { Endpoint: endpoint } : {}),
+    ...(service.JobStatus ? { JobIteration: { Index: service.JobStatus.JobIteration.Index } } : {}),
     ...(action.restartAtMs === undefined
       ? {}
       : { RestartAt: new Date(action.restartAtMs).toISOString() }),

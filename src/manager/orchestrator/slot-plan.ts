@@ -1,7 +1,10 @@
 import type { Node, RestartPolicy, Task } from '../../api/index.js';
 import type { OrchestratorAction } from './actions.js';
 import { decideRestart } from './restart.js';
-import { byAge, hasExited, isLive, newest, nodeEvictionReason, parseTimeMs } from './task-facts.js';
+import { byAge, hasExited, newest, nodeEvictionReason, parseTimeMs } from './task-facts.js';
+
+/** What a task of the slot is meant to reach: `running` for services, `complete` for jobs. */
+export type RunTarget = 'running' | 'complete';
 
 /** What one slot (replicated) or one node (global) needs, before scaling is considered. */
 export interface SlotPlan {
@@ -10,7 +13,7 @@ export interface SlotPlan {
   /** Desired-state changes for tasks of the slot. */
   changes: Map<string, OrchestratorAction & { type: 'set-desired-state' }>;
   /** The task to create to keep the slot going, if any. */
-  replacement?: { desiredState: 'running' | 'ready'; restartAtMs?: number; reason: string };
+  replacement?: { desiredState: RunTarget | 'ready'; restartAtMs?: number; reason: string };
   wakeMs?: number;
 }
 
@@ -24,11 +27,13 @@ export function planSlot(
   nodes: ReadonlyMap<string, Node>,
   policy: RestartPolicy | undefined,
   nowMs: number,
+  target: RunTarget = 'running',
 ): SlotPlan {
   const plan: SlotPlan = { occupied: false, changes: new Map() };
   const history = [...tasks].sort(byAge);
-  const live = history.filter(isLive);
-  const set = (t: Task, desiredState: 'running' | 'shutdown', reason: string): void => {
+  const isJob = target === 'complete';
+  const live = history.filter((t) => t.DesiredState === target || t.DesiredState === 'ready');
+  const set = (t: Task, desiredState: RunTarget | 'shutdown', reason: string): void => {
     plan.changes.set(t.ID, { type: 'set-desired-state', taskId: t.ID, desiredState, reason });
   };
   const wake = (ms: number): void => {
@@ -43,18 +48,28 @@ export function planSlot(
     const due = d.atMs <= nowMs;
     if (!due) wake(d.atMs);
     plan.replacement = {
-      desiredState: due ? 'running' : 'ready',
+      desiredState: due ? target : 'ready',
       restartAtMs: d.atMs,
       reason: `restart ${d.attempt} after task ${exited.ID} ended (${exited.Status.State})`,
     };
   };
 
   let healthy: Task | undefined;
+  // Newest first for jobs would hide a completion behind a later failure; oldest first is fine:
+  // a slot never gets a new task after one completed.
   for (const t of live) {
+    if (isJob && t.Status.State === 'complete') {
+      // A job task that finished did its work: the slot is done and keeps the task as is.
+      plan.changes.clear();
+      plan.occupied = true;
+      healthy = undefined;
+      delete plan.replacement;
+      break;
+    }
     const evict = nodeEvictionReason(t, nodes);
     if (evict !== undefined) {
       set(t, 'shutdown', evict);
-      plan.replacement ??= { desiredState: 'running', reason: `rescheduled: ${evict}` };
+      plan.replacement ??= { desiredState: target, reason: `rescheduled: ${evict}` };
     } else if (hasExited(t)) {
       set(t, 'shutdown', `task ended (${t.Status.State})`);
       if (!plan.replacement) restartFrom(t);
@@ -69,7 +84,7 @@ export function planSlot(
     delete plan.replacement;
     const at = parseTimeMs(healthy.RestartAt);
     if (healthy.DesiredState === 'ready' && at !== undefined) {
-      if (at <= nowMs) set(healthy, 'running', 'restart delay elapsed');
+      if (at <= nowMs) set(healthy, target, 'restart delay elapsed');
       else wake(at);
     }
   } else if (live.length === 0) {

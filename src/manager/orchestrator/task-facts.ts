@@ -1,4 +1,11 @@
-import { isTerminalTaskState, type Node, type Task } from '../../api/index.js';
+import {
+  isTerminalTaskState,
+  matchConstraint,
+  parseConstraints,
+  type ConstraintSubject,
+  type Node,
+  type Task,
+} from '../../api/index.js';
 
 /** Desired to run (or to be ready to run): the task holds its slot. */
 export function isLive(t: Task): boolean {
@@ -31,7 +38,31 @@ export function nodeEvictionReason(t: Task, nodes: ReadonlyMap<string, Node>): s
   if (!n) return `node ${t.NodeID} was removed`;
   if (n.Spec.Availability === 'drain') return `node ${t.NodeID} is drained`;
   if (n.Status.State === 'down') return `node ${t.NodeID} is down`;
+  if (!satisfiesConstraints(t.Spec.Placement?.Constraints, n)) {
+    return `node ${t.NodeID} no longer satisfies the placement constraints`;
+  }
   return undefined;
+}
+
+export function nodeSubject(n: Node): ConstraintSubject {
+  return {
+    id: n.ID,
+    hostname: n.Description.Hostname,
+    role: n.Spec.Role,
+    os: n.Description.Platform.OS,
+    arch: n.Description.Platform.Architecture,
+    nodeLabels: n.Spec.Labels,
+    engineLabels: n.Description.Engine.Labels,
+  };
+}
+
+/** Swarmkit's constraint enforcer: a node relabelled out of a task's constraints loses it. */
+export function satisfiesConstraints(exprs: readonly string[] | undefined, n: Node): boolean {
+  if (!exprs || exprs.length === 0) return true;
+  const parsed = parseConstraints(exprs);
+  if (!parsed.ok) return false;
+  const s = nodeSubject(n);
+  return parsed.constraints.every((c) => matchConstraint(c, s));
 }
 
 export function parseTimeMs(ts: string | undefined): number | undefined {

@@ -2,7 +2,9 @@ import { isTerminalTaskState, type Node, type Service, type Task } from '../../.
 import {
   newTask,
   reconcileGlobal,
+  reconcileGlobalJob,
   reconcileReplicated,
+  reconcileReplicatedJob,
   tasksToReap,
   type OrchestratorAction,
 } from '../../../src/manager/orchestrator/index.js';
@@ -32,7 +34,11 @@ export class World {
   reconcile(): { actions: OrchestratorAction[]; nextWakeMs?: number } {
     const tasks = [...this.tasks.values()];
     const input = { service: this.service, tasks, nodes: this.nodes, nowMs: this.nowMs };
-    return this.service.Spec.Mode.Global ? reconcileGlobal(input) : reconcileReplicated(input);
+    const mode = this.service.Spec.Mode;
+    if (mode.Global) return reconcileGlobal(input);
+    if (mode.ReplicatedJob) return reconcileReplicatedJob(input);
+    if (mode.GlobalJob) return reconcileGlobalJob(input);
+    return reconcileReplicated(input);
   }
 
   apply(actions: readonly OrchestratorAction[]): void {
@@ -69,7 +75,11 @@ export class World {
   runCluster(): void {
     for (const t of this.tasks.values()) if (t.Status.State === 'new') this.setState(t, 'pending');
     const all = [...this.tasks.values()];
-    const pending = all.filter((t) => t.Status.State === 'pending' && t.DesiredState === 'running');
+    const pending = all.filter(
+      (t) =>
+        t.Status.State === 'pending' &&
+        (t.DesiredState === 'running' || t.DesiredState === 'complete'),
+    );
     const plan = schedule({
       nodes: [...this.nodes.values()],
       tasks: all.filter((t) => t.NodeID !== '' && t.Status.State !== 'pending'),
@@ -87,7 +97,11 @@ export class World {
       if (t.DesiredState === 'shutdown' || t.DesiredState === 'remove') {
         // A down node cannot report; its tasks stay as they were until it returns.
         if (nodeUp || t.NodeID === '') this.setState(t, 'shutdown');
-      } else if (t.DesiredState === 'running' && t.Status.State === 'assigned' && nodeUp) {
+      } else if (
+        (t.DesiredState === 'running' || t.DesiredState === 'complete') &&
+        t.Status.State === 'assigned' &&
+        nodeUp
+      ) {
         this.setState(t, 'running');
       }
     }

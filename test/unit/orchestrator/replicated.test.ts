@@ -117,6 +117,26 @@ describe('replicated reconcile', () => {
     );
   });
 
+  it('moves tasks off a node relabelled out of their constraints', () => {
+    const svc = makeService(
+      'svc',
+      makeSpec('web', {
+        Mode: { Replicated: { Replicas: 2 } },
+        TaskTemplate: {
+          ContainerSpec: { Image: 'busybox' },
+          Placement: { Constraints: ['node.labels.tier==web'] },
+        },
+      }),
+    );
+    const w = new World(svc);
+    w.nodes.set('a', makeNode('a', { labels: { tier: 'web' } }));
+    w.nodes.set('b', makeNode('b', { labels: { tier: 'web' } }));
+    w.converge();
+    w.nodes.set('a', makeNode('a', { labels: { tier: 'db' } }));
+    w.converge();
+    expect(w.running().map((t) => t.NodeID)).toEqual(['b', 'b']);
+  });
+
   it('keeps a slot whose task ended and may not restart (service shows 0/1)', () => {
     const svc = service(1, { Condition: 'none' });
     const t = makeTask('t1', svc, { state: 'complete', desired: 'shutdown', nodeId: 'n0' });
