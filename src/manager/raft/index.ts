@@ -42,3 +42,6 @@ export { FileSnapshotStore } from './file-snapshot-store.js';
 export type { FileSnapshotStoreOptions } from './file-snapshot-store.js';
 export { openFileStores } from './file-stores.js';
 export type { FileStores } from './file-stores.js';
+export { TcpTransport, defaultAuthorize, splitAddress } from './tcp-transport.js';
+export type { TcpTransportConfig } from './tcp-transport.js';
+export { encodeMessage, decodeMessage } from './codec.js';

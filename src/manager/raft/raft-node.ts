@@ -1198,7 +1198,11 @@ export class RaftNode<R = unknown> {
       if (refusal !== null) return reject(refusal);
       // One change at a time, and only once this leader has committed in its term: otherwise two
       // overlapping single-server changes could produce disjoint majorities.
-      if (this.latestConfigIndex > this.commitIndex || this.commitIndex < this.leaderStartIndex) {
+      if (
+        this.latestConfigIndex > this.commitIndex ||
+        this.commitIndex < this.leaderStartIndex ||
+        this.queue.some((q) => q.type === 'config')
+      ) {
         return reject(
           conflict('raft: a configuration change is already in progress; retry when it commits'),
         );
