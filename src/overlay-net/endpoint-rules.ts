@@ -68,7 +68,7 @@ export function renderEndpointRules(table: string, spec: EndpointRulesSpec): str
     body += chain('postrouting', 'type nat hook postrouting priority 100; policy accept;', post);
   }
   if (rejects.length > 0) {
-    body += chain('reject', 'type filter hook output priority 0; policy accept;', rejects);
+    body += chain('refuse', 'type filter hook output priority 0; policy accept;', rejects);
   }
   return replaceTableScript(table, body + chains);
 }

@@ -272,6 +272,32 @@ describe.skipIf(skipReason !== '')(`overlay network on 3 namespaced nodes ${skip
   it('converges peers idempotently: a second setPeers changes nothing', async () => {
     const again = await get('frontend/2').setPeers([...frontPeers()].reverse());
     expect(again).toEqual({ fdbAdd: [], fdbDel: [], neighSet: [], neighDel: [] });
+    const fdbMacs = async (): Promise<string[]> => {
+      const vx = get('frontend/2').vxlan;
+      const out = await sh(
+        'ip',
+        'netns',
+        'exec',
+        ns('n2'),
+        'bridge',
+        '-j',
+        'fdb',
+        'show',
+        'dev',
+        vx,
+      );
+      return (JSON.parse(out) as { mac: string; dst?: string }[])
+        .filter((r) => r.dst !== undefined)
+        .map((r) => r.mac);
+    };
+    const gone = await get('frontend/2').setPeers(frontPeers().filter((p) => p.ip !== task(3)));
+    expect(gone.fdbDel).toEqual([{ mac: mac(0x4d, 0x13), dst: underlay(3) }]);
+    expect(gone.neighDel).toEqual([task(3)]);
+    expect(await fdbMacs()).not.toContain(mac(0x4d, 0x13));
+    expect(await requests(ns('c2'), task(3), 8080, 1, 500)).toEqual([{ error: 'timeout' }]);
+    await get('frontend/2').setPeers(frontPeers());
+    expect(await fdbMacs()).toContain(mac(0x4d, 0x13));
+    expect(await requests(ns('c2'), task(3), 8080, 1)).toEqual([{ body: 'task3', from: task(3) }]);
   });
 
   it('masquerades a network out to the node network, keeps internal and other networks apart', async () => {
@@ -299,6 +325,9 @@ describe.skipIf(skipReason !== '')(`overlay network on 3 namespaced nodes ${skip
     expect(Date.now() - started).toBeLessThan(1000);
     const after = await requests(ns('cl'), VIP, 8080, 10);
     expect(countBy(after)).toEqual({ task1: 5, task3: 5 });
+    // Scaled to zero: refused at once rather than a timeout.
+    await apply([]);
+    expect(await requests(ns('cl'), VIP, 8080, 1)).toEqual([{ error: 'ECONNREFUSED' }]);
   });
 
   it('answers service, tasks.service and dnsrr names, hides other networks, forwards the rest', async () => {
