@@ -15,7 +15,10 @@ import {
   encodeMessage,
   inNetns,
   listOwned,
+  renderEndpointRules,
+  renderIngressRules,
 } from '../../../src/overlay-net/index.js';
+import { renderNetworkRules } from '../../../src/overlay-net/network-rules.js';
 
 // Every address below lives only inside namespaces this file creates; the fake upstream DNS
 // server is on loopback. No packet leaves the machine.
@@ -417,6 +420,51 @@ describe.skipIf(skipReason !== '')(`overlay network on 3 namespaced nodes ${skip
     expect(countBy(await requests(ns('ext'), underlay(1), 8082, 1))).toEqual({
       'error:ECONNREFUSED': 1,
     });
+  });
+
+  it('renders only scripts the kernel accepts (nft --check)', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => ({
+      name: `s${i}`,
+      vip: `10.77.1.${i + 1}`,
+      backends:
+        i % 7 === 0 ? [] : Array.from({ length: 1 + (i % 5) }, (_, j) => `10.77.2.${j + 1}`),
+    }));
+    const scripts = [
+      renderEndpointRules(`${prefix}-ep`, {
+        dns: { clientIp: CLIENT_IP, ifname: 'eth0', server: FRONT.gateway, port: 5353 },
+        services: many,
+      }),
+      renderEndpointRules(`${prefix}-ep`, { services: [] }),
+      renderIngressRules(`${prefix}-ingress`, { ports: [] }),
+      renderIngressRules(`${prefix}-ingress`, {
+        ports: [
+          {
+            protocol: 'udp',
+            publishedPort: 53,
+            targetPort: 5353,
+            mode: 'ingress',
+            backends: ['10.79.0.9'],
+          },
+          { protocol: 'tcp', publishedPort: 80, targetPort: 8080, mode: 'host', backends: [] },
+        ],
+        ingressBridge: 'br-x',
+        snatAddr: '10.79.0.2',
+      }),
+      ...[true, false].map((internal) =>
+        renderNetworkRules({
+          table: `${prefix}-net-check`,
+          bridge: 'br-x',
+          subnet: '10.80.0.0/24',
+          internal,
+          bridgeGlob: `${prefix}b*`,
+        }),
+      ),
+    ];
+    for (const script of scripts) {
+      const r = await nodeHost(3).run('nft', ['--check', '-f', '-'], { input: script });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
   });
 
   it('removes every device, nft table and DNS listener it made', async () => {
