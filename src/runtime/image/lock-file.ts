@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { TsswarmError, ErrorCode } from '../../api/errors.js';
@@ -12,19 +13,39 @@ export function defaultLockOptions(): LockOptions {
   return { timeoutMs: 60_000, pollMs: 10 };
 }
 
-function isAlive(pid: number): boolean {
+interface Owner {
+  pid: number;
+  /** Start time of the process in clock ticks since boot (/proc/PID/stat field 22). */
+  startTime?: string;
+}
+
+/** Start time of `pid`, so that a recycled pid is not taken for the lock's owner. */
+function startTimeOf(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM means the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ")".
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
+function isAlive(owner: Owner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (err) {
+    // EPERM means the process exists but belongs to someone else.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = startTimeOf(owner.pid);
+  return owner.startTime === undefined || now === undefined || now === owner.startTime;
+}
+
+const ownLine = () => `${process.pid} ${startTimeOf(process.pid) ?? ''}`.trim() + '\n';
+
 /**
- * Runs `fn` while holding the lock file `path` (created O_EXCL, holding our pid). A lock whose
- * owner is dead is broken: renamed away first, so two processes that both saw it stale cannot
+ * Runs `fn` while holding the lock file `path` (created O_EXCL, holding our pid and its start
+ * time, so a recycled pid does not look like the owner). A lock whose owner is dead is broken: renamed away first, so two processes that both saw it stale cannot
  * both take it, then checked again before it is dropped.
  */
 export async function withLock<T>(
@@ -37,7 +58,7 @@ export async function withLock<T>(
     try {
       const fh = await open(path, 'wx', 0o644);
       try {
-        await fh.writeFile(`${process.pid}\n`);
+        await fh.writeFile(ownLine());
       } finally {
         await fh.close();
       }
@@ -61,10 +82,12 @@ export async function withLock<T>(
   }
 }
 
-async function readOwner(path: string): Promise<number | undefined> {
+async function readOwner(path: string): Promise<Owner | undefined> {
   try {
-    const pid = Number.parseInt((await readFile(path, 'utf8')).trim(), 10);
-    return Number.isFinite(pid) && pid > 0 ? pid : undefined;
+    const [pidText, startTime] = (await readFile(path, 'utf8')).trim().split(' ');
+    const pid = Number.parseInt(pidText ?? '', 10);
+    if (!Number.isFinite(pid) || pid <= 0) return undefined;
+    return startTime ? { pid, startTime } : { pid };
   } catch {
     return undefined;
   }
@@ -81,7 +104,7 @@ async function breakIfStale(path: string): Promise<void> {
     return;
   }
   const movedOwner = await readOwner(aside);
-  if (movedOwner !== undefined && movedOwner !== owner && isAlive(movedOwner)) {
+  if (movedOwner !== undefined && movedOwner.pid !== owner.pid && isAlive(movedOwner)) {
     // Someone took the lock between our read and the rename: give it back.
     await rename(aside, path).catch(() => undefined);
     return;

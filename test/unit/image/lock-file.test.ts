@@ -34,7 +34,16 @@ describe('image store lock file', () => {
     const lock = join(dir, 'lock');
     // pid_max is at most 4194304: this pid cannot exist.
     await writeFile(lock, '4194305\n');
-    expect(await withLock(lock, async () => readFile(lock, 'utf8'))).toBe(`${process.pid}\n`);
+    expect(await withLock(lock, async () => readFile(lock, 'utf8'))).toMatch(
+      new RegExp(`^${process.pid} \\d+\n$`),
+    );
+  });
+
+  it('breaks a lock whose pid now belongs to another process', async () => {
+    const lock = join(dir, 'lock');
+    // Our own pid, but a start time that is not ours: the owner died and the pid was reused.
+    await writeFile(lock, `${process.pid} 1\n`);
+    expect(await withLock(lock, () => Promise.resolve('taken'))).toBe('taken');
   });
 
   it('waits for a live owner and gives up at the deadline', async () => {
