@@ -74,8 +74,9 @@ export function planSlot(
       set(t, 'shutdown', `task ended (${t.Status.State})`);
       if (!plan.replacement) restartFrom(t);
     } else if (healthy) {
-      // Two live tasks in one slot: the newer one (the later decision) wins.
-      set(healthy, 'shutdown', `superseded by task ${t.ID}`);
+      // Two live tasks in one slot (a start-first update): the newer one wins, but the older
+      // keeps serving until the newer one runs.
+      if (t.Status.State === 'running') set(healthy, 'shutdown', `superseded by task ${t.ID}`);
       healthy = t;
     } else healthy = t;
   }

@@ -1,6 +1,7 @@
 import { isTerminalTaskState, type Node, type Service, type Task } from '../../../src/api/index.js';
 import {
   newTask,
+  planUpdate,
   reconcileGlobal,
   reconcileGlobalJob,
   reconcileReplicated,
@@ -31,6 +32,11 @@ export class World {
     return new Date(this.nowMs).toISOString();
   }
 
+  /** Also run the rolling updater in each pass. */
+  updates = false;
+  /** Tasks of this image fail as they start. */
+  failingImage: string | undefined;
+
   reconcile(): { actions: OrchestratorAction[]; nextWakeMs?: number } {
     const tasks = [...this.tasks.values()];
     const input = { service: this.service, tasks, nodes: this.nodes, nowMs: this.nowMs };
@@ -39,6 +45,26 @@ export class World {
     if (mode.ReplicatedJob) return reconcileReplicatedJob(input);
     if (mode.GlobalJob) return reconcileGlobalJob(input);
     return reconcileReplicated(input);
+  }
+
+  /** One updater pass: its actions, and the status written on the service. */
+  update(): { actions: OrchestratorAction[]; nextWakeMs?: number } {
+    const u = planUpdate({
+      service: this.service,
+      tasks: [...this.tasks.values()],
+      nowMs: this.nowMs,
+    });
+    if (u.rollback && this.service.PreviousSpec) {
+      this.service = {
+        ...this.service,
+        Spec: this.service.PreviousSpec,
+        PreviousSpec: this.service.Spec,
+      };
+    }
+    if (u.status) this.service = { ...this.service, UpdateStatus: u.status };
+    return u.nextWakeMs === undefined
+      ? { actions: u.actions }
+      : { actions: u.actions, nextWakeMs: u.nextWakeMs };
   }
 
   apply(actions: readonly OrchestratorAction[]): void {
@@ -102,7 +128,7 @@ export class World {
         t.Status.State === 'assigned' &&
         nodeUp
       ) {
-        this.setState(t, 'running');
+        this.setState(t, t.Spec.ContainerSpec.Image === this.failingImage ? 'failed' : 'running');
       }
     }
     const reap = tasksToReap({
@@ -113,19 +139,33 @@ export class World {
     this.apply(reap);
   }
 
-  /** Reconcile and run until nothing changes (restart delays are waited out on the fake clock). */
-  converge(maxRounds = 30): number {
-    for (let round = 0; round < maxRounds; round++) {
-      const r = this.reconcile();
-      if (r.actions.length === 0 && r.nextWakeMs === undefined) {
-        this.runCluster();
-        if (this.reconcile().actions.length === 0) return round;
-        continue;
-      }
+  /** One round: reconcile (and update), then let the cluster act. True once nothing is left to do. */
+  step(): boolean {
+    const r = this.reconcile();
+    if (this.updates) {
       this.apply(r.actions);
-      if (r.actions.length === 0 && r.nextWakeMs !== undefined) this.nowMs = r.nextWakeMs;
-      this.runCluster();
+      const u = this.update();
+      r.actions = u.actions;
+      if (u.nextWakeMs !== undefined)
+        r.nextWakeMs = Math.min(r.nextWakeMs ?? Infinity, u.nextWakeMs);
     }
+    if (r.actions.length === 0 && r.nextWakeMs === undefined) {
+      this.runCluster();
+      return (
+        this.reconcile().actions.length === 0 &&
+        (!this.updates || this.update().actions.length === 0)
+      );
+    }
+    this.apply(r.actions);
+    if (r.actions.length === 0 && r.nextWakeMs !== undefined)
+      this.nowMs = Math.max(this.nowMs, r.nextWakeMs);
+    this.runCluster();
+    return false;
+  }
+
+  /** Reconcile and run until nothing changes (restart delays are waited out on the fake clock). */
+  converge(maxRounds = 60): number {
+    for (let round = 0; round < maxRounds; round++) if (this.step()) return round;
     throw new Error(`no convergence after ${maxRounds} rounds`);
   }
 

@@ -1,0 +1,201 @@
+import {
+  defaultUpdateConfig,
+  nsToMs,
+  serviceModeKind,
+  type Service,
+  type Task,
+  type UpdateConfig,
+  type UpdateStatus,
+} from '../../api/index.js';
+import type { OrchestratorAction } from './actions.js';
+import { byAge, hasExited, parseTimeMs } from './task-facts.js';
+
+export interface UpdateInput {
+  service: Service;
+  /** Every task of the service. */
+  tasks: readonly Task[];
+  nowMs: number;
+}
+
+export interface UpdatePlan {
+  actions: OrchestratorAction[];
+  /** A new UpdateStatus to write on the service, when it changes. */
+  status?: UpdateStatus;
+  /** FailureAction `rollback` fired: write Spec = PreviousSpec (and the status above). */
+  rollback?: boolean;
+  nextWakeMs?: number;
+}
+
+/** A task runs the service's current spec (swarmkit's IsTaskDirty, inverted). */
+export function isUpToDate(t: Task, service: Service): boolean {
+  return canonical(t.Spec) === canonical(service.Spec.TaskTemplate);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+}
+
+const UPDATING: ReadonlySet<string> = new Set(['updating', 'rollback_started']);
+
+/**
+ * Swarm's rolling update as a pure pass over what is observed. Each slot (node, for global
+ * services) whose live task runs an old spec is updated, at most Parallelism slots at a time
+ * (0 = all), Delay apart. stop-first: the old task is stopped and the new one created `ready`,
+ * told to run once the old one has stopped; start-first: the new one is created running and the
+ * replicated reconcile stops the old one once the new one runs. A slot is done when its new task
+ * has run for Monitor. New tasks failing beyond MaxFailureRatio trigger FailureAction.
+ */
+export function planUpdate(input: UpdateInput): UpdatePlan {
+  const { service, nowMs } = input;
+  const kind = serviceModeKind(service.Spec.Mode);
+  if (kind === 'replicated-job' || kind === 'global-job') return { actions: [] };
+  const state = service.UpdateStatus?.State;
+  if (state === 'paused' || state === 'rollback_paused') return { actions: [] };
+  const rollingBack = state === 'rollback_started';
+  const cfg: Required<UpdateConfig> = {
+    ...defaultUpdateConfig(),
+    ...(rollingBack ? service.Spec.RollbackConfig : service.Spec.UpdateConfig),
+  };
+  const monitorMs = nsToMs(cfg.Monitor);
+  // Before the first status is written, this pass is the start of the update.
+  const startedMs =
+    (UPDATING.has(state ?? '') ? parseTimeMs(service.UpdateStatus?.StartedAt) : undefined) ?? nowMs;
+
+  const groups = new Map<string, Task[]>();
+  for (const t of input.tasks) {
+    const key = kind === 'global' ? `n${t.NodeID}` : `s${t.Slot}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(t);
+  }
+
+  const actions: OrchestratorAction[] = [];
+  const dirty: { key: string; old: Task[]; slot: number; nodeId: string }[] = [];
+  let inFlight = 0;
+  let updated = 0;
+  let failed = 0;
+  let lastDoneMs = -Infinity;
+  let nextWakeMs: number | undefined;
+  const wake = (ms: number) => (nextWakeMs = Math.min(nextWakeMs ?? Infinity, ms));
+
+  for (const [key, tasks] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const sorted = [...tasks].sort(byAge);
+    const fresh = sorted.filter((t) => isUpToDate(t, service));
+    const stale = sorted.filter((t) => !isUpToDate(t, service) && !hasExited(t));
+    const staleLive = stale.filter(
+      (t) => t.DesiredState === 'running' || t.DesiredState === 'ready',
+    );
+    const newest = fresh
+      .filter((t) => !hasExited(t) && t.DesiredState !== 'remove' && t.DesiredState !== 'shutdown')
+      .at(-1);
+    const createdInUpdate = fresh.filter((t) => (parseTimeMs(t.CreatedAt) ?? 0) >= startedMs);
+    if (createdInUpdate.length > 0) updated++;
+    failed += createdInUpdate.filter(
+      (t) => t.Status.State === 'failed' || t.Status.State === 'rejected',
+    ).length;
+
+    if (newest) {
+      // stop-first: run the new task once nothing old is left running in the slot.
+      if (newest.DesiredState === 'ready' && newest.RestartAt === undefined && stale.length === 0) {
+        actions.push({
+          type: 'set-desired-state',
+          taskId: newest.ID,
+          desiredState: 'running',
+          reason: 'updated task replaces the stopped one',
+        });
+      }
+      const runningSince =
+        newest.Status.State === 'running' ? parseTimeMs(newest.Status.Timestamp) : undefined;
+      if (createdInUpdate.includes(newest) || staleLive.length > 0) {
+        if (
+          runningSince === undefined ||
+          runningSince + monitorMs > nowMs ||
+          staleLive.length > 0
+        ) {
+          inFlight++;
+          if (runningSince !== undefined) wake(runningSince + monitorMs);
+        } else lastDoneMs = Math.max(lastDoneMs, runningSince + monitorMs);
+      }
+      continue;
+    }
+    if (staleLive.length > 0) {
+      const first = staleLive[0] as Task;
+      dirty.push({
+        key,
+        old: staleLive,
+        slot: first.Slot,
+        nodeId: kind === 'global' ? first.NodeID : '',
+      });
+    }
+  }
+
+  const ratio = updated === 0 ? 0 : failed / updated;
+  const inProgress = state !== undefined && UPDATING.has(state);
+  const status = (s: UpdateStatus['State'], message: string, done = false): UpdateStatus => ({
+    State: s,
+    StartedAt: (inProgress ? service.UpdateStatus?.StartedAt : undefined) ?? new Date(nowMs).toISOString(),
+    ...(done ? { CompletedAt: new Date(nowMs).toISOString() } : {}),
+    Message: message,
+  });
+  if (failed > 0 && ratio > cfg.MaxFailureRatio && cfg.FailureAction !== 'continue') {
+    if (rollingBack)
+      return { actions, status: status('rollback_paused', 'rollback paused: new tasks failed') };
+    if (cfg.FailureAction === 'rollback' && service.PreviousSpec) {
+      return {
+        actions: [],
+        status: status('rollback_started', 'update rolled back: new tasks failed'),
+        rollback: true,
+      };
+    }
+    return {
+      actions,
+      status: status('paused', `update paused: ${failed} of ${updated} updated tasks failed`),
+    };
+  }
+
+  if (dirty.length === 0 && inFlight === 0) {
+    const out: UpdatePlan = { actions };
+    if (inProgress) {
+      out.status = status(
+        rollingBack ? 'rollback_completed' : 'completed',
+        rollingBack ? 'rollback completed' : 'update completed',
+        true,
+      );
+    }
+    return out;
+  }
+
+  const room = cfg.Parallelism === 0 ? dirty.length : Math.max(0, cfg.Parallelism - inFlight);
+  const delayMs = nsToMs(cfg.Delay);
+  const mayStart = lastDoneMs === -Infinity || nowMs >= lastDoneMs + delayMs;
+  if (!mayStart) wake(lastDoneMs + delayMs);
+  for (const d of mayStart ? dirty.slice(0, room) : []) {
+    if (cfg.Order === 'stop-first') {
+      for (const t of d.old) {
+        actions.push({
+          type: 'set-desired-state',
+          taskId: t.ID,
+          desiredState: 'shutdown',
+          reason: 'updating to a new spec',
+        });
+      }
+    }
+    actions.push({
+      type: 'create-task',
+      serviceId: service.ID,
+      slot: d.slot,
+      nodeId: d.nodeId,
+      desiredState: cfg.Order === 'stop-first' ? 'ready' : 'running',
+      reason: rollingBack ? 'rollback' : 'update',
+    });
+  }
+  const out: UpdatePlan = { actions };
+  if (state === undefined || !UPDATING.has(state))
+    out.status = status('updating', 'update in progress');
+  if (nextWakeMs !== undefined) out.nextWakeMs = nextWakeMs;
+  return out;
+}
