@@ -1,7 +1,7 @@
 import type { DurationNs, Labels, Meta, Timestamp } from './meta.js';
 import type { Network } from './network.js';
 import type { TaskSpec } from './service.js';
-import type { DesiredTaskState, TaskState } from './task-state.js';
+import { checkTaskTransition, type DesiredTaskState, type TaskState } from './task-state.js';
 import type { Endpoint, PortConfig } from './service.js';
 
 export interface ContainerStatus {
@@ -52,4 +52,16 @@ export interface Task extends Meta {
 export function taskName(serviceName: string, task: Pick<Task, 'ID' | 'Slot' | 'NodeID'>): string {
   const middle = task.Slot > 0 ? String(task.Slot) : task.NodeID;
   return `${serviceName}.${middle}.${task.ID}`;
+}
+
+export type TaskStatusChange = { ok: true; task: Task } | { ok: false; reason: string };
+
+/**
+ * A status report (from a worker) applied to a task: refused when it would move the state
+ * backwards or out of a terminal state, so a late or replayed report cannot undo progress.
+ */
+export function advanceTaskStatus(task: Task, status: TaskStatus): TaskStatusChange {
+  const check = checkTaskTransition(task.Status.State, status.State);
+  if (!check.ok) return { ok: false, reason: `task ${task.ID}: ${check.reason}` };
+  return { ok: true, task: { ...task, Status: status } };
 }

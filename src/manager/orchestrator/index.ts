@@ -7,3 +7,4 @@ export { tasksToReap, type ReaperInput } from './reaper.js';
 export { decideRestart, type RestartDecision } from './restart.js';
 export { newTask } from './new-task.js';
 export { isLive, hasExited } from './task-facts.js';
+export { serviceStatus } from './service-status.js';

@@ -137,7 +137,8 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
   const inProgress = state !== undefined && UPDATING.has(state);
   const status = (s: UpdateStatus['State'], message: string, done = false): UpdateStatus => ({
     State: s,
-    StartedAt: (inProgress ? service.UpdateStatus?.StartedAt : undefined) ?? new Date(nowMs).toISOString(),
+    StartedAt:
+      (inProgress ? service.UpdateStatus?.StartedAt : undefined) ?? new Date(nowMs).toISOString(),
     ...(done ? { CompletedAt: new Date(nowMs).toISOString() } : {}),
     Message: message,
   });

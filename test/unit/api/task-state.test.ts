@@ -30,3 +30,19 @@ describe('task state machine', () => {
     );
   });
 });
+
+describe('task status reports', () => {
+  it('apply forward and are refused backward, naming the task', async () => {
+    const { advanceTaskStatus } = await import('../../../src/api/index.js');
+    const { makeService, makeSpec, makeTask } = await import('../scheduler/fixtures.js');
+    const t = makeTask('t1', makeService('s', makeSpec('web')), { state: 'running' });
+    const ts = '2026-01-01T00:00:09.000Z';
+    const done = advanceTaskStatus(t, { State: 'failed', Message: 'exit 1', Timestamp: ts });
+    expect(done.ok && done.task.Status.State).toBe('failed');
+    const late = advanceTaskStatus(t, { State: 'starting', Message: '', Timestamp: ts });
+    expect(late).toEqual({
+      ok: false,
+      reason: 'task t1: task state cannot move backwards from running to starting',
+    });
+  });
+});
