@@ -138,6 +138,8 @@ export class DnsServer {
     switch (res.kind) {
       case 'refused':
         return encodeMessage(replyTo(msg, Rcode.Refused));
+      case 'nxdomain':
+        return encodeMessage(replyTo(msg, Rcode.NXDomain));
       case 'nodata':
         return encodeMessage(replyTo(msg, Rcode.NoError, [], true));
       case 'answer': {

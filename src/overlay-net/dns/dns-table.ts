@@ -27,6 +27,11 @@ export interface DnsNetwork {
 export interface DnsClient {
   addr: string;
   networks: string[];
+  /**
+   * Whether names outside the table go to the node's resolvers. False for a container that
+   * is only on internal networks: it gets NXDOMAIN, so nothing about the outside leaks in.
+   */
+  external?: boolean;
 }
 
 export interface DnsTableSpec {
@@ -39,6 +44,7 @@ export type Resolution =
   /** A name we own but no record of the asked type (AAAA on an IPv4 overlay). */
   | { kind: 'nodata' }
   | { kind: 'forward' }
+  | { kind: 'nxdomain' }
   | { kind: 'refused' };
 
 /** Answers for service names live only as long as a task change takes to reach this node. */
@@ -63,7 +69,7 @@ interface NetworkIndex {
  */
 export class DnsTable {
   private readonly networks = new Map<string, NetworkIndex>();
-  private readonly clients = new Map<string, string[]>();
+  private readonly clients = new Map<string, DnsClient>();
   private readonly rotation = new Map<string, number>();
 
   constructor(spec: DnsTableSpec = { networks: [], clients: [] }) {
@@ -73,13 +79,14 @@ export class DnsTable {
     }
     for (const [i, c] of spec.clients.entries()) {
       checkIPv4(`dns table: clients[${i}].addr`, c.addr);
-      this.clients.set(c.addr, c.networks);
+      this.clients.set(c.addr, c);
     }
   }
 
   resolve(clientAddr: string, qname: string, qtype: number): Resolution {
-    const networks = this.clients.get(clientAddr);
-    if (!networks) return { kind: 'refused' };
+    const client = this.clients.get(clientAddr);
+    if (!client) return { kind: 'refused' };
+    const networks = client.networks;
     const name = canonicalName(qname);
     const ptr = addressFromReverseName(name);
     for (const id of networks) {
@@ -102,7 +109,7 @@ export class DnsTable {
         records: addrs.map((a) => record(qname, RecordType.A, entry.ttl, a)),
       };
     }
-    return { kind: 'forward' };
+    return client.external === false ? { kind: 'nxdomain' } : { kind: 'forward' };
   }
 
   private rotate(key: string, addrs: string[]): string[] {

@@ -304,7 +304,8 @@ describe.skipIf(skipReason !== '')(`overlay network on 3 namespaced nodes ${skip
   });
 
   it('masquerades a network out to the node network, keeps internal and other networks apart', async () => {
-    // The outside server sees the node's address, not the container's.
+    // Out to the node's network through masquerade; nothing gets out of an internal network,
+    // nor across to another overlay network.
     expect(await requests(ns('c1'), EXT_ADDR, 8080, 1)).toEqual([
       { body: 'outside', from: EXT_ADDR },
     ]);

@@ -82,6 +82,15 @@ describe('DnsTable', () => {
     expect(t.resolve('10.0.0.20', 'example.org', RecordType.A).kind).toBe('forward');
   });
 
+  it('answers NXDOMAIN instead of forwarding for a client kept inside', () => {
+    const inside = new DnsTable({
+      ...spec,
+      clients: [{ addr: '10.1.0.30', networks: ['back'], external: false }],
+    });
+    expect(inside.resolve('10.1.0.30', 'example.org', RecordType.A).kind).toBe('nxdomain');
+    expect(addrs(inside.resolve('10.1.0.30', 'secret', RecordType.A))).toEqual(['10.1.0.9']);
+  });
+
   it('refuses a table with a name used twice or a VIP service without a VIP', () => {
     const dup = {
       ...spec,
