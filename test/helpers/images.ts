@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,33 +8,26 @@ import { createGzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import tar from 'tar-stream';
 import { ImageStore, type ResolvedImage } from '../../src/runtime/image/index.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-let busyboxTar: Promise<string> | undefined;
+let busyboxTar: Promise<Buffer> | undefined;
 
 /** The busybox rootfs tarball of scripts/busybox-rootfs.sh, built once per test process. */
-export function busyboxRootfsTar(): Promise<string> {
-  busyboxTar ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tsswarm-busybox-tar-'));
-    const file = join(dir, 'rootfs.tar');
-    const { stdout } = await promisify(execFile)(
-      'bash',
-      [join(repoRoot, 'scripts', 'busybox-rootfs.sh')],
-      { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-    );
-    await writeFile(file, stdout);
-    return file;
-  })();
+export function busyboxRootfsTar(): Promise<Buffer> {
+  busyboxTar ??= promisify(execFile)('bash', [join(repoRoot, 'scripts', 'busybox-rootfs.sh')], {
+    encoding: 'buffer',
+    maxBuffer: 64 * 1024 * 1024,
+  }).then(({ stdout }) => stdout);
   return busyboxTar;
 }
 
 /** Imports busybox:latest (CMD ["sh"]) into the image store of `dataRoot`, as setup.sh does. */
 export async function busyboxImage(dataRoot: string): Promise<ResolvedImage> {
   const store = await ImageStore.open(dataRoot);
-  const [image] = await store.import(await busyboxRootfsTar(), {
+  const [image] = await store.import(Readable.from([await busyboxRootfsTar()]), {
     name: 'busybox:latest',
     changes: ['CMD ["sh"]'],
   });
@@ -208,10 +201,13 @@ export async function ociLayoutTar(images: TestImageSpec[]): Promise<Buffer> {
   return tarOf(members);
 }
 
-/** Writes `data` to a fresh file under /tmp and returns its path. */
-export async function writeTemp(data: Buffer, name = 'archive.tar'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsswarm-image-test-'));
-  const file = join(dir, name);
+/**
+ * Writes `data` to a fresh file and returns its path: inside `dir` when given, else in a new
+ * directory under /tmp that the caller removes (the file's parent).
+ */
+export async function writeTemp(data: Buffer, dir?: string): Promise<string> {
+  const parent = dir ?? (await mkdtemp(join(tmpdir(), 'tsswarm-image-test-')));
+  const file = join(parent, `archive-${randomBytes(4).toString('hex')}.tar`);
   await pipeline(Readable.from([data]), createWriteStream(file));
   return file;
 }

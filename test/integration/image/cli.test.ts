@@ -29,6 +29,7 @@ function tsswarm(dataRoot: string, args: string[]): Promise<Result> {
 describe.skipIf(!isRoot)('tsswarm image CLI', () => {
   let dataRoot: string;
   let scratch: string;
+  let busyboxTar: string;
 
   beforeAll(async () => {
     if (!existsSync(join(repo, 'dist/tsswarm.mjs'))) {
@@ -38,6 +39,7 @@ describe.skipIf(!isRoot)('tsswarm image CLI', () => {
     }
     dataRoot = await mkdtemp(join(tmpdir(), 'tsswarm-image-cli-'));
     scratch = await mkdtemp(join(tmpdir(), 'tsswarm-image-cli-files-'));
+    busyboxTar = await writeTemp(await busyboxRootfsTar(), scratch);
   });
   afterAll(async () => {
     await rm(dataRoot, { recursive: true, force: true });
@@ -48,7 +50,7 @@ describe.skipIf(!isRoot)('tsswarm image CLI', () => {
     const r = await tsswarm(dataRoot, [
       'image',
       'import',
-      await busyboxRootfsTar(),
+      busyboxTar,
       '--name',
       'busybox',
       '--change',
@@ -119,10 +121,10 @@ describe.skipIf(!isRoot)('tsswarm image CLI', () => {
       [['rmi', 'nope'], /^Error: No such image: nope\n$/],
       [['image', 'tag', 'busybox', 'Bad'], /invalid reference format "Bad": .*lowercase/],
       [
-        ['image', 'import', await busyboxRootfsTar(), '--change', 'ONBUILD RUN x'],
+        ['image', 'import', busyboxTar, '--change', 'ONBUILD RUN x'],
         /--change #1 "ONBUILD RUN x": ONBUILD is not supported/,
       ],
-      [['image', 'import', await writeTemp(Buffer.from('hello'))], /not a tar archive/],
+      [['image', 'import', await writeTemp(Buffer.from('hello'), scratch)], /not a tar archive/],
       [
         [
           'image',
@@ -131,6 +133,7 @@ describe.skipIf(!isRoot)('tsswarm image CLI', () => {
             await dockerSaveTar([
               { layers: [await tarOf([{ name: 'a/../../x', content: '' }])], tags: ['e:1'] },
             ]),
+            scratch,
           ),
         ],
         /escapes the layer root/,

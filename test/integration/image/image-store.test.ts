@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../../src/runtime/image/index.js';
 import {
   busyboxImage,
@@ -73,10 +73,6 @@ describe.skipIf(skipReason !== undefined)('image store (root, real filesystem)',
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-  });
-  afterAll(async () => {
-    const tar = await busyboxRootfsTar();
-    await rm(join(tar, '..'), { recursive: true, force: true });
   });
 
   const freshRoot = async () => {
@@ -278,8 +274,8 @@ describe.skipIf(skipReason !== undefined)('image store (root, real filesystem)',
     const files = [
       await tempFile(await dockerSaveTar([{ layers: [shared], tags: ['c1:1'] }])),
       await tempFile(await dockerSaveTar([{ layers: [shared, await top()], tags: ['c2:1'] }])),
-      await busyboxRootfsTar(),
-      await busyboxRootfsTar(),
+      await tempFile(await busyboxRootfsTar()),
+      await tempFile(await busyboxRootfsTar()),
     ];
     const names = [undefined, undefined, 'bb1', 'bb2'];
     const store = await ImageStore.open(dataRoot);
@@ -334,7 +330,7 @@ describe.skipIf(skipReason !== undefined)('image store (root, real filesystem)',
     dataRoot = await freshRoot();
     const store = await ImageStore.open(dataRoot);
     const before = await snapshot(join(dataRoot, 'images'));
-    const tar = await busyboxRootfsTar();
+    const tar = await tempFile(await busyboxRootfsTar());
     await expect(store.import(tar, { changes: ['ONBUILD RUN x'] })).rejects.toThrow(/ONBUILD/);
     await expect(store.import(tar, { name: 'Bad:Name' })).rejects.toThrow(/invalid reference/);
     expect(await snapshot(join(dataRoot, 'images'))).toEqual(before);
