@@ -24,8 +24,17 @@ export class Watcher implements AsyncIterable<StoreEvent> {
     if (filter.signal?.aborted) this.close();
   }
 
+  /** Called from `apply`: must never throw, whatever the subscriber's `match` does. */
   push(e: StoreEvent): void {
-    if (this.closed || !passes(this.filter, e)) return;
+    if (this.closed) return;
+    let wanted: boolean;
+    try {
+      wanted = passes(this.filter, e);
+    } catch (err) {
+      this.fail(new TsswarmError(ErrorCode.Internal, 'store watch filter threw', { cause: err }));
+      return;
+    }
+    if (!wanted) return;
     if (this.waiting) {
       const w = this.waiting;
       this.waiting = undefined;

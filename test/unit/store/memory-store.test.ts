@@ -180,6 +180,18 @@ describe('memory store', () => {
     expect(first?.type === 'create' && first.object.ID).toBe(r.value.ID);
   });
 
+  it('survives a watch filter that throws, failing only that watcher', async () => {
+    const { store } = newStore();
+    const bad = store.watch({
+      match: () => {
+        throw new Error('boom');
+      },
+    });
+    const r = await store.update((tx) => tx.nodes.create(makeNode('n1')));
+    expect(r.ok).toBe(true);
+    await expect(bad[Symbol.asyncIterator]().next()).rejects.toThrow(/watch filter threw/);
+  });
+
   it('cuts off a watcher that falls too far behind', async () => {
     const { store } = newStore();
     const w = store.watch({ maxQueue: 2 });
