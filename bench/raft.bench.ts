@@ -1,0 +1,339 @@
+/**
+ * Raft benchmark: 3 servers as processes on loopback TCP with mutual TLS, driven over loopback
+ * HTTP. Measures propose→commit latency from one sequential client, throughput with 64
+ * concurrent proposers, and the time from SIGKILL of the leader to the next successful write.
+ * The same shapes run against a 3-member etcd (the anchor) when /usr/bin/etcd exists.
+ * Prints one JSON line; progress goes to stderr.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { RaftProcessCluster, freePort } from '../test/integration/raft/raft-processes.js';
+
+const sequentialWrites = Number(process.env.RAFT_BENCH_SEQUENTIAL ?? '2000');
+const concurrency = 64;
+const throughputMs = Number(process.env.RAFT_BENCH_THROUGHPUT_MS ?? '5000');
+const failoverTrials = Number(process.env.RAFT_BENCH_FAILOVERS ?? '3');
+const value = 'x'.repeat(100);
+const etcdBinary = '/usr/bin/etcd';
+
+const log = (s: string): void => void process.stderr.write(`raft.bench: ${s}\n`);
+
+/** What a benchmark needs from a system under test. */
+interface Target {
+  /** One write to `node`; true when acknowledged. */
+  put(node: string, key: string): Promise<boolean>;
+  leader(): Promise<string | null>;
+  nodes: string[];
+  kill(node: string): Promise<void>;
+  restart(node: string): void;
+}
+
+interface Figures {
+  latencyMs: { p50: number; p99: number; mean: number };
+  throughputOpsPerSec: number;
+  failoverMs: number[];
+  failoverMedianMs: number;
+  sequentialFailures: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const round = (n: number): number => Math.round(n * 100) / 100;
+
+async function waitForLeader(t: Target, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const l = await t.leader();
+    if (l !== null) return l;
+    if (Date.now() > deadline) throw new Error(`no leader within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function measure(name: string, t: Target): Promise<Figures> {
+  let leader = await waitForLeader(t, 30_000);
+  for (let i = 0; i < 200; i++) await t.put(leader, `warm${i}`);
+  const lat: number[] = [];
+  let sequentialFailures = 0;
+  for (let i = 0; i < sequentialWrites; i++) {
+    const start = performance.now();
+    if (await t.put(leader, `seq${i}`)) {
+      lat.push(performance.now() - start);
+      continue;
+    }
+    // A leader change mid-run (this machine is shared): count it, find the leader, go on.
+    if (++sequentialFailures > 10) throw new Error(`${name}: sequential writes keep failing`);
+    leader = await waitForLeader(t, 30_000);
+  }
+  lat.sort((a, b) => a - b);
+  log(`${name}: sequential p50 ${percentile(lat, 50).toFixed(2)} ms`);
+
+  let done = 0;
+  let failed = 0;
+  const until = performance.now() + throughputMs;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let i = 0; performance.now() < until; i++) {
+        if (await t.put(leader, `c${w}-${i}`)) done++;
+        else failed++;
+      }
+    }),
+  );
+  const throughput = done / ((performance.now() - started) / 1000);
+  log(
+    `${name}: ${Math.round(throughput)} writes/s with ${concurrency} proposers (${failed} failed)`,
+  );
+
+  const failoverMs: number[] = [];
+  for (let trial = 0; trial < failoverTrials; trial++) {
+    leader = await waitForLeader(t, 30_000);
+    const survivors = t.nodes.filter((n) => n !== leader);
+    await t.kill(leader);
+    const start = performance.now();
+    let ok = false;
+    for (let i = 0; !ok; i++) {
+      if (performance.now() - start > 30_000)
+        throw new Error(`${name}: no write within 30 s of the leader's death`);
+      const target = (await t.leader()) ?? survivors[i % survivors.length]!;
+      ok = await t.put(target, `failover${trial}-${i}`);
+      if (!ok) await new Promise((r) => setTimeout(r, 5));
+    }
+    failoverMs.push(performance.now() - start);
+    log(`${name}: failover ${trial + 1}: ${Math.round(failoverMs.at(-1)!)} ms`);
+    t.restart(leader);
+    // Let the restarted server catch up before the next trial.
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  const sortedFailover = [...failoverMs].sort((a, b) => a - b);
+  return {
+    latencyMs: {
+      p50: round(percentile(lat, 50)),
+      p99: round(percentile(lat, 99)),
+      mean: round(lat.reduce((a, b) => a + b, 0) / lat.length),
+    },
+    throughputOpsPerSec: Math.round(throughput),
+    failoverMs: failoverMs.map(Math.round),
+    failoverMedianMs: Math.round(percentile(sortedFailover, 50)),
+    sequentialFailures,
+  };
+}
+
+async function tsswarm(): Promise<Figures> {
+  const c = await RaftProcessCluster.create(3);
+  try {
+    c.startAll();
+    const target: Target = {
+      nodes: c.ids,
+      put: async (node, key) => {
+        const r = await c.put(node, key, value);
+        return r !== null && 'index' in r;
+      },
+      leader: () => c.leader(),
+      kill: (node) => c.kill(node),
+      restart: (node) => c.start(node),
+    };
+    return await measure('tsswarm', target);
+  } finally {
+    await c.stopAll();
+    c.cleanup();
+  }
+}
+
+class EtcdCluster {
+  private children = new Map<string, ChildProcess>();
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+  readonly names = ['e1', 'e2', 'e3'];
+  private args = new Map<string, string[]>();
+  private memberIds = new Map<string, string>();
+
+  constructor(
+    readonly dir: string,
+    private readonly clientPorts: number[],
+    peerPorts: number[],
+  ) {
+    const initial = this.names.map((n, i) => `${n}=https://127.0.0.1:${peerPorts[i]}`).join(',');
+    this.names.forEach((n, i) => {
+      this.args.set(n, [
+        '--name',
+        n,
+        '--data-dir',
+        path.join(dir, n),
+        '--listen-client-urls',
+        `http://127.0.0.1:${clientPorts[i]}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${clientPorts[i]}`,
+        '--listen-peer-urls',
+        `https://127.0.0.1:${peerPorts[i]}`,
+        '--initial-advertise-peer-urls',
+        `https://127.0.0.1:${peerPorts[i]}`,
+        // Peer traffic encrypted like ours (etcd's auto TLS; it does not verify peers).
+        '--peer-auto-tls',
+        '--initial-cluster',
+        initial,
+        '--initial-cluster-state',
+        'new',
+        '--log-level',
+        'error',
+        '--logger',
+        'zap',
+      ]);
+    });
+  }
+
+  start(name: string): void {
+    const child = spawn(etcdBinary, this.args.get(name)!, {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    this.children.set(name, child);
+  }
+
+  async kill(name: string): Promise<void> {
+    const child = this.children.get(name);
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.names.map((n) => this.kill(n)));
+    this.agent.destroy();
+  }
+
+  private post(
+    name: string,
+    url: string,
+    body: unknown,
+    timeoutMs = 3000,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const port = this.clientPorts[this.names.indexOf(name)]!;
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: url,
+          agent: this.agent,
+          timeout: timeoutMs,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(payload),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              resolve({
+                status: res.statusCode ?? 0,
+                body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+              });
+            } catch (e) {
+              reject(e as Error);
+            }
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async put(name: string, key: string): Promise<boolean> {
+    try {
+      const r = await this.post(name, '/v3/kv/put', {
+        key: Buffer.from(key).toString('base64'),
+        value: Buffer.from(value).toString('base64'),
+      });
+      return r.status === 200 && r.body.header !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  async leader(): Promise<string | null> {
+    for (const n of this.names) {
+      const child = this.children.get(n);
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+      try {
+        const r = await this.post(n, '/v3/maintenance/status', {}, 1000);
+        const header = r.body.header as { member_id?: string } | undefined;
+        if (header?.member_id !== undefined) this.memberIds.set(n, header.member_id);
+        if (header?.member_id !== undefined && r.body.leader === header.member_id) return n;
+      } catch {
+        // Down or still starting.
+      }
+    }
+    return null;
+  }
+}
+
+async function etcd(): Promise<(Figures & { version: string }) | null> {
+  if (!fs.existsSync(etcdBinary)) return null;
+  const version =
+    /etcd Version: (\S+)/.exec(
+      await new Promise<string>((resolve) => {
+        const p = spawn(etcdBinary, ['--version']);
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.on('close', () => resolve(out));
+      }),
+    )?.[1] ?? 'unknown';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-bench-etcd-'));
+  const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const cluster = new EtcdCluster(dir, ports.slice(0, 3), ports.slice(3));
+  try {
+    for (const n of cluster.names) cluster.start(n);
+    const target: Target = {
+      nodes: cluster.names,
+      put: (node, key) => cluster.put(node, key),
+      leader: () => cluster.leader(),
+      kill: (node) => cluster.kill(node),
+      restart: (node) => cluster.start(node),
+    };
+    return { version, ...(await measure('etcd', target)) };
+  } finally {
+    await cluster.stopAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ours = await tsswarm();
+const anchor = await etcd();
+const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+console.log(
+  JSON.stringify({
+    bench: 'raft',
+    shape: {
+      nodes: 3,
+      transport: 'loopback TCP, mutual TLS',
+      client: 'loopback HTTP/JSON, keep-alive',
+      valueBytes: value.length,
+      sequentialWrites,
+      concurrency,
+      throughputMs,
+    },
+    tsswarm: ours,
+    etcd: anchor,
+    ratios:
+      anchor === null
+        ? null
+        : {
+            // Below 1 is better for latency and failover, above 1 for throughput.
+            latencyP50: ratio(ours.latencyMs.p50, anchor.latencyMs.p50),
+            latencyP99: ratio(ours.latencyMs.p99, anchor.latencyMs.p99),
+            throughput: ratio(ours.throughputOpsPerSec, anchor.throughputOpsPerSec),
+            failoverMedian: ratio(ours.failoverMedianMs, anchor.failoverMedianMs),
+          },
+    goals: { failoverUnder2s: ours.failoverMs.every((ms) => ms <= 2000) },
+  }),
+);
