@@ -40,7 +40,12 @@ export interface SchedulingPlan {
  * spreads and never oversubscribes. Only the caller writes the plan into the store.
  */
 export function schedule(input: SchedulerInput): SchedulingPlan {
-  const infos = buildNodeInfos(input.nodes, input.tasks);
+  // Callers may pass every task; pending ones are booked by this run, not counted twice.
+  const pendingIds = new Set(input.pending.map((t) => t.ID));
+  const infos = buildNodeInfos(
+    input.nodes,
+    input.tasks.filter((t) => !pendingIds.has(t.ID)),
+  );
   const random = seededRandom(input.seed);
   // One shuffle per run: a node's rank breaks ties everywhere below.
   const ids = [...infos.keys()].sort();

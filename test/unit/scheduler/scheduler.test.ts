@@ -126,7 +126,7 @@ describe('scheduler', () => {
       makeTask('gb', svc, { slot: 0, nodeId: 'b', state: 'pending' }),
       makeTask('gz', svc, { slot: 0, nodeId: 'zz', state: 'pending' }),
     ];
-    const plan = schedule({ nodes, tasks: [], pending, seed: 1 });
+    const plan = schedule({ nodes, tasks: pending, pending, seed: 1 });
     expect(plan.assignments).toEqual([{ taskId: 'ga', nodeId: 'a' }]);
     expect(plan.unplaceable.map((u) => u.taskId)).toEqual(['gb', 'gz']);
   });

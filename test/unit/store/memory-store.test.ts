@@ -280,3 +280,20 @@ describe('memory store', () => {
     expect(store.view((tx) => tx.services.find())).toEqual([]);
   });
 });
+
+describe('memory store replay', () => {
+  it('restoring a snapshot then applying the rest equals applying everything', async () => {
+    const { store, proposer } = newStore(3);
+    const s = await createService(store, 'web');
+    for (let i = 0; i < 10; i++) {
+      await store.update((tx) => tx.tasks.create(makeTask(`t${i}`, s, { slot: i + 1 })));
+    }
+    const cut = 4;
+    const partial = new MemoryStore();
+    for (const e of proposer.log.slice(0, cut)) partial.apply(e);
+    const resumed = new MemoryStore();
+    resumed.restore(partial.snapshot());
+    for (const e of proposer.log.slice(cut)) resumed.apply(e);
+    expect(Buffer.from(resumed.snapshot()).equals(Buffer.from(store.snapshot()))).toBe(true);
+  });
+});
