@@ -51,6 +51,8 @@ export type Resolution =
 export const SERVICE_TTL_SEC = 600;
 export const TASK_TTL_SEC = 0;
 
+const DNS_NAME_RE = /^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/;
+
 interface NameEntry {
   addrs: string[];
   ttl: number;
@@ -130,9 +132,11 @@ function indexNetwork(n: DnsNetwork, where: string): NetworkIndex {
   const reverse = new Map<string, string>();
   const claim = (name: string, entry: NameEntry, at: string): void => {
     const key = canonicalName(name);
-    if (key === '' || names.has(key)) {
-      throw invalidArgument(`${at}: name ${JSON.stringify(name)} is empty or already used`);
+    if (!DNS_NAME_RE.test(key) || key.length > 253) {
+      throw invalidArgument(`${at}: name ${JSON.stringify(name)} is not a DNS name`);
     }
+    if (names.has(key))
+      throw invalidArgument(`${at}: name ${JSON.stringify(name)} is already used`);
     names.set(key, entry);
   };
   for (const [i, s] of n.services.entries()) {

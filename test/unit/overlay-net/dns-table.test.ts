@@ -107,6 +107,15 @@ describe('DnsTable', () => {
       networks: [{ id: 'n', services: [{ name: 'a', endpointMode: 'vip' as const, tasks: [] }] }],
     };
     expect(() => new DnsTable(noVip)).toThrow(/needs a vip/);
+    const bad = {
+      ...spec,
+      networks: [
+        { id: 'n', services: [{ name: 'a b', endpointMode: 'dnsrr' as const, tasks: [] }] },
+      ],
+    };
+    expect(() => new DnsTable(bad)).toThrow(
+      /networks\[0\]\.services\[0\]: name "a b" is not a DNS name/,
+    );
   });
 });
 
