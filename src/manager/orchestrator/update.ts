@@ -54,7 +54,7 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
   const kind = serviceModeKind(service.Spec.Mode);
   if (kind === 'replicated-job' || kind === 'global-job') return { actions: [] };
   const state = service.UpdateStatus?.State;
-  if (state === 'paused' || state === 'rollback_paused') return { actions: [] };
+  const paused = state === 'paused' || state === 'rollback_paused';
   const rollingBack = state === 'rollback_started';
   const cfg: Required<UpdateConfig> = {
     ...defaultUpdateConfig(),
@@ -108,6 +108,8 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
           reason: 'updated task replaces the stopped one',
         });
       }
+      // A pause stops new slots from starting, not the slots already half-way through.
+      if (paused) continue;
       const runningSince =
         newest.Status.State === 'running' ? parseTimeMs(newest.Status.Timestamp) : undefined;
       if (createdInUpdate.includes(newest) || staleLive.length > 0) {
@@ -133,6 +135,7 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
     }
   }
 
+  if (paused) return { actions };
   const ratio = updated === 0 ? 0 : failed / updated;
   const inProgress = state !== undefined && UPDATING.has(state);
   const status = (s: UpdateStatus['State'], message: string, done = false): UpdateStatus => ({

@@ -91,3 +91,30 @@ describe('rolling update', () => {
     expect(images(w)).toEqual(['app:1', 'app:1', 'app:1', 'app:1']);
   });
 });
+
+describe('paused update', () => {
+  it('starts no new slot but finishes the stop-first slot under way', async () => {
+    const { planUpdate } = await import('../../../src/manager/orchestrator/index.js');
+    const { makeTask } = await import('../scheduler/fixtures.js');
+    const cfg: UpdateConfig = { Parallelism: 1, Order: 'stop-first' };
+    const old = svc('app:1', cfg, 2);
+    const cur: Service = {
+      ...svc('app:2', cfg, 2),
+      UpdateStatus: { State: 'paused', Message: 'update paused' },
+    };
+    const tasks = [
+      makeTask('old1', old, { slot: 1, state: 'shutdown', desired: 'shutdown', nodeId: 'a' }),
+      makeTask('new1', cur, { slot: 1, state: 'pending', desired: 'ready' }),
+      makeTask('old2', old, { slot: 2, state: 'running', nodeId: 'a' }),
+    ];
+    const plan = planUpdate({ service: cur, tasks, nowMs: Date.now() });
+    expect(plan.actions).toEqual([
+      expect.objectContaining({
+        type: 'set-desired-state',
+        taskId: 'new1',
+        desiredState: 'running',
+      }),
+    ]);
+    expect(plan.status).toBeUndefined();
+  });
+});
