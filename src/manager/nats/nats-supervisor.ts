@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import type { NodeIdentity } from '../ca/index.js';
 import { invalidArgument, TsswarmError, ErrorCode } from '../../api/errors.js';
 import {
   renderNatsConfig,
@@ -90,7 +91,7 @@ export type NatsSupervisorEvent =
     }
   | { type: 'restarted'; pid: number; attempt: number; delayMs: number }
   | { type: 'restart-failed'; attempt: number; message: string }
-  | { type: 'reloaded'; pid: number; routes: string[] }
+  | { type: 'reloaded'; pid: number; routes: string[]; users: number }
   | { type: 'stopped' };
 
 export type NatsSupervisorState =
@@ -109,11 +110,15 @@ export interface NatsSupervisorOptions {
  * stops it (SIGTERM, then SIGKILL) on shutdown. Every signal goes to the PID it spawned.
  *
  *   idle ─start()─► starting ─healthy─► running ─exit─► backing-off ─delay─► starting …
- *                                          │ updateRoutes(): rewrite config, SIGHUP, await /varz
+ *                                          │ reconfigure(): rewrite config, SIGHUP, await /varz
  *   any ─stop()─► stopping ─exit (or SIGKILL)─► stopped
  */
 export class NatsSupervisor {
+  /** The configuration the server runs with (last written). */
   private server: NatsServerConfig;
+  /** The newest requested configuration; reconfigure() builds on it, not on `server`. */
+  private pending: NatsServerConfig;
+  private reconfiguring: Promise<void> = Promise.resolve();
   private readonly config: NatsSupervisorConfig;
   private readonly host: NatsHost;
   private readonly log: Logger;
@@ -132,6 +137,7 @@ export class NatsSupervisor {
     validateNatsServerConfig(options.server);
     validateNatsSupervisorConfig(options.supervisor);
     this.server = { ...options.server, routes: [...options.server.routes] };
+    this.pending = this.server;
     this.config = { ...options.supervisor };
     this.host = options.host ?? realNatsHost;
     this.log = (options.logger ?? pino({ enabled: false })).child({
@@ -230,33 +236,64 @@ export class NatsSupervisor {
     }
   }
 
+  /** Replaces the route list (a manager joined or left); see reconfigure(). */
+  updateRoutes(routes: string[]): Promise<void> {
+    return this.reconfigure({ routes });
+  }
+
   /**
-   * Replaces the route list and has the running server reload it; resolves once the server
-   * reports the new configuration loaded. A stopped server just gets the new file.
+   * Replaces routes and/or users (a node joined, left or changed role) and has the running
+   * server reload its configuration; resolves once the server reports it loaded. A server that
+   * is not running just gets the new file. Invalid input throws before anything changes.
+   * Calls are applied one at a time, in call order.
    */
-  async updateRoutes(routes: string[]): Promise<void> {
-    const next = { ...this.server, routes: [...routes] };
+  async reconfigure(change: { routes?: string[]; users?: NodeIdentity[] }): Promise<void> {
+    const next: NatsServerConfig = {
+      ...this.pending,
+      ...(change.routes !== undefined ? { routes: [...change.routes] } : {}),
+      ...(change.users !== undefined ? { users: change.users.map((u) => ({ ...u })) } : {}),
+    };
     validateNatsServerConfig(next);
+    this.pending = next;
+    const run = this.reconfiguring.then(() => this.apply(next));
+    this.reconfiguring = run.catch(() => undefined);
+    await run;
+  }
+
+  /** Re-reads the configuration file, e.g. after the node certificate was renewed in place. */
+  reload(): Promise<void> {
+    return this.reconfigure({});
+  }
+
+  private async apply(next: NatsServerConfig): Promise<void> {
     this.server = next;
     await this.writeConfig();
     const child = this.child;
     if (this.currentState !== 'running' || child === undefined) return;
-    const before = await this.host.configLoadTime(this.server.monitor);
+    const before = await this.host.configLoadTime(next.monitor);
     this.host.signal(child.pid, 'SIGHUP');
     const deadline = Date.now() + this.config.reloadTimeoutMs;
     for (;;) {
-      const now = await this.host.configLoadTime(this.server.monitor);
+      const now = await this.host.configLoadTime(next.monitor);
       if (now !== undefined && now !== before) break;
       if (Date.now() > deadline) {
         throw new TsswarmError(
           ErrorCode.Unavailable,
-          `nats-server ${this.server.serverName} did not apply the new routes within ${this.config.reloadTimeoutMs} ms (see ${this.logFile})`,
+          `nats-server ${next.serverName} did not reload its configuration within ${this.config.reloadTimeoutMs} ms (see ${this.logFile})`,
         );
       }
       await delay(this.config.readyPollMs);
     }
-    this.log.info({ 'nats.routes': routes }, 'nats-server reloaded its routes');
-    this.emit({ type: 'reloaded', pid: child.pid, routes: [...routes] });
+    this.log.info(
+      { 'nats.routes': next.routes, 'nats.users': next.users.length },
+      'nats-server reloaded',
+    );
+    this.emit({
+      type: 'reloaded',
+      pid: child.pid,
+      routes: [...next.routes],
+      users: next.users.length,
+    });
   }
 
   /** Stops the server: SIGTERM, then SIGKILL after stopTimeoutMs. Idempotent. */

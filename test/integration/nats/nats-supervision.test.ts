@@ -208,6 +208,37 @@ describe.skipIf(binary === undefined && !ci)('nats-server supervision (needs nat
     ).rejects.toThrow();
   });
 
+  it('admits a node once it is added as a user, and drops it when removed', async () => {
+    const newcomer = (await testPki(['w3'], { workers: ['w3'], clusterId: pki.clusterId })).node(
+      'w3',
+    );
+    const options = nodeClientOptions([a.clientUrl], {
+      nodeId: 'w3',
+      caPem: pki.ca.certPem,
+      certPem: newcomer.certPem,
+      keyPem: newcomer.keyPem,
+    });
+    // Signed by our CA, but not (yet) a node of the cluster: no user, no entry.
+    await expect(connect({ ...options, reconnect: false, timeout: 5_000 })).rejects.toThrow(
+      /AUTHORIZATION_VIOLATION|Authorization Violation/i,
+    );
+    const base = Object.values(pki.nodes).map((n) => ({
+      nodeId: n.nodeId,
+      role: n.role,
+      clusterId: pki.clusterId,
+    }));
+    await a.supervisor.reconfigure({
+      users: [...base, { nodeId: 'w3', role: 'worker', clusterId: pki.clusterId }],
+    });
+    const w3 = await connect({ ...options, reconnect: false, timeout: 5_000 });
+    clients.push(w3);
+    await w3.flush();
+    // Removing the node (docker node rm) closes its live connection at the reload.
+    await a.supervisor.reconfigure({ users: base });
+    await w3.closed();
+    expect(w3.isClosed()).toBe(true);
+  });
+
   it('restarts a nats-server killed with SIGKILL, and a reconnecting client resumes', async () => {
     const sub = await client('m2', b, true);
     const pub = await client('m1', a);

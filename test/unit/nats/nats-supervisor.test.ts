@@ -106,6 +106,7 @@ describe('nats supervisor (fake host)', () => {
         readyTimeoutMs: 200,
         readyPollMs: 2,
         stopTimeoutMs: 50,
+        reloadTimeoutMs: 100,
         restartInitialDelayMs: 5,
         restartMaxDelayMs: 20,
         ...overrides,
@@ -179,11 +180,38 @@ describe('nats supervisor (fake host)', () => {
       type: 'reloaded',
       pid,
       routes: ['nats-route://10.0.0.2:6222'],
+      users: 1,
     });
     expect(host.files.get(supervisor.configFile)).toContain(
       'routes: ["nats-route://10.0.0.2:6222"]',
     );
     expect(supervisor.pid).toBe(pid);
+  });
+
+  it('applies concurrent changes in call order, each on top of the previous', async () => {
+    await supervisor.start();
+    const worker = { nodeId: 'w1', role: 'worker', clusterId: 'c1' } as const;
+    const manager = { nodeId: 'm1', role: 'manager', clusterId: 'c1' } as const;
+    await Promise.all([
+      supervisor.updateRoutes(['nats-route://10.0.0.2:6222']),
+      supervisor.reconfigure({ users: [manager, worker] }),
+      supervisor.updateRoutes(['nats-route://10.0.0.3:6222']),
+    ]);
+    const text = host.files.get(supervisor.configFile) ?? '';
+    expect(text).toContain('routes: ["nats-route://10.0.0.3:6222"]');
+    expect(text).toContain('CN=w1,OU=swarm-worker,O=c1');
+    expect(host.signals.map(([, s]) => s)).toEqual(['SIGHUP', 'SIGHUP', 'SIGHUP']);
+    expect(
+      events.filter((e) => e.type === 'reloaded').map((e) => e.type === 'reloaded' && e.users),
+    ).toEqual([1, 2, 2]);
+  });
+
+  it('fails a reload the server does not apply in time, naming the log', async () => {
+    await supervisor.start();
+    host.configLoadTime = () => Promise.resolve('frozen');
+    await expect(supervisor.reload()).rejects.toThrow(
+      /did not reload its configuration within .* \(see .*nats-server\.log\)/,
+    );
   });
 
   it('refuses a bad route list and keeps the old config', async () => {
