@@ -133,6 +133,34 @@ export function registerImageCommands(program: Command): void {
     });
 
   image
+    .command('prune')
+    .description('Remove unused images: dangling ones, or with -a all that no container uses')
+    .option('-a, --all', 'remove all images without containers, not just dangling ones')
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (opts: { all?: boolean; force?: boolean }, cmd: Command) => {
+      const { invalidArgument } = await import('../../api/errors.js');
+      if (opts.force !== true) {
+        const what =
+          opts.all === true
+            ? 'all images without at least one container associated to them'
+            : 'all dangling images';
+        if (!process.stdin.isTTY) throw invalidArgument(`this removes ${what}: confirm with -f`);
+        const { createInterface } = await import('node:readline/promises');
+        const rl = createInterface({ input: process.stdin, output: process.stdout });
+        const answer = await rl.question(
+          `WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `,
+        );
+        rl.close();
+        if (!/^y(es)?$/i.test(answer.trim())) return;
+      }
+      const { humanSize } = await import('../../runtime/image/index.js');
+      const store = await openStore(cmd);
+      const { lines, reclaimedBytes } = await store.prune({ all: opts.all === true });
+      if (lines.length > 0) process.stdout.write(`Deleted Images:\n${lines.join('\n')}\n\n`);
+      process.stdout.write(`Total reclaimed space: ${humanSize(reclaimedBytes)}\n`);
+    });
+
+  image
     .command('save')
     .description('Save images to a tarball in docker save format (docker load reads it)')
     .argument('<image...>')

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, chmod, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { notFound, invalidArgument, conflict, inUse } from '../../api/errors.js';
 import { imageInUse } from '../container/in-use.js';
@@ -264,6 +264,38 @@ export class ImageStore {
     });
   }
 
+  /**
+   * Removes dangling images (no tag), or with `all` every image, that no container uses, as
+   * `docker image prune [-a]` does. Returns the deleted image ids and the bytes freed.
+   */
+  async prune(opts: { all?: boolean } = {}): Promise<{ lines: string[]; reclaimedBytes: number }> {
+    return withLock(this.lockPath, async () => {
+      const index = await readIndex(this.indexPath);
+      const lines: string[] = [];
+      for (const image of Object.values(index.images)) {
+        if (image.refs.length > 0 && opts.all !== true) continue;
+        if ((await imageInUse(this.dataRoot, image.id)).length > 0) continue;
+        for (const ref of image.refs) lines.push(`untagged: ${ref}`);
+        delete index.images[image.id];
+        lines.push(`deleted: ${image.id}`);
+      }
+      if (lines.length === 0) return { lines, reclaimedBytes: 0 };
+      await this.writeIndexes(index);
+      const { deletedLayers, reclaimedBytes } = await this.collectGarbageCounting(index);
+      for (const d of deletedLayers) lines.push(`deleted: ${d}`);
+      return { lines, reclaimedBytes };
+    });
+  }
+
+  /**
+   * Resolves `refOrId` and runs `fn` with it while holding the store lock, so that no
+   * `remove` can delete the image before `fn` has recorded its user (a container) where
+   * `imageInUse` sees it. Keep `fn` short: imports wait for it.
+   */
+  async withImage<T>(refOrId: string, fn: (image: ResolvedImage) => Promise<T>): Promise<T> {
+    return withLock(this.lockPath, async () => fn(await this.resolve(refOrId)));
+  }
+
   async save(refs: string[], outFile: string): Promise<void> {
     if (refs.length === 0) throw invalidArgument('image save needs at least one image');
     const index = await readIndex(this.indexPath);
@@ -430,6 +462,12 @@ export class ImageStore {
 
   /** Deletes blobs and layer dirs that no image references; returns the deleted diff ids. Under the lock. */
   private async collectGarbage(index: ImageIndex): Promise<Set<string>> {
+    return (await this.collectGarbageCounting(index)).deletedLayers;
+  }
+
+  private async collectGarbageCounting(
+    index: ImageIndex,
+  ): Promise<{ deletedLayers: Set<string>; reclaimedBytes: number }> {
     const blobs = new Set<string>();
     const layers = new Set<string>();
     for (const image of Object.values(index.images)) {
@@ -440,21 +478,24 @@ export class ImageStore {
         layers.add(hexOf(d));
       }
     }
-    const deleted = new Set<string>();
+    const deletedLayers = new Set<string>();
+    let reclaimedBytes = 0;
     for (const name of await readdir(this.layersDir)) {
       if (layers.has(name)) continue;
       // Out of sight first (atomic), then the slow recursive delete.
       const aside = join(this.tmpDir, `${process.pid}-gc-${randomBytes(4).toString('hex')}`);
       await rename(join(this.layersDir, name), aside);
       await rm(aside, { recursive: true, force: true });
-      deleted.add(`sha256:${name}`);
+      deletedLayers.add(`sha256:${name}`);
     }
     for (const name of await readdir(this.blobsDir)) {
-      if (!blobs.has(name) && /^[0-9a-f]{64}$/.test(name)) {
-        await rm(join(this.blobsDir, name), { force: true });
-      }
+      if (blobs.has(name)) continue;
+      const path = join(this.blobsDir, name);
+      // Layer blobs are the layer tars: their size is what docker counts as reclaimed.
+      reclaimedBytes += (await stat(path).catch(() => ({ size: 0 }))).size;
+      await rm(path, { force: true });
     }
-    return deleted;
+    return { deletedLayers, reclaimedBytes };
   }
 }
 
