@@ -1,9 +1,16 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection, type Status } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa, issueCertificate } from '../../../src/manager/ca/index.js';
-import { monitorUrl, nodeClientOptions, subjects } from '../../../src/manager/nats/index.js';
+import {
+  monitorUrl,
+  nodeClientOptions,
+  renderNatsConfig,
+  subjects,
+} from '../../../src/manager/nats/index.js';
 import { testPki, type TestPki } from '../../helpers/certs.js';
 import { eventually, NatsLab, type TestManager } from './harness.js';
 
@@ -261,6 +268,30 @@ describe.skipIf(binary === undefined && !ci)('nats-server supervision (needs nat
     expect(await reconnected).toBe(true);
     // m1's explicit route to m2 reconnects on its own; the subscription is replayed by nats.js.
     expect(await deliverAcross(pub, sub, 'tsswarm.test.after')).toMatch(/hello/);
+  });
+
+  it('replaces a nats-server left running by a daemon that died', async () => {
+    const c = await lab.manager('m1');
+    await mkdir(dirname(c.supervisor.configFile), { recursive: true });
+    await writeFile(c.supervisor.configFile, renderNatsConfig(c.server));
+    const orphan = spawn(binary ?? 'nats-server', ['-c', c.supervisor.configFile], {
+      stdio: 'ignore',
+    });
+    const orphanExit = new Promise<NodeJS.Signals | null>((resolve) =>
+      orphan.once('exit', (_code, signal) => resolve(signal)),
+    );
+    try {
+      await eventually('the orphan to be healthy', 10_000, async () => {
+        const res = await fetch(monitorUrl(c.server.monitor, '/healthz')).catch(() => undefined);
+        return res?.ok === true ? true : undefined;
+      });
+      await c.supervisor.start();
+      expect(await orphanExit).toBe('SIGKILL');
+      expect(c.supervisor.pid).not.toBe(orphan.pid);
+    } finally {
+      if (orphan.exitCode === null && orphan.signalCode === null) orphan.kill('SIGKILL');
+      await c.supervisor.stop();
+    }
   });
 
   it('stops the server with SIGTERM on shutdown', async () => {
