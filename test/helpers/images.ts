@@ -45,6 +45,8 @@ export interface TarMember {
   uid?: number;
   gid?: number;
   pax?: Record<string, string>;
+  devmajor?: number;
+  devminor?: number;
 }
 
 /** A tarball of `members`, in memory. */
@@ -66,6 +68,8 @@ export async function tarOf(members: TarMember[]): Promise<Buffer> {
       mtime: new Date(0),
       ...(m.linkname !== undefined ? { linkname: m.linkname } : {}),
       ...(m.pax ? { pax: m.pax } : {}),
+      ...(m.devmajor !== undefined ? { devmajor: m.devmajor } : {}),
+      ...(m.devminor !== undefined ? { devminor: m.devminor } : {}),
     };
     await new Promise<void>((resolve, reject) => {
       pack.entry(header, type === 'file' ? (m.content ?? '') : '', (err) =>

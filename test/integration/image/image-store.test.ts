@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../../src/runtime/image/index.js';
 import {
@@ -39,6 +40,9 @@ const base = () =>
     { name: 'bin/tool-link', type: 'link', linkname: 'bin/tool' },
     { name: 'bin/sh', type: 'symlink', linkname: '/bin/tool' },
     { name: 'pipe', type: 'fifo' },
+    { name: 'dev/', type: 'directory' },
+    { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+    { name: 'noted', content: 'x', pax: { 'SCHILY.xattr.user.note': 'hello' } },
   ]);
 const top = () =>
   tarOf([
@@ -61,6 +65,28 @@ async function snapshot(dir: string): Promise<string[]> {
     }
   };
   await walk(dir);
+  return out;
+}
+
+/** The xattrs of `dir/name`, read back through GNU tar (Node has no getxattr). */
+async function xattrsOf(dir: string, name: string): Promise<Record<string, string>> {
+  const { stdout } = await run(
+    'tar',
+    ['--xattrs', '--xattrs-include=*', '--no-recursion', '-cf', '-', '-C', dir, name],
+    { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
+  );
+  const out: Record<string, string> = {};
+  const extract = tar.extract();
+  const done = (async () => {
+    for await (const entry of extract) {
+      for (const [k, v] of Object.entries((entry.header.pax ?? {}) as Record<string, string>)) {
+        if (k.startsWith('SCHILY.xattr.')) out[k.slice('SCHILY.xattr.'.length)] = v;
+      }
+      entry.resume();
+    }
+  })();
+  extract.end(stdout);
+  await done;
   return out;
 }
 
@@ -132,6 +158,10 @@ describe.skipIf(skipReason !== undefined)('image store (root, real filesystem)',
     );
     expect((await lstat(join(lower, 'bin/sh'))).isSymbolicLink()).toBe(true);
     expect((await lstat(join(lower, 'pipe'))).isFIFO()).toBe(true);
+    const dev = await stat(join(lower, 'dev/null'));
+    expect([dev.isCharacterDevice(), dev.rdev]).toEqual([true, (1 << 8) | 3]);
+    expect(await xattrsOf(lower, 'noted')).toMatchObject({ 'user.note': 'hello' });
+    expect(await xattrsOf(upper, 'data')).toMatchObject({ 'trusted.overlay.opaque': 'y' });
 
     await withOverlay(resolved.layerDirs, async (merged) => {
       expect(existsSync(join(merged, 'etc/passwd'))).toBe(false);
