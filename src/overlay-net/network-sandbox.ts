@@ -91,6 +91,11 @@ export class NetworkSandbox {
     checkIPv4(`network ${spec.id}: localAddr`, spec.localAddr);
     if (spec.nodeEndpoint) {
       checkIPv4(`network ${spec.id}: nodeEndpoint.ip`, spec.nodeEndpoint.ip);
+      if (!inSubnet(spec.nodeEndpoint.ip, this.subnet)) {
+        throw invalidArgument(
+          `network ${spec.id}: nodeEndpoint.ip ${spec.nodeEndpoint.ip} is outside ${spec.subnet}`,
+        );
+      }
       checkMac(`network ${spec.id}: nodeEndpoint.mac`, spec.nodeEndpoint.mac);
     }
     this.bridge = bridgeName(config.prefix, spec.id);

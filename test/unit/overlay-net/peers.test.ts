@@ -130,6 +130,10 @@ describe('NetworkSandbox', () => {
       /host bits/,
     );
     expect(() => new NetworkSandbox(host, { ...spec, gateway: '10.0.2.1' }, c)).toThrow(/outside/);
+    const outside = { ...spec, nodeEndpoint: { ip: '10.0.9.2', mac: '02:42:0a:00:09:02' } };
+    expect(() => new NetworkSandbox(host, outside, c)).toThrow(
+      /nodeEndpoint\.ip 10\.0\.9\.2 is outside/,
+    );
     expect(() => new NetworkSandbox(host, spec, { ...c, prefix: 'TOOLONGPREFIX' })).toThrow(
       /prefix/,
     );
