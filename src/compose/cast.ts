@@ -43,8 +43,10 @@ const rulesBySegments = castRules.map(([p, k]) => ({ segments: p.split('.'), kin
 const trueWords = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 const falseWords = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 
-function cast(value: string, kind: Kind): number | boolean | undefined {
+function cast(value: string, kind: Kind, key: string): number | boolean | undefined {
   const s = value.trim();
+  // File modes are octal to everyone who writes them as strings ("0440").
+  if (kind === 'int' && key === 'mode' && /^0[0-7]+$/.test(s)) return parseInt(s, 8);
   if (kind === 'bool') return trueWords.has(s) ? true : falseWords.has(s) ? false : undefined;
   if (kind === 'int') return /^[-+]?\d+$/.test(s) ? parseInt(s, 10) : undefined;
   return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) ? parseFloat(s) : undefined;
@@ -82,7 +84,7 @@ function walk(
       continue;
     }
     if (typeof value !== 'string') continue;
-    const converted = cast(value, kind);
+    const converted = cast(value, kind, key);
     if (converted === undefined) {
       const p = locate(locations, childPath);
       diags.push({

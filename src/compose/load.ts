@@ -13,14 +13,15 @@ import { checkMerged } from './checks.js';
 
 /** The file system as the loader sees it; tests substitute an in-memory one. */
 export interface ComposeHost {
-  /** File contents, or undefined when the file does not exist. */
+  /** File contents, or undefined when the file does not exist; `-` is standard input. */
   readFile(path: string): Uint8Array | undefined;
 }
 
 export const nodeComposeHost: ComposeHost = {
   readFile(path) {
     try {
-      return readFileSync(path);
+      // fd 0, not /dev/stdin: a socket on stdin (as Node's child_process gives) cannot be opened.
+      return readFileSync(path === '-' ? 0 : path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
@@ -77,7 +78,9 @@ export function loadCompose(options: LoadComposeOptions): LoadComposeResult {
       locations,
     };
   }
-  const workingDir = dirname(resolvePath(cwd, first));
+  // `-c -` reads the file from stdin, as docker does; relative paths then resolve against cwd.
+  const pathOf = (file: string): string => (file === '-' ? '-' : resolvePath(cwd, file));
+  const workingDir = first === '-' ? cwd : dirname(resolvePath(cwd, first));
   const readText = (p: string): string | undefined => {
     const bytes = host.readFile(p);
     return bytes === undefined ? undefined : decodeComposeBytes(bytes);
@@ -97,7 +100,7 @@ export function loadCompose(options: LoadComposeOptions): LoadComposeResult {
 
   const normalized: Obj[] = [];
   for (const file of options.files) {
-    const text = readText(resolvePath(cwd, file));
+    const text = readText(pathOf(file));
     if (text === undefined) {
       diagnostics.push(fileError(file, 'file not found'));
       continue;

@@ -54,6 +54,11 @@ services:
         'services:\n  web:\n    image: a\n    secrets:\n      - {source: s, mode: 0440}\nsecrets:\n  s: {file: ./s}\n',
     });
     expect(service(r)['secrets']).toEqual([{ source: 's', mode: 288 }]);
+    const quoted = load({
+      'compose.yml':
+        'services:\n  web:\n    image: a\n    secrets:\n      - {source: s, mode: "0440"}\nsecrets:\n  s: {file: ./s}\n',
+    });
+    expect(service(quoted)['secrets']).toEqual([{ source: 's', mode: 288 }]);
   });
   it('reports a YAML syntax error with file, line and column', () => {
     const r = load({ 'compose.yml': 'services:\n  web:\n    image: [a\n' });

@@ -64,3 +64,17 @@ describe('tsswarm stack config', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('tsswarm stack config -c -', () => {
+  it('reads the compose file from stdin', async () => {
+    const child = execFile(tsx, [main, 'stack', 'config', '-c', '-'], {
+      env: { PATH: process.env['PATH'] ?? '' },
+    });
+    child.stdin?.end('services:\n  web:\n    image: busybox\n');
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    expect(code).toBe(0);
+    expect(parse(out)).toEqual({ version: '3.13', services: { web: { image: 'busybox' } } });
+  });
+});
