@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { formatGoDuration, parseBytes, parseDurationNs } from '../../../src/compose/index.js';
 
 describe('durations', () => {
@@ -36,5 +37,16 @@ describe('byte sizes', () => {
     expect(parseBytes('lots')).toBeUndefined();
     expect(parseBytes('-1M')).toBeUndefined();
     expect(parseBytes(1.5)).toBeUndefined();
+  });
+});
+
+describe('duration round trip', () => {
+  it('parses back what it prints, for any whole number of nanoseconds', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), (ns) => {
+        expect(parseDurationNs(formatGoDuration(ns))).toBe(ns);
+      }),
+      { seed: 42, numRuns: 500 },
+    );
   });
 });
