@@ -37,6 +37,8 @@ export class FileLogStore implements LogStore {
   private readonly segmentBytes: number;
   private segments: Segment[] = [];
   private fd: number | null = null;
+  /** Appended with `sync: false` and not yet fdatasynced (always in the open segment). */
+  private unsynced = false;
   private entries: LogEntry[] = [];
   private offset = 0;
 
@@ -57,7 +59,7 @@ export class FileLogStore implements LogStore {
     return this.entries[index - this.offset];
   }
 
-  append(entries: readonly LogEntry[]): void {
+  append(entries: readonly LogEntry[], options: { sync?: boolean } = {}): void {
     if (entries.length === 0) return;
     const first = entries[0]!.index;
     if (this.entries.length > 0 && first !== this.lastIndex() + 1) {
@@ -80,10 +82,17 @@ export class FileLogStore implements LogStore {
     }
     const buf = frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes);
     fs.writeSync(this.fd!, buf, 0, buf.length, seg.size);
-    fs.fdatasyncSync(this.fd!);
+    if (options.sync === false) this.unsynced = true;
+    else fs.fdatasyncSync(this.fd!);
     seg.size = at;
     if (this.entries.length === 0) this.offset = first;
     for (const e of entries) this.entries.push(e);
+  }
+
+  sync(): void {
+    if (!this.unsynced || this.fd === null) return;
+    fs.fdatasyncSync(this.fd);
+    this.unsynced = false;
   }
 
   truncateSuffix(index: number): void {
@@ -96,11 +105,12 @@ export class FileLogStore implements LogStore {
       this.removeSegment(this.segments.length - 1);
     }
     const seg = this.segments[this.segments.length - 1]!;
-    const cut = seg.offsets[index - seg.first]!;
+    // The cut may fall exactly on a segment boundary: then this segment stays whole.
+    const cut = seg.offsets[index - seg.first] ?? seg.size;
     this.openForAppend(seg);
     fs.ftruncateSync(this.fd!, cut);
     fs.fsyncSync(this.fd!);
-    seg.offsets.length = index - seg.first;
+    seg.offsets.length = Math.min(seg.offsets.length, index - seg.first);
     seg.size = cut;
     this.entries.length = index - this.offset;
   }
@@ -129,6 +139,7 @@ export class FileLogStore implements LogStore {
   }
 
   close(): void {
+    this.sync();
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
   }
@@ -204,6 +215,7 @@ export class FileLogStore implements LogStore {
   }
 
   private newSegment(first: number): Segment {
+    this.sync();
     if (this.entries.length === 0) this.reset();
     const file = path.join(this.dir, `${String(first).padStart(20, '0')}.seg`);
     if (this.fd !== null) fs.closeSync(this.fd);
@@ -217,6 +229,7 @@ export class FileLogStore implements LogStore {
   }
 
   private openForAppend(seg: Segment): void {
+    this.sync();
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = fs.openSync(seg.file, 'r+');
   }

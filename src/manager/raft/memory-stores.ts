@@ -34,6 +34,7 @@ export class MemoryLogStore implements LogStore {
     }
     for (const e of entries) this.entries.push(e);
   }
+  sync(): void {}
   truncateSuffix(index: number): void {
     if (this.entries.length === 0) return;
     this.entries.length = Math.max(0, index - this.offset);

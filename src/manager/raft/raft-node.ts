@@ -969,11 +969,14 @@ export class RaftNode<R = unknown> {
       entries.push({ index, term: this.term, type: q.type, data: q.data });
       if (q.pending !== undefined) this.pending.set(index, q.pending);
     }
-    this.log.append(entries);
+    // Followers write while we do: send first, fsync after. The leader counts itself towards
+    // the quorum only in maybeCommit, after the sync, so nothing commits on an unsynced write.
+    this.log.append(entries, { sync: false });
     for (const e of entries) {
       if (e.type === 'config') this.applyLatestConfigAsLeader(e);
     }
     for (const p of this.progress.values()) this.sendAppend(p, false);
+    this.log.sync();
     this.maybeCommit();
   }
 

@@ -38,7 +38,6 @@ interface Peer {
   /** Frames waiting for the connection to come up. */
   waiting: Buffer[][];
   waitingBytes: number;
-  corked: boolean;
 }
 
 /**
@@ -99,7 +98,6 @@ export class TcpTransport implements Transport {
         nextAttemptMs: 0,
         waiting: [],
         waitingBytes: 0,
-        corked: false,
       };
       this.peers.set(to.address, peer);
     }
@@ -285,18 +283,12 @@ export class TcpTransport implements Transport {
     });
   }
 
-  /** Frames sent in one turn of the event loop go out in one TLS record where possible. */
+  /**
+   * One write per frame, at once: raft already batches entries into few messages, and a corked
+   * socket would hold the leader's AppendEntries until after its own fsync.
+   */
   private write(peer: Peer, frame: Buffer[]): void {
-    const socket = peer.socket!;
-    if (!peer.corked) {
-      peer.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        peer.corked = false;
-        socket.uncork();
-      });
-    }
-    for (const part of frame) socket.write(part);
+    peer.socket!.write(frame.length === 1 ? frame[0]! : Buffer.concat(frame));
   }
 }
 

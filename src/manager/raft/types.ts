@@ -44,8 +44,13 @@ export interface LogStore {
   /** 0 when the log holds no entry. */
   lastIndex(): number;
   get(index: number): LogEntry | undefined;
-  /** Entries must follow lastIndex() without a gap (or the log must be empty). */
-  append(entries: readonly LogEntry[]): void;
+  /**
+   * Entries must follow lastIndex() without a gap (or the log must be empty). Durable on return
+   * unless `sync` is false; then the caller must call `sync()` before relying on them.
+   */
+  append(entries: readonly LogEntry[], options?: { sync?: boolean }): void;
+  /** Makes every appended entry durable. */
+  sync(): void;
   /** Removes every entry with index >= `index` (a conflicting suffix). */
   truncateSuffix(index: number): void;
   /** Removes every entry with index <= `index` (compaction behind a snapshot). */

@@ -71,6 +71,19 @@ describe('FileLogStore', () => {
     r.close();
   });
 
+  it('truncates exactly at a segment boundary', () => {
+    const s = new FileLogStore(dir, { segmentBytes: 120 });
+    s.append([entry(1)]);
+    s.append(range(2, 4));
+    s.truncateSuffix(2);
+    expect(s.lastIndex()).toBe(1);
+    s.append([entry(2, 5)]);
+    s.close();
+    const r = new FileLogStore(dir, { segmentBytes: 120 });
+    expect([r.lastIndex(), r.get(2)?.term]).toEqual([2, 5]);
+    r.close();
+  });
+
   it('compacts a prefix by whole segments', () => {
     const s = new FileLogStore(dir, { segmentBytes: 200 });
     for (let i = 1; i <= 40; i += 5) s.append(range(i, i + 4));
