@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { ImageConfig } from './types.js';
 
@@ -49,7 +49,14 @@ export async function readIndex(path: string): Promise<ImageIndex> {
 /** Writes `data` to `path` through a temporary file and a rename, so readers see old or new. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await writeFile(tmp, data, { mode: 0o644 });
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    // Without it a crash soon after the rename can leave an empty index behind the new name.
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
   await rename(tmp, path);
 }
 

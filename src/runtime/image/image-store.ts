@@ -212,7 +212,11 @@ export class ImageStore {
   }
 
   async tag(source: string, target: string): Promise<void> {
-    const name = parseReference(target).name;
+    const parsed = parseReference(target);
+    if (parsed.digest !== undefined) {
+      throw invalidArgument(`refusing to create a tag with a digest reference: ${target}`);
+    }
+    const name = parsed.name;
     await withLock(this.lockPath, async () => {
       const index = await readIndex(this.indexPath);
       const { image } = findImage(index, source);
