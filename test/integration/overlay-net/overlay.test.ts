@@ -313,6 +313,24 @@ describe.skipIf(skipReason !== '')(`overlay network on 3 namespaced nodes ${skip
     expect(await requests(ns('c1'), BACK_IP, 8080, 1, 500)).toEqual([{ error: 'timeout' }]);
   });
 
+  it('attaches a running container by pid to a second network, and detaches it', async () => {
+    const pid = children[0]?.pid; // the task1 server, inside c1
+    if (pid === undefined) throw new Error('no server process for c1');
+    await node(1).attach(BACK.id, {
+      id: 'c1',
+      netns: { pid },
+      ip: '10.78.0.12',
+      mac: mac(0x4e, 0x12),
+      ifname: 'eth2',
+      defaultRoute: false,
+    });
+    expect(await requests(ns('c1'), BACK_IP, 8080, 1)).toEqual([
+      { body: 'backend-task', from: BACK_IP },
+    ]);
+    await node(1).detach(BACK.id, 'c1');
+    expect(await requests(ns('c1'), BACK_IP, 8080, 1, 500)).toEqual([{ error: 'timeout' }]);
+  });
+
   it('spreads 30 VIP connections evenly over 3 backends on 3 nodes, replies from the VIP', async () => {
     const cl = { name: ns('cl') };
     const apply = (backends: string[]): Promise<boolean> =>
