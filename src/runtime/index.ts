@@ -1,2 +1,3 @@
 // The runtime's public face: the image store and the container runtime.
-export {};
+export * from './image/index.js';
+export * from './container/index.js';
