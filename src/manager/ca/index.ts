@@ -33,3 +33,10 @@ export {
   readNodeCertificate,
   writeFileAtomic,
 } from './certificate-store.js';
+export {
+  mutualTlsServerOptions,
+  mutualTlsClientOptions,
+  peerIdentity,
+  hasRole,
+} from './tls-options.js';
+export type { NodeCredentials } from './tls-options.js';

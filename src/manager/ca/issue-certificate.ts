@@ -39,6 +39,17 @@ export async function issueCertificate(
   const validityDays = request.validityDays ?? defaultNodeCertValidityDays;
   checkValidityDays(validityDays, 'issueCertificate validityDays');
   const altNames = subjectAltNames(request.sans ?? {});
+  // As in swarmkit: the role and the node id are DNS names of every node certificate, so a peer
+  // reached by IP is verified as "a manager of this cluster" (servername swarm-manager) or as
+  // one exact node, without knowing its addresses in advance.
+  for (const name of [roleToOu(request.role), request.nodeId.toLowerCase()]) {
+    if (
+      /^[a-z0-9]([a-z0-9-]{0,62})$/.test(name) &&
+      !altNames.some((n) => n.type === 'dns' && n.value === name)
+    ) {
+      altNames.unshift({ type: 'dns', value: name });
+    }
+  }
 
   const { caCert, authorityKeyId } = await issuerOf(ca.certPem);
   const signingKey = await importSigningKey(ca.keyPem);
