@@ -9,6 +9,8 @@ export type { OverlayConfig, UpstreamResolver } from './overlay-config.js';
 export { NetworkSandbox } from './network-sandbox.js';
 export type { EndpointSpec, NetworkSpec } from './network-sandbox.js';
 export { normalizePeers, planPeers } from './peers.js';
+export { renderNetworkRules } from './network-rules.js';
+export type { NetworkRulesInput } from './network-rules.js';
 export type { Peer, PeerPlan } from './peers.js';
 export { EMBEDDED_DNS_ADDR, EndpointRules, renderEndpointRules } from './endpoint-rules.js';
 export type { EndpointRulesSpec, ServiceVip } from './endpoint-rules.js';

@@ -17,8 +17,8 @@ import {
   listOwned,
   renderEndpointRules,
   renderIngressRules,
+  renderNetworkRules,
 } from '../../../src/overlay-net/index.js';
-import { renderNetworkRules } from '../../../src/overlay-net/network-rules.js';
 
 // Every address below lives only inside namespaces this file creates; the fake upstream DNS
 // server is on loopback. No packet leaves the machine.
