@@ -80,7 +80,23 @@ async function addNs(name: string): Promise<void> {
 
 const SERVER = `
 const name = process.argv[1];
-require('node:net').createServer((s) => s.end(name)).listen(8080, '0.0.0.0', () => console.log('ready'));
+const udp = require('node:dgram').createSocket('udp4');
+udp.on('message', (m, r) => udp.send(name, r.port, r.address));
+udp.bind(8080, '0.0.0.0', () =>
+  require('node:net').createServer((s) => s.end(name)).listen(8080, '0.0.0.0', () => console.log('ready')));
+`;
+
+// One datagram per fresh socket (so one flow each); records who answered and from where.
+const UDP_CLIENT = `
+const dgram = require('node:dgram');
+const [host, port, count] = [process.argv[1], +process.argv[2], +process.argv[3]];
+const one = () => new Promise((resolve) => {
+  const s = dgram.createSocket('udp4');
+  const t = setTimeout(() => { s.close(); resolve({ error: 'timeout' }); }, 2000);
+  s.on('message', (m, r) => { clearTimeout(t); s.close(); resolve({ body: String(m), from: r.address }); });
+  s.send('hi', port, host);
+});
+(async () => { const out = []; for (let i = 0; i < count; i++) out.push(await one()); console.log(JSON.stringify(out)); })();
 `;
 
 // Sequential and bounded: count connections, each with its own timeout.
@@ -340,6 +356,22 @@ describe.skipIf(skipReason !== '')(`overlay network on 3 namespaced nodes ${skip
     const hits = await requests(ns('cl'), VIP, 8080, 30);
     expect(countBy(hits)).toEqual({ task1: 10, task2: 10, task3: 10 });
     expect(new Set(hits.map((h) => h.from))).toEqual(new Set([VIP]));
+    // UDP has no connection to hide behind: the reply's source address is rewritten to the VIP.
+    const udpOut = await sh(
+      'ip',
+      'netns',
+      'exec',
+      ns('cl'),
+      process.execPath,
+      '-e',
+      UDP_CLIENT,
+      VIP,
+      '8080',
+      '3',
+    );
+    const udpHits = JSON.parse(udpOut) as Hit[];
+    expect(countBy(udpHits)).toEqual({ task1: 1, task2: 1, task3: 1 });
+    expect(new Set(udpHits.map((h) => h.from))).toEqual(new Set([VIP]));
     expect(await apply([...backends].reverse())).toBe(false);
 
     const started = Date.now();
