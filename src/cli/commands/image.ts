@@ -67,12 +67,10 @@ export function registerImageCommands(program: Command): void {
     .command('inspect')
     .description('Display detailed information on one or more images, as a JSON array')
     .argument('<image...>')
-    .option('-f, --format <format>', 'json (the default)')
+    .option('-f, --format <format>', 'json (the default), or a template such as {{.Id}}')
     .action(async (refs: string[], opts: { format?: string }, cmd: Command) => {
       const { invalidArgument, notFound } = await import('../../api/errors.js');
-      if (opts.format !== undefined && opts.format !== 'json') {
-        throw invalidArgument(`--format "${opts.format}": only json is supported`);
-      }
+      const { renderTemplate, TemplateError } = await import('../../runtime/image/index.js');
       const store = await openStore(cmd);
       const found: unknown[] = [];
       const missing: string[] = [];
@@ -85,7 +83,16 @@ export function registerImageCommands(program: Command): void {
         }
       }
       // Like docker: print what was found, then fail naming what was not.
-      process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+      if (opts.format === undefined || opts.format === 'json') {
+        process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+      } else {
+        try {
+          for (const f of found) process.stdout.write(`${renderTemplate(opts.format, f)}\n`);
+        } catch (err) {
+          if (err instanceof TemplateError) throw invalidArgument(`--format: ${err.message}`);
+          throw err;
+        }
+      }
       if (missing.length > 0) throw notFound(missing.map((m) => `No such image: ${m}`).join('\n'));
     });
 
@@ -209,7 +216,10 @@ interface HistoryFlags {
 function addListOptions(cmd: Command): Command {
   return cmd
     .option('-q, --quiet', 'only show image ids')
-    .option('--format <format>', 'table (default) or json (one object per line)')
+    .option(
+      '--format <format>',
+      'table (default), json (one object per line) or a {{.Field}} template',
+    )
     .option('--no-trunc', 'show full image ids');
 }
 
@@ -218,8 +228,9 @@ async function listAction(
   opts: ListFlags,
   cmd: Command,
 ): Promise<void> {
-  const { formatImageList } = await import('../../runtime/image/index.js');
-  const { parseReference } = await import('../../runtime/image/index.js');
+  const { formatImageList, parseReference, TemplateError } =
+    await import('../../runtime/image/index.js');
+  const { invalidArgument } = await import('../../api/errors.js');
   const store = await openStore(cmd);
   let rows = await store.list();
   if (reference !== undefined) {
@@ -227,14 +238,19 @@ async function listAction(
     const ref = parseReference(reference);
     rows = rows.filter((r) => r.repository === ref.repository && (!hasTag || r.tag === ref.tag));
   }
-  process.stdout.write(
-    formatImageList(rows, {
+  let out: string;
+  try {
+    out = formatImageList(rows, {
       quiet: opts.quiet === true,
       format: opts.format ?? 'table',
       truncate: opts.trunc,
       now: Date.now(),
-    }),
-  );
+    });
+  } catch (err) {
+    if (err instanceof TemplateError) throw invalidArgument(`--format: ${err.message}`);
+    throw err;
+  }
+  process.stdout.write(out);
 }
 
 function addRemoveOptions(cmd: Command): Command {

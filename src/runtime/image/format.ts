@@ -65,25 +65,26 @@ export interface ListFormat {
 export function formatImageList(rows: ImageSummary[], f: ListFormat): string {
   const id = (full: string) => (f.truncate ? hexOf(full).slice(0, 12) : full);
   if (f.quiet) return rows.map((r) => `${id(r.id)}\n`).join('');
-  if (f.format === 'json') {
-    return rows
-      .map(
-        (r) =>
-          `${JSON.stringify({
-            Containers: 'N/A',
-            CreatedAt: dockerTime(r.created),
-            CreatedSince: since(r.created, f.now),
-            Digest: '<none>',
-            ID: id(r.id),
-            Repository: r.repository,
-            SharedSize: 'N/A',
-            Size: humanSize(r.size),
-            Tag: r.tag,
-            UniqueSize: 'N/A',
-            VirtualSize: humanSize(r.size),
-          })}\n`,
-      )
-      .join('');
+  // docker's field names, as `docker image ls --format json` prints them.
+  const doc = (r: ImageSummary) => ({
+    Containers: 'N/A',
+    CreatedAt: dockerTime(r.created),
+    CreatedSince: since(r.created, f.now),
+    Digest: '<none>',
+    ID: id(r.id),
+    Repository: r.repository,
+    SharedSize: 'N/A',
+    Size: humanSize(r.size),
+    Tag: r.tag,
+    UniqueSize: 'N/A',
+    VirtualSize: humanSize(r.size),
+  });
+  if (f.format === 'json') return rows.map((r) => `${JSON.stringify(doc(r))}\n`).join('');
+  if (f.format.includes('{{')) {
+    return rows.map((r) => `${renderTemplate(f.format, doc(r))}\n`).join('');
+  }
+  if (f.format !== 'table') {
+    throw new TemplateError(`unknown format "${f.format}" (table, json or a {{.Field}} template)`);
   }
   return table(
     ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
@@ -129,3 +130,37 @@ export function formatHistory(entries: HistoryEntry[], f: HistoryFormat): string
     ]),
   );
 }
+
+/**
+ * The subset of Go templates that `docker … --format` is mostly used with: `{{.Field.Sub}}`,
+ * `{{json .Field}}` and `{{json .}}`, among literal text. Anything else is refused by name.
+ */
+export function renderTemplate(template: string, value: unknown): string {
+  return template.replace(/\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
+    const json = /^json\s+(.+)$/.exec(expr);
+    const path = (json ? json[1] : expr)?.trim() ?? '';
+    if (!/^\.(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?$/.test(path)) {
+      throw new TemplateError(
+        `unsupported template action "{{${expr}}}" (use {{.Field}} or {{json .Field}})`,
+      );
+    }
+    let v: unknown = value;
+    for (const key of path.split('.').filter((k) => k !== '')) {
+      v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+      if (v === undefined) throw new TemplateError(`template: no field "${key}" in "${path}"`);
+    }
+    if (json) return JSON.stringify(v);
+    if (typeof v === 'object' && v !== null) {
+      // Go prints maps as map[k:v] and slices as [a b]: close enough to read, as docker does.
+      return Array.isArray(v)
+        ? `[${v.map(String).join(' ')}]`
+        : `map[${Object.entries(v)
+            .map(([k, x]) => `${k}:${typeof x === 'object' ? JSON.stringify(x) : String(x)}`)
+            .join(' ')}]`;
+    }
+    return String(v);
+  });
+}
+
+/** A --format template that cannot be rendered; the CLI turns it into InvalidArgument. */
+export class TemplateError extends Error {}

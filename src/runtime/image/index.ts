@@ -11,4 +11,11 @@ export type {
   RemoveOptions,
   ResolvedImage,
 } from './types.js';
-export { formatHistory, formatImageList, humanDuration, humanSize } from './format.js';
+export {
+  formatHistory,
+  formatImageList,
+  humanDuration,
+  humanSize,
+  renderTemplate,
+  TemplateError,
+} from './format.js';

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatImageList, humanDuration, humanSize } from '../../../src/runtime/image/index.js';
+import {
+  formatImageList,
+  humanDuration,
+  humanSize,
+  renderTemplate,
+} from '../../../src/runtime/image/index.js';
 
 describe('docker-style formatting', () => {
   it('sizes in decimal units with three digits', () => {
@@ -48,5 +53,35 @@ describe('docker-style formatting', () => {
       CreatedAt: '2026-01-01 00:00:00 +0000 UTC',
       CreatedSince: '2 hours ago',
     });
+  });
+});
+
+describe('--format templates', () => {
+  const doc = { Id: 'sha256:ab', Config: { Cmd: ['sh', '-c'], Env: [] }, Size: 3 };
+  it('renders fields, nested fields and json', () => {
+    expect(renderTemplate('{{.Id}}', doc)).toBe('sha256:ab');
+    expect(renderTemplate('id={{ .Id }} size={{.Size}}', doc)).toBe('id=sha256:ab size=3');
+    expect(renderTemplate('{{json .Config.Cmd}}', doc)).toBe('["sh","-c"]');
+    expect(renderTemplate('{{.Config.Cmd}}', doc)).toBe('[sh -c]');
+    expect(renderTemplate('{{json .}}', { a: 1 })).toBe('{"a":1}');
+  });
+  it('refuses what it cannot render, naming it', () => {
+    expect(() => renderTemplate('{{.Nope}}', doc)).toThrow(/no field "Nope"/);
+    expect(() => renderTemplate('{{range .Config.Cmd}}x{{end}}', doc)).toThrow(
+      /unsupported template action "\{\{range .Config.Cmd\}\}"/,
+    );
+  });
+});
+
+describe('image ls --format template', () => {
+  it('renders each row with docker field names', () => {
+    const rows = [
+      { id: `sha256:${'cd'.repeat(32)}`, repository: 'a', tag: '1', created: '', size: 1 },
+    ];
+    const f = { quiet: false, truncate: true, now: 0 };
+    expect(formatImageList(rows, { ...f, format: '{{.Repository}}:{{.Tag}} {{.ID}}' })).toBe(
+      'a:1 cdcdcdcdcdcd\n',
+    );
+    expect(() => formatImageList(rows, { ...f, format: 'yaml' })).toThrow(/unknown format "yaml"/);
   });
 });
