@@ -342,6 +342,8 @@ export class ContainerRuntime {
       p.log,
       '--state-dir',
       p.dir,
+      '--cgroup',
+      cgPath,
       '--oom-file',
       oomCounterFile(this.cgroups, cgPath),
       '--lower',

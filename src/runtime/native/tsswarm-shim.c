@@ -14,6 +14,7 @@
  * Static, no allocations in the steady state: a monitor costs a few hundred kB of RSS.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -39,6 +40,7 @@ static const char *runtime_bin = "/usr/sbin/runc";
 static const char *runtime_root;
 static const char *runtime_args[MAX_RUNTIME_ARGS];
 static int n_runtime_args;
+static const char *cgroup_path;
 static const char *bundle, *id, *log_path, *state_dir, *oom_file;
 static const char *mount_lower, *mount_upper, *mount_work, *mount_target;
 static const char *rm_paths[MAX_RM_PATHS];
@@ -196,10 +198,46 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
   return 0;
 }
 
-static void cleanup(void) {
-  const char *del[] = {"delete", "--force", id};
-  run_runtime(del, 3, -1, -1);
+/*
+ * What `runc delete` does for a stopped container, without paying ~50 ms for another Go
+ * process: remove its cgroups and its state directory. Any surprise falls back to runc.
+ */
+static int fast_delete(void) {
+  const char *base = strrchr(runtime_bin, '/');
+  if (!cgroup_path || !runtime_root || strcmp(base ? base + 1 : runtime_bin, "runc") != 0) return -1;
+  char path[4096];
+  DIR *d = opendir("/sys/fs/cgroup");
+  if (!d) return -1;
+  int failed = 0;
+  snprintf(path, sizeof path, "/sys/fs/cgroup/cgroup.controllers");
+  if (access(path, F_OK) == 0) {
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s", cgroup_path);
+    if (rmdir(path) != 0 && errno != ENOENT) failed = 1;
+  } else {
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (e->d_name[0] == '.') continue;
+      snprintf(path, sizeof path, "/sys/fs/cgroup/%s%s", e->d_name, cgroup_path);
+      if (rmdir(path) != 0 && errno != ENOENT && errno != ENOTDIR) failed = 1;
+    }
+  }
+  closedir(d);
+  if (failed) return -1;
+  snprintf(path, sizeof path, "%s/%s", runtime_root, id);
+  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return 0;
+}
+
+static void release_runtime(void) {
+  if (fast_delete() != 0) {
+    const char *del[] = {"delete", "--force", id};
+    run_runtime(del, 3, -1, -1);
+  }
   if (mount_target) umount2(mount_target, MNT_DETACH);
+}
+
+static void cleanup(void) {
+  release_runtime();
   if (remove_after) {
     for (int i = 0; i < n_rm_paths; i++) {
       struct stat st;
@@ -402,9 +440,12 @@ static int monitor(void) {
   snprintf(json, sizeof json, "{\"exitCode\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n", code,
            oom ? "true" : "false", ts);
   write_atomic(state_dir, "exit.json", json);
+  release_runtime();
   ctl("exited %d %d\n", code, oom);
-  if (remove_after) wait_for_ack();
-  cleanup();
+  if (remove_after) {
+    wait_for_ack();
+    cleanup();
+  }
   return 0;
 }
 
@@ -488,6 +529,8 @@ int main(int argc, char **argv) {
       log_path = v;
     else if (strcmp(k, "--state-dir") == 0)
       state_dir = v;
+    else if (strcmp(k, "--cgroup") == 0)
+      cgroup_path = v;
     else if (strcmp(k, "--oom-file") == 0)
       oom_file = v;
     else if (strcmp(k, "--lower") == 0)
