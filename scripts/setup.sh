@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-debs=(runc crun conmon busybox-static iproute2 nftables nats-server gcc libc6-dev tar)
+debs=(runc crun conmon busybox-static iproute2 nftables nats-server gcc libc6-dev tar procps util-linux)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -4,7 +4,7 @@
 // at the end. Meant to live at bench/overlay-net.bench.ts.
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import type { DnsMessage } from '../../../src/overlay-net/index.js';
+import type { DnsMessage } from '../src/overlay-net/index.js';
 import {
   DnsServer,
   EndpointRules,
@@ -15,7 +15,7 @@ import {
   encodeMessage,
   inNetns,
   openDnsListener,
-} from '../../../src/overlay-net/index.js';
+} from '../src/overlay-net/index.js';
 
 const base = new ExecNetHost();
 const out: Record<string, number | string> = { bench: 'overlay-net' };
