@@ -278,7 +278,7 @@ class EtcdCluster {
 }
 
 async function etcd(): Promise<(Figures & { version: string }) | null> {
-  if (!fs.existsSync(etcdBinary)) return null;
+  if (!fs.existsSync(etcdBinary) || process.env.RAFT_BENCH_ANCHOR === '0') return null;
   const version =
     /etcd Version: (\S+)/.exec(
       await new Promise<string>((resolve) => {

@@ -38,6 +38,7 @@ interface Peer {
   /** Frames waiting for the connection to come up. */
   waiting: Buffer[][];
   waitingBytes: number;
+  corked: boolean;
 }
 
 /**
@@ -98,6 +99,7 @@ export class TcpTransport implements Transport {
         nextAttemptMs: 0,
         waiting: [],
         waitingBytes: 0,
+        corked: false,
       };
       this.peers.set(to.address, peer);
     }
@@ -284,11 +286,22 @@ export class TcpTransport implements Transport {
   }
 
   /**
-   * One write per frame, at once: raft already batches entries into few messages, and a corked
-   * socket would hold the leader's AppendEntries until after its own fsync.
+   * An idle connection gets the frame at once (a corked socket would hold the leader's
+   * AppendEntries until after its own fsync); a busy one coalesces the frames of this turn of
+   * the event loop into one TLS record.
    */
   private write(peer: Peer, frame: Buffer[]): void {
-    peer.socket!.write(frame.length === 1 ? frame[0]! : Buffer.concat(frame));
+    const socket = peer.socket!;
+    const buf = frame.length === 1 ? frame[0]! : Buffer.concat(frame);
+    if (!peer.corked && socket.writableLength > 0) {
+      peer.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        peer.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(buf);
   }
 }
 
