@@ -41,7 +41,7 @@ export function registerImageCommands(program: Command): void {
     .option('-q, --quiet', 'print nothing')
     .action(async (opts: { input?: string; quiet?: boolean }, cmd: Command) => {
       const store = await openStore(cmd);
-      const images = await store.import(opts.input ?? '-');
+      const images = await store.import(opts.input ?? '-', { archiveOnly: true });
       if (opts.quiet === true) return;
       for (const i of images) {
         process.stdout.write(

@@ -111,6 +111,11 @@ export class ImageStore {
       }
       const names = await listEntries(input, what);
       const format = detectArchiveFormat(names);
+      if (format === 'rootfs' && opts.archiveOnly === true) {
+        throw invalidArgument(
+          `${what} is not a docker save or OCI layout archive (a root filesystem is imported with image import)`,
+        );
+      }
       if (format !== 'rootfs' && changes.length > 0) {
         throw invalidArgument(
           `--change applies to a plain rootfs tarball, and ${what} is a ${format} archive`,

@@ -34,6 +34,8 @@ export interface ImportOptions {
   name?: string;
   /** Dockerfile instructions applied to the config of a plain rootfs import (`docker import --change`). */
   changes?: string[];
+  /** Refuse a plain rootfs tarball, as `docker load` does (it takes image archives only). */
+  archiveOnly?: boolean;
 }
 
 export interface RemoveOptions {

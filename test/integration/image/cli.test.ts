@@ -118,6 +118,7 @@ describe.skipIf(!isRoot)('tsswarm image CLI', () => {
   it('fails with exit 125 and a message that names the problem', async () => {
     const cases: [string[], RegExp][] = [
       [['image', 'inspect', 'nope'], /^Error: No such image: nope\n$/],
+      [['image', 'load', '-i', busyboxTar], /is not a docker save or OCI layout archive/],
       [['rmi', 'nope'], /^Error: No such image: nope\n$/],
       [['image', 'tag', 'busybox', 'Bad'], /invalid reference format "Bad": .*lowercase/],
       [
