@@ -436,11 +436,12 @@ static int monitor(void) {
   int code = 255;
   if (status >= 0) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   int oom = oom_killed();
+  /* Cgroup and mount go before the exit is recorded: whoever sees "exited" sees them gone. */
+  release_runtime();
   now_rfc3339(ts, sizeof ts);
   snprintf(json, sizeof json, "{\"exitCode\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n", code,
            oom ? "true" : "false", ts);
   write_atomic(state_dir, "exit.json", json);
-  release_runtime();
   ctl("exited %d %d\n", code, oom);
   if (remove_after) {
     wait_for_ack();
