@@ -329,6 +329,18 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     expect(await imageInUse(env.dataRoot, (await store.resolve('busybox')).id)).toEqual(['taken']);
   });
 
+  it('--runtime crun runs where crun can, and says why where it cannot (v1 hybrid)', async () => {
+    const r = await cli(env, ['run', '--rm', '--runtime', 'crun', 'busybox', 'echo', 'crun']);
+    if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      expect(r).toMatchObject({ code: 0, stdout: 'crun\n' });
+    } else {
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/OCI runtime crun cannot run on this host: .*hybrid/);
+    }
+    expect(await env.rt.list({ all: true })).toEqual([]);
+    expect(mountsUnder(env.work)).toEqual([]);
+  });
+
   it('names stay unique under concurrent creates', async () => {
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
