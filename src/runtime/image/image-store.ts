@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
 import { notFound, invalidArgument, conflict, inUse } from '../../api/errors.js';
 import { imageInUse } from '../container/in-use.js';
 import { ArchiveFiles, listEntries } from './archive-reader.js';
@@ -49,7 +50,10 @@ export class ImageStore {
   private readonly indexPath: string;
   private readonly lockPath: string;
 
-  private constructor(readonly dataRoot: string) {
+  private constructor(
+    readonly dataRoot: string,
+    private readonly log: Logger | undefined,
+  ) {
     this.root = join(resolve(dataRoot), 'images');
     this.blobsDir = join(this.root, 'blobs', 'sha256');
     this.layersDir = join(this.root, 'layers');
@@ -58,8 +62,8 @@ export class ImageStore {
     this.lockPath = join(this.root, 'lock');
   }
 
-  static async open(dataRoot: string): Promise<ImageStore> {
-    const store = new ImageStore(dataRoot);
+  static async open(dataRoot: string, opts: { logger?: Logger } = {}): Promise<ImageStore> {
+    const store = new ImageStore(dataRoot, opts.logger?.child({ component: 'image-store' }));
     await mkdir(store.blobsDir, { recursive: true });
     await mkdir(store.layersDir, { recursive: true });
     await mkdir(store.tmpDir, { recursive: true });
@@ -104,6 +108,7 @@ export class ImageStore {
     const staging = await this.makeStaging();
     try {
       const input = join(staging, 'input.tar');
+      const startedMs = Date.now();
       const copied = await copyDecompressed(openSource(source), input, what);
       if (copied.size === 0) throw invalidArgument(`${what}: empty input, not a tarball`);
       if (!(await startsLikeTar(input))) {
@@ -147,7 +152,21 @@ export class ImageStore {
           unpacked.set(layer.diffId, await this.unpackStaged(layer.file, staging, what));
         }
       }
-      return await withLock(this.lockPath, () => this.commit(staged, unpacked, staging, what));
+      const images = await withLock(this.lockPath, () =>
+        this.commit(staged, unpacked, staging, what),
+      );
+      for (const i of images) {
+        this.log?.info(
+          {
+            'image.id': i.id,
+            'image.ref': i.ref,
+            'import.format': format,
+            'import.ms': Date.now() - startedMs,
+          },
+          'image imported',
+        );
+      }
+      return images;
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -267,6 +286,7 @@ export class ImageStore {
       delete index.images[image.id];
       await this.writeIndexes(index);
       lines.push(`Deleted: ${image.id}`);
+      this.log?.info({ 'image.id': image.id }, 'image deleted');
       const deletedLayers = await this.collectGarbage(index);
       for (const d of image.diffIds) if (deletedLayers.has(d)) lines.push(`Deleted: ${d}`);
       return lines;
@@ -344,6 +364,7 @@ export class ImageStore {
     for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
       const pid = Number.parseInt(name.split('-', 1)[0] ?? '', 10);
       if (!Number.isFinite(pid) || pid === process.pid || processAlive(pid)) continue;
+      this.log?.warn({ 'staging.dir': name }, 'removing the staging dir of a dead import');
       await rm(join(this.tmpDir, name), { recursive: true, force: true });
     }
   }
