@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerImageCommands } from './image.js';
 import { registerContainerCommands } from './container.js';
 import { registerStackCommands } from './stack.js';
+import { registerLabCommands } from './lab.js';
 
 /**
  * Each command group lives in its own file and registers its verbs here. A group's action
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerContainerCommands(program);
   registerImageCommands(program);
   registerStackCommands(program);
+  registerLabCommands(program);
 }

@@ -1,0 +1,185 @@
+import { Option, type Command } from 'commander';
+import type { LabContext } from '../../lab/index.js';
+import { globalOptions } from '../context.js';
+
+/**
+ * `tsswarm lab …`: a cluster on this machine, one network namespace and daemon per node, as
+ * kind does for Kubernetes. Runs as root, without a daemon of its own.
+ */
+export function registerLabCommands(program: Command): void {
+  const lab = program.command('lab').description('Run a multi-node cluster on this machine');
+
+  lab
+    .command('create')
+    .description('Create a lab: a namespace, address and daemon per node, joined as one swarm')
+    .argument('<name>', 'lab name (lower-case letters, digits, dashes)')
+    .option('--managers <n>', 'manager nodes', '1')
+    .option('--workers <n>', 'worker nodes', '2')
+    .option('--image <ref...>', 'images to copy into every node besides busybox:latest')
+    .option('--subnet <cidr>', 'private IPv4 subnet of the lab (default: a free 172.30.K.0/24)')
+    .addOption(
+      new Option(
+        '--node-command <argv-json>',
+        'run this JSON argv per node instead of the daemon ({node} {address} {dataRoot} {execRoot} {socket}); no swarm is formed',
+      ).hideHelp(),
+    )
+    .action(async (name: string, opts: CreateFlags, cmd: Command) => {
+      const { createLab, defaultLabConfig } = await import('../../lab/index.js');
+      const { invalidArgument } = await import('../../api/errors.js');
+      const root = rootOf(cmd);
+      const hasDaemon = root.commands.some((c) => c.name() === 'daemon');
+      const hasSwarm = root.commands.some((c) => c.name() === 'swarm');
+      const config = defaultLabConfig([process.execPath, process.argv[1] ?? 'tsswarm']);
+      config.managers = count(opts.managers, '--managers', invalidArgument);
+      config.workers = count(opts.workers, '--workers', invalidArgument);
+      config.images = [...new Set(['busybox:latest', ...(opts.image ?? [])])];
+      if (opts.subnet !== undefined) config.subnet = opts.subnet;
+      const unavailable: string[] = [];
+      if (opts.nodeCommand !== undefined) {
+        config.nodeCommand = {
+          argv: parseArgv(opts.nodeCommand, invalidArgument),
+          waitForSocket: false,
+        };
+        config.cluster = false;
+      } else if (!hasDaemon) {
+        config.nodeCommand = null;
+        config.cluster = false;
+        unavailable.push('start daemons (this build has no `tsswarm daemon`)');
+      } else if (!hasSwarm) {
+        config.cluster = false;
+        unavailable.push('swarm init/join (this build has no `tsswarm swarm`)');
+      }
+      const state = await createLab(await ctxOf(cmd), name, config);
+      for (const step of unavailable)
+        process.stderr.write(`lab ${name}: not available yet: ${step}\n`);
+      process.stdout.write(`${state.name}\n`);
+    });
+
+  lab
+    .command('ls')
+    .alias('list')
+    .description("List every lab's nodes")
+    .option('--format <format>', 'table (default) or json')
+    .action(async (opts: { format?: string }, cmd: Command) => {
+      const { listLabs, formatLabList } = await import('../../lab/index.js');
+      const { invalidArgument } = await import('../../api/errors.js');
+      if (opts.format !== undefined && opts.format !== 'json' && opts.format !== 'table') {
+        throw invalidArgument(`--format "${opts.format}": expected table or json`);
+      }
+      const rows = await listLabs(await ctxOf(cmd));
+      process.stdout.write(
+        opts.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatLabList(rows),
+      );
+    });
+
+  lab
+    .command('env')
+    .description(
+      'Print the environment that points the CLI at a node (eval "$(tsswarm lab env L N)")',
+    )
+    .argument('<name>')
+    .argument('<node>')
+    .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
+      const { nodeEnv } = await import('../../lab/index.js');
+      process.stdout.write(await nodeEnv(await ctxOf(cmd), name, node));
+    });
+
+  lab
+    .command('kill')
+    .description("SIGKILL a node's daemon")
+    .argument('<name>')
+    .argument('<node>')
+    .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
+      const { killNode } = await import('../../lab/index.js');
+      const ref = await killNode(await ctxOf(cmd), name, node);
+      process.stdout.write(`${ref.pid}\n`);
+    });
+
+  lab
+    .command('start')
+    .description("Start a node's daemon again")
+    .argument('<name>')
+    .argument('<node>')
+    .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
+      const { startNode } = await import('../../lab/index.js');
+      const ref = await startNode(await ctxOf(cmd), name, node);
+      process.stdout.write(`${ref.pid}\n`);
+    });
+
+  lab
+    .command('partition')
+    .description("Cut a node's link to the others (frames dropped at the lab bridge)")
+    .argument('<name>')
+    .argument('<node>')
+    .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
+      const { partitionNode } = await import('../../lab/index.js');
+      await partitionNode(await ctxOf(cmd), name, node);
+    });
+
+  lab
+    .command('heal')
+    .description("Restore a partitioned node's link")
+    .argument('<name>')
+    .argument('<node>')
+    .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
+      const { healNode } = await import('../../lab/index.js');
+      await healNode(await ctxOf(cmd), name, node);
+    });
+
+  lab
+    .command('rm')
+    .alias('remove')
+    .description('Remove a lab: its daemons, namespaces, mounts, cgroups and files')
+    .argument('<name...>')
+    .action(async (names: string[], _o: unknown, cmd: Command) => {
+      const { removeLab } = await import('../../lab/index.js');
+      const ctx = await ctxOf(cmd);
+      for (const name of names) {
+        if (await removeLab(ctx, name)) process.stdout.write(`${name}\n`);
+        else process.stderr.write(`lab ${name}: nothing to remove\n`);
+      }
+    });
+}
+
+interface CreateFlags {
+  managers: string;
+  workers: string;
+  image?: string[];
+  subnet?: string;
+  nodeCommand?: string;
+}
+
+function rootOf(cmd: Command): Command {
+  let c = cmd;
+  while (c.parent) c = c.parent;
+  return c;
+}
+
+async function ctxOf(cmd: Command): Promise<LabContext> {
+  const { ExecLabHost, detectCgroupRoot } = await import('../../lab/index.js');
+  return {
+    dataRoot: globalOptions(cmd).dataRoot,
+    host: new ExecLabHost(),
+    cgroups: detectCgroupRoot(),
+    progress: (line: string) => void process.stderr.write(`${line}\n`),
+  };
+}
+
+function count(value: string, flag: string, invalid: (m: string) => Error): number {
+  if (!/^[0-9]+$/.test(value))
+    throw invalid(`${flag} ${JSON.stringify(value)}: expected a whole number`);
+  return Number(value);
+}
+
+function parseArgv(json: string, invalid: (m: string) => Error): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw invalid(`--node-command: not JSON: ${json}`);
+  }
+  if (!Array.isArray(v) || v.length === 0 || !v.every((a) => typeof a === 'string')) {
+    throw invalid('--node-command: expected a JSON array of strings, e.g. ["sleep","infinity"]');
+  }
+  return v as string[];
+}

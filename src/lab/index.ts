@@ -1,0 +1,29 @@
+// The lab's public face: a multi-node cluster on one machine, one network namespace per node.
+export {
+  createLab,
+  healNode,
+  killNode,
+  listLabs,
+  nodeEnv,
+  partitionNode,
+  removeLab,
+  startNode,
+  type LabContext,
+  type LabNodeStatus,
+  type NodeRunState,
+} from './lab.js';
+export {
+  daemonCommand,
+  defaultLabConfig,
+  maxLabNodes,
+  validateLabConfig,
+  type LabConfig,
+  type NodeCommand,
+} from './lab-config.js';
+export { ExecLabHost, type CommandResult, type LabHost, type ProcessRef } from './lab-host.js';
+export { launchNode, type NodeLaunch } from './launcher.js';
+export { detectCgroupRoot, type CgroupRoot } from './cgroups.js';
+export { readLabState, labDir, type LabNode, type LabState } from './lab-state.js';
+export { formatLabList } from './format.js';
+export { defaultLabSubnet, parseLabSubnet, nodeAddresses } from './subnet.js';
+export { hubNetnsName, labObjectName, labObjectPattern, validateLabName } from './names.js';

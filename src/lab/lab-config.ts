@@ -1,0 +1,82 @@
+import { invalidArgument } from '../api/errors.js';
+import { parseLabSubnet } from './subnet.js';
+
+/** The long-running process of every node: an argv template and how to tell it is up. */
+export interface NodeCommand {
+  /** Placeholders: {node}, {address}, {dataRoot}, {execRoot}, {socket}. */
+  argv: string[];
+  /** Wait for the node's API socket after a start (a real daemon); else only for the pid. */
+  waitForSocket: boolean;
+}
+
+export interface LabConfig {
+  managers: number;
+  workers: number;
+  /** Copied from the host's image store into every node's before its daemon starts. */
+  images: string[];
+  /** Undefined: the first free 172.30.K.0/24. */
+  subnet: string | undefined;
+  /** Null when this build has no daemon: the lab then stops after the plumbing and says so. */
+  nodeCommand: NodeCommand | null;
+  /** Form a swarm (init on manager1, joins) through the tsswarm CLI. */
+  cluster: boolean;
+  /** argv prefix that runs this tsswarm: [node, .../dist/tsswarm.mjs]. */
+  tsswarmArgv: string[];
+  daemonReadyTimeoutMs: number;
+}
+
+export const maxLabNodes = 32;
+
+/** The daemon's flags as `tsswarm daemon` takes them; ports stay default, each node has its own netns. */
+export function daemonCommand(tsswarmArgv: readonly string[]): NodeCommand {
+  return {
+    argv: [
+      ...tsswarmArgv,
+      'daemon',
+      '--data-root',
+      '{dataRoot}',
+      '--exec-root',
+      '{execRoot}',
+      '--advertise-addr',
+      '{address}',
+    ],
+    waitForSocket: true,
+  };
+}
+
+export function defaultLabConfig(tsswarmArgv: readonly string[]): LabConfig {
+  return {
+    managers: 1,
+    workers: 2,
+    images: ['busybox:latest'],
+    subnet: undefined,
+    nodeCommand: daemonCommand(tsswarmArgv),
+    cluster: true,
+    tsswarmArgv: [...tsswarmArgv],
+    daemonReadyTimeoutMs: 30_000,
+  };
+}
+
+export function validateLabConfig(c: LabConfig): void {
+  if (!Number.isInteger(c.managers) || c.managers < 1) {
+    throw invalidArgument(`--managers ${c.managers}: a lab needs at least 1 manager`);
+  }
+  if (!Number.isInteger(c.workers) || c.workers < 0) {
+    throw invalidArgument(`--workers ${c.workers}: expected a whole number, 0 or more`);
+  }
+  if (c.managers + c.workers > maxLabNodes) {
+    throw invalidArgument(
+      `--managers ${c.managers} --workers ${c.workers}: a lab holds at most ${maxLabNodes} nodes`,
+    );
+  }
+  if (c.subnet !== undefined) parseLabSubnet(c.subnet);
+  if (c.nodeCommand !== null && c.nodeCommand.argv.length === 0) {
+    throw invalidArgument('node command: empty argv');
+  }
+  if (c.cluster && c.nodeCommand === null) {
+    throw invalidArgument('a lab cluster needs a node command (the daemon)');
+  }
+  if (!(c.daemonReadyTimeoutMs > 0)) {
+    throw invalidArgument(`daemonReadyTimeoutMs ${c.daemonReadyTimeoutMs}: must be positive`);
+  }
+}

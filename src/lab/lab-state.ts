@@ -1,0 +1,69 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NodeCommand } from './lab-config.js';
+import type { ProcessRef } from './lab-host.js';
+import type { LabRole } from './names.js';
+
+export interface LabNode {
+  name: string;
+  role: LabRole;
+  address: string;
+  netns: string;
+  /** The node's veth end in the hub namespace. */
+  hubVeth: string;
+  dataRoot: string;
+  execRoot: string;
+  socket: string;
+  cgroupParent: string;
+  logFile: string;
+  /** The node's process as last started; null before the first start. */
+  process: ProcessRef | null;
+  partitioned: boolean;
+}
+
+/** `<data-root>/labs/NAME/lab.json`: written before any kernel object exists, so rm finds all. */
+export interface LabState {
+  version: 1;
+  name: string;
+  subnet: string;
+  hubNetns: string;
+  createdAt: string;
+  /** `creating` until every step ran: such a lab is only fit for `lab rm`. */
+  phase: 'creating' | 'ready';
+  nodeCommand: NodeCommand | null;
+  nodes: LabNode[];
+  /** Steps this build could not do (no daemon yet), as told to the user at create. */
+  unavailable: string[];
+}
+
+export const labsDir = (dataRoot: string): string => join(dataRoot, 'labs');
+export const labDir = (dataRoot: string, name: string): string => join(labsDir(dataRoot), name);
+const stateFile = (dataRoot: string, name: string): string =>
+  join(labDir(dataRoot, name), 'lab.json');
+
+export async function readLabState(dataRoot: string, name: string): Promise<LabState | undefined> {
+  try {
+    return JSON.parse(await readFile(stateFile(dataRoot, name), 'utf8')) as LabState;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Written to a temp file and renamed, so a crash leaves the old or the new state whole. */
+export async function writeLabState(dataRoot: string, state: LabState): Promise<void> {
+  const file = stateFile(dataRoot, state.name);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
+  await rename(tmp, file);
+}
+
+export function labNames(dataRoot: string): string[] {
+  const dir = labsDir(dataRoot);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}

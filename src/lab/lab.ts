@@ -1,0 +1,592 @@
+import { createConnection } from 'node:net';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { conflict, invalidArgument, notFound, TsswarmError, ErrorCode } from '../api/errors.js';
+import { ImageStore } from '../runtime/index.js';
+import {
+  createNodeCgroup,
+  findCgroups,
+  nodeCgroupDirs,
+  pidsInTree,
+  removeTree,
+  type CgroupRoot,
+} from './cgroups.js';
+import { validateLabConfig, type LabConfig, type NodeCommand } from './lab-config.js';
+import { isRunning, killProcess, runChecked, type LabHost, type ProcessRef } from './lab-host.js';
+import {
+  labDir,
+  labNames,
+  labsDir,
+  readLabState,
+  writeLabState,
+  type LabNode,
+  type LabState,
+} from './lab-state.js';
+import { launchNode } from './launcher.js';
+import { mountsUnder } from './mounts.js';
+import {
+  bridgeName,
+  hubNetnsName,
+  hubVethName,
+  labObjectName,
+  labObjectPattern,
+  nodeLinkName,
+  nodeNames,
+  validateLabName,
+} from './names.js';
+import { defaultLabSubnet, formatSubnet, nodeAddresses, parseLabSubnet } from './subnet.js';
+
+export interface LabContext {
+  /** The host's data-root: its image store is the source, labs live in <dataRoot>/labs. */
+  dataRoot: string;
+  host: LabHost;
+  cgroups: CgroupRoot;
+  /** Progress lines for a person watching (`lab create` prints them on stderr). */
+  progress?: (line: string) => void;
+}
+
+/** The bridge-family table in the hub that cuts links: a port whose name is in @cut drops. */
+const partitionTable = 'tsswarm_lab';
+const partitionRules = `table bridge ${partitionTable} {
+  set cut { type ifname; }
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    iifname @cut drop
+    oifname @cut drop
+  }
+}
+`;
+
+// sun_path is 108 bytes with its terminating NUL.
+const maxSocketPath = 107;
+const apiPort = 2377;
+
+const netnsPath = (ns: string): string => `/run/netns/${ns}`;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function listNetns(host: LabHost): Promise<string[]> {
+  const out = (await runChecked(host, 'ip', ['-j', 'netns', 'list'])).trim();
+  if (out === '') return [];
+  return (JSON.parse(out) as { name: string }[]).map((n) => n.name);
+}
+
+function planNodes(dataRoot: string, lab: string, subnet: string, c: LabConfig): LabNode[] {
+  const names = nodeNames(c.managers, c.workers);
+  const addresses = nodeAddresses(parseLabSubnet(subnet), names.length);
+  return names.map(({ name, role }, i) => {
+    const dir = join(labDir(dataRoot, lab), name);
+    const execRoot = join(dir, 'exec');
+    return {
+      name,
+      role,
+      address: addresses[i] ?? '',
+      netns: labObjectName(lab, name),
+      hubVeth: hubVethName(name),
+      dataRoot: join(dir, 'data'),
+      execRoot,
+      socket: join(execRoot, 'tsswarm.sock'),
+      cgroupParent: labObjectName(lab, name),
+      logFile: join(dir, 'daemon.log'),
+      process: null,
+      partitioned: false,
+    };
+  });
+}
+
+async function usedSubnets(dataRoot: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const n of labNames(dataRoot)) {
+    const s = await readLabState(dataRoot, n).catch(() => undefined);
+    if (s) out.push(s.subnet);
+  }
+  return out;
+}
+
+/**
+ * Builds lab `name`: hub namespace with the bridge, one namespace, veth, address, dirs,
+ * cgroup parent and process per node, images copied in, then the swarm formed. Input is
+ * checked before anything is made; a failure after that removes what was made.
+ */
+export async function createLab(
+  ctx: LabContext,
+  name: string,
+  config: LabConfig,
+): Promise<LabState> {
+  validateLabName(name);
+  validateLabConfig(config);
+  const say = ctx.progress ?? (() => undefined);
+  const subnet =
+    config.subnet !== undefined
+      ? formatSubnet(parseLabSubnet(config.subnet))
+      : defaultLabSubnet(await usedSubnets(ctx.dataRoot));
+  const nodes = planNodes(ctx.dataRoot, name, subnet, config);
+  const longest = nodes.map((n) => n.socket).sort((a, b) => b.length - a.length)[0] ?? '';
+  if (longest.length > maxSocketPath) {
+    throw invalidArgument(
+      `--data-root ${ctx.dataRoot}: the node socket ${longest} is longer than ${maxSocketPath} bytes; use a shorter data-root or lab name`,
+    );
+  }
+  if (existsSync(labDir(ctx.dataRoot, name))) throw conflict(`lab ${name} already exists`);
+  const pattern = labObjectPattern(name);
+  const leftovers = [
+    ...(await listNetns(ctx.host)).filter((n) => pattern.test(n)),
+    ...findCgroups(ctx.cgroups, pattern),
+  ];
+  if (leftovers.length > 0) {
+    throw conflict(
+      `lab ${name}: ${leftovers.join(', ')} left from an earlier lab; run tsswarm lab rm ${name}`,
+    );
+  }
+  const hostImages = await ImageStore.open(ctx.dataRoot);
+  for (const ref of config.images) {
+    // Resolve before anything is made, so a missing image changes nothing.
+    await hostImages.resolve(ref).catch((err: unknown) => {
+      throw err instanceof TsswarmError && err.code === ErrorCode.NotFound
+        ? notFound(
+            `image ${ref} is not in ${ctx.dataRoot}: import it first (scripts/setup.sh makes busybox:latest)`,
+          )
+        : err;
+    });
+  }
+
+  await mkdir(labsDir(ctx.dataRoot), { recursive: true });
+  try {
+    await mkdir(labDir(ctx.dataRoot, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      throw conflict(`lab ${name} already exists`);
+    throw err;
+  }
+  const state: LabState = {
+    version: 1,
+    name,
+    subnet,
+    hubNetns: hubNetnsName(name),
+    createdAt: new Date().toISOString(),
+    phase: 'creating',
+    nodeCommand: config.nodeCommand,
+    nodes,
+    unavailable: [],
+  };
+  try {
+    await writeLabState(ctx.dataRoot, state);
+    say(`lab ${name}: network ${subnet}`);
+    await buildNetwork(ctx.host, state);
+    await copyImages(ctx, state, hostImages, config.images);
+    if (config.nodeCommand === null) {
+      state.unavailable.push('start daemons', 'swarm init/join');
+    } else {
+      for (const node of nodes) {
+        await startNodeProcess(ctx, state, node, config.daemonReadyTimeoutMs);
+        await writeLabState(ctx.dataRoot, state);
+        say(`lab ${name}: ${node.name} ${node.address} pid ${node.process?.pid ?? '-'}`);
+      }
+      if (config.cluster) await formCluster(ctx, config, nodes, say);
+    }
+    state.phase = 'ready';
+    await writeLabState(ctx.dataRoot, state);
+    return state;
+  } catch (err) {
+    await removeLab(ctx, name).catch((cleanupErr: unknown) => {
+      say(`lab ${name}: rollback incomplete: ${String(cleanupErr)}`);
+    });
+    throw err;
+  }
+}
+
+async function buildNetwork(host: LabHost, state: LabState): Promise<void> {
+  const hub = state.hubNetns;
+  const prefix = state.subnet.split('/')[1] ?? '24';
+  await runChecked(host, 'ip', ['netns', 'add', hub]);
+  await runChecked(host, 'ip', ['-n', hub, 'link', 'set', 'lo', 'up']);
+  await runChecked(host, 'ip', ['-n', hub, 'link', 'add', bridgeName, 'type', 'bridge']);
+  await runChecked(host, 'ip', ['-n', hub, 'link', 'set', bridgeName, 'up']);
+  await runChecked(
+    host,
+    'nsenter',
+    [`--net=${netnsPath(hub)}`, '--', 'nft', '-f', '-'],
+    partitionRules,
+  );
+  for (const n of state.nodes) {
+    await runChecked(host, 'ip', ['netns', 'add', n.netns]);
+    // The veth is born in the hub with its peer already in the node: no device ever appears
+    // in the host's namespace, not even for a moment.
+    await runChecked(host, 'ip', [
+      '-n',
+      hub,
+      'link',
+      'add',
+      n.hubVeth,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      nodeLinkName,
+      'netns',
+      n.netns,
+    ]);
+    await runChecked(host, 'ip', ['-n', hub, 'link', 'set', n.hubVeth, 'master', bridgeName, 'up']);
+    await runChecked(host, 'ip', ['-n', n.netns, 'link', 'set', 'lo', 'up']);
+    await runChecked(host, 'ip', [
+      '-n',
+      n.netns,
+      'addr',
+      'add',
+      `${n.address}/${prefix}`,
+      'dev',
+      nodeLinkName,
+    ]);
+    await runChecked(host, 'ip', ['-n', n.netns, 'link', 'set', nodeLinkName, 'up']);
+    // Tasks' bridges and the routing mesh forward between interfaces, as on a real host.
+    await runChecked(host, 'nsenter', [
+      `--net=${netnsPath(n.netns)}`,
+      '--',
+      'sysctl',
+      '-qw',
+      'net.ipv4.ip_forward=1',
+    ]);
+  }
+}
+
+async function copyImages(
+  ctx: LabContext,
+  state: LabState,
+  hostImages: ImageStore,
+  refs: readonly string[],
+): Promise<void> {
+  for (const n of state.nodes) {
+    await mkdir(n.dataRoot, { recursive: true });
+    await mkdir(n.execRoot, { recursive: true });
+  }
+  if (refs.length === 0) return;
+  // One `image save`, one import per node: the archive format is the store's public contract.
+  const archive = join(labDir(ctx.dataRoot, state.name), 'images.tar');
+  try {
+    await hostImages.save([...refs], archive);
+    for (const n of state.nodes) {
+      const store = await ImageStore.open(n.dataRoot);
+      await store.import(archive);
+    }
+  } finally {
+    await rm(archive, { force: true });
+  }
+}
+
+function expand(argv: readonly string[], n: LabNode): string[] {
+  const values: Record<string, string> = {
+    node: n.name,
+    address: n.address,
+    dataRoot: n.dataRoot,
+    execRoot: n.execRoot,
+    socket: n.socket,
+  };
+  return argv.map((a) =>
+    a.replace(/\{(node|address|dataRoot|execRoot|socket)\}/g, (_, k: string) => values[k] ?? ''),
+  );
+}
+
+async function startNodeProcess(
+  ctx: LabContext,
+  state: LabState,
+  node: LabNode,
+  readyTimeoutMs: number,
+): Promise<void> {
+  const command = state.nodeCommand as NodeCommand;
+  const procsFiles = await createNodeCgroup(ctx.cgroups, node.cgroupParent);
+  await rm(node.socket, { force: true });
+  const ref = launchNode(ctx.host, {
+    netnsPath: netnsPath(node.netns),
+    argv: expand(command.argv, node),
+    env: {
+      TSSWARM_DATA_ROOT: node.dataRoot,
+      TSSWARM_EXEC_ROOT: node.execRoot,
+      TSSWARM_CGROUP_PARENT: node.cgroupParent,
+    },
+    logFile: node.logFile,
+    cgroupProcsFiles: procsFiles,
+  });
+  node.process = ref;
+  if (command.waitForSocket) await waitForSocket(ctx.host, node, ref, readyTimeoutMs);
+}
+
+function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function logTail(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-5).join('\n');
+}
+
+async function waitForSocket(
+  host: LabHost,
+  node: LabNode,
+  ref: ProcessRef,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isRunning(host, ref)) {
+      throw new TsswarmError(
+        ErrorCode.Unavailable,
+        `${node.name}: the daemon exited during start-up; ${node.logFile} ends with:\n${await logTail(node.logFile)}`,
+      );
+    }
+    if (await canConnect(node.socket)) return;
+    if (Date.now() > deadline) {
+      throw new TsswarmError(
+        ErrorCode.Unavailable,
+        `${node.name}: no API on ${node.socket} after ${timeoutMs} ms; see ${node.logFile}`,
+      );
+    }
+    await sleep(50);
+  }
+}
+
+async function tsswarmOn(
+  ctx: LabContext,
+  c: LabConfig,
+  node: LabNode,
+  args: string[],
+): Promise<string> {
+  const [cmd, ...prefix] = c.tsswarmArgv;
+  if (cmd === undefined) throw invalidArgument('tsswarmArgv is empty');
+  const r = await ctx.host.run(cmd, [...prefix, '-H', `unix://${node.socket}`, ...args]);
+  if (r.code !== 0) {
+    throw new TsswarmError(
+      ErrorCode.Unavailable,
+      `${node.name}: tsswarm ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`,
+    );
+  }
+  return r.stdout.trim();
+}
+
+async function formCluster(
+  ctx: LabContext,
+  c: LabConfig,
+  nodes: LabNode[],
+  say: (line: string) => void,
+): Promise<void> {
+  const [first, ...rest] = nodes;
+  if (!first) return;
+  await tsswarmOn(ctx, c, first, ['swarm', 'init', '--advertise-addr', first.address]);
+  const tokens = {
+    manager: await tsswarmOn(ctx, c, first, ['swarm', 'join-token', 'manager', '-q']),
+    worker: await tsswarmOn(ctx, c, first, ['swarm', 'join-token', 'worker', '-q']),
+  };
+  // One at a time: raft changes membership one server per step.
+  for (const n of rest) {
+    await tsswarmOn(ctx, c, n, [
+      'swarm',
+      'join',
+      '--token',
+      tokens[n.role],
+      '--advertise-addr',
+      n.address,
+      `${first.address}:${apiPort}`,
+    ]);
+    say(`lab ${nodes[0]?.name ?? ''}: ${n.name} joined as ${n.role}`);
+  }
+}
+
+async function readyLab(ctx: LabContext, name: string): Promise<LabState> {
+  validateLabName(name);
+  const state = await readLabState(ctx.dataRoot, name);
+  if (!state) throw notFound(`no lab ${name} in ${labsDir(ctx.dataRoot)}`);
+  if (state.phase !== 'ready') {
+    throw conflict(`lab ${name} was not created completely; remove it with tsswarm lab rm ${name}`);
+  }
+  return state;
+}
+
+function findNode(state: LabState, node: string): LabNode {
+  const n = state.nodes.find((x) => x.name === node);
+  if (!n) {
+    throw notFound(
+      `lab ${state.name} has no node ${node} (nodes: ${state.nodes.map((x) => x.name).join(', ')})`,
+    );
+  }
+  return n;
+}
+
+export type NodeRunState = 'running' | 'exited' | 'not started';
+
+export interface LabNodeStatus {
+  lab: string;
+  name: string;
+  role: string;
+  address: string;
+  pid: number | null;
+  socket: string;
+  state: NodeRunState;
+  partitioned: boolean;
+}
+
+export async function listLabs(ctx: LabContext): Promise<LabNodeStatus[]> {
+  const out: LabNodeStatus[] = [];
+  for (const lab of labNames(ctx.dataRoot)) {
+    const state = await readLabState(ctx.dataRoot, lab).catch(() => undefined);
+    if (!state) continue;
+    for (const n of state.nodes) {
+      out.push({
+        lab,
+        name: n.name,
+        role: n.role,
+        address: n.address,
+        pid: n.process?.pid ?? null,
+        socket: n.socket,
+        state:
+          n.process === null
+            ? 'not started'
+            : isRunning(ctx.host, n.process)
+              ? 'running'
+              : 'exited',
+        partitioned: n.partitioned,
+      });
+    }
+  }
+  return out;
+}
+
+/** The lines `lab env` prints: eval them to point the CLI at the node. */
+export async function nodeEnv(ctx: LabContext, lab: string, node: string): Promise<string> {
+  const n = findNode(await readyLab(ctx, lab), node);
+  return `export TSSWARM_HOST=unix://${n.socket}\n`;
+}
+
+export async function killNode(ctx: LabContext, lab: string, node: string): Promise<ProcessRef> {
+  const state = await readyLab(ctx, lab);
+  const n = findNode(state, node);
+  if (n.process === null || !isRunning(ctx.host, n.process)) {
+    throw conflict(`${lab}/${node} is not running`);
+  }
+  await killProcess(ctx.host, n.process);
+  return n.process;
+}
+
+export async function startNode(
+  ctx: LabContext,
+  lab: string,
+  node: string,
+  readyTimeoutMs = 30_000,
+): Promise<ProcessRef> {
+  const state = await readyLab(ctx, lab);
+  const n = findNode(state, node);
+  if (state.nodeCommand === null) {
+    throw new TsswarmError(
+      ErrorCode.Unavailable,
+      `lab ${lab} has no node command: this build had no tsswarm daemon when the lab was made`,
+    );
+  }
+  if (n.process !== null && isRunning(ctx.host, n.process)) {
+    throw conflict(`${lab}/${node} is already running (pid ${n.process.pid})`);
+  }
+  try {
+    await startNodeProcess(ctx, state, n, readyTimeoutMs);
+  } finally {
+    await writeLabState(ctx.dataRoot, state);
+  }
+  return n.process as ProcessRef;
+}
+
+async function setPartitioned(
+  ctx: LabContext,
+  lab: string,
+  node: string,
+  cut: boolean,
+): Promise<void> {
+  const state = await readyLab(ctx, lab);
+  const n = findNode(state, node);
+  const nft = (args: string[]) =>
+    ctx.host.run('nsenter', [`--net=${netnsPath(state.hubNetns)}`, '--', 'nft', ...args]);
+  const listed = await nft(['-j', 'list', 'set', 'bridge', partitionTable, 'cut']);
+  if (listed.code !== 0) throw new TsswarmError(ErrorCode.Internal, `nft: ${listed.stderr.trim()}`);
+  const doc = JSON.parse(listed.stdout) as { nftables: { set?: { elem?: string[] } }[] };
+  const present = doc.nftables.some((e) => e.set?.elem?.includes(n.hubVeth) === true);
+  if (present !== cut) {
+    const verb = cut ? 'add' : 'delete';
+    const r = await nft([verb, 'element', 'bridge', partitionTable, 'cut', `{ "${n.hubVeth}" }`]);
+    if (r.code !== 0) throw new TsswarmError(ErrorCode.Internal, `nft ${verb}: ${r.stderr.trim()}`);
+  }
+  n.partitioned = cut;
+  await writeLabState(ctx.dataRoot, state);
+}
+
+/** Cuts the node's link at the hub: its frames are dropped both ways, its own netns untouched. */
+export const partitionNode = (ctx: LabContext, lab: string, node: string): Promise<void> =>
+  setPartitioned(ctx, lab, node, true);
+export const healNode = (ctx: LabContext, lab: string, node: string): Promise<void> =>
+  setPartitioned(ctx, lab, node, false);
+
+async function killAll(host: LabHost, pids: Iterable<number>): Promise<void> {
+  const refs: ProcessRef[] = [];
+  for (const pid of pids) {
+    if (pid === process.pid) continue;
+    const startTime = host.startTimeOf(pid);
+    if (startTime !== undefined) refs.push({ pid, startTime });
+  }
+  await Promise.all(refs.map((r) => killProcess(host, r)));
+}
+
+async function pidsInNetns(host: LabHost, ns: string): Promise<number[]> {
+  const r = await host.run('ip', ['netns', 'pids', ns]);
+  if (r.code !== 0) return [];
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(Number);
+}
+
+/**
+ * Removes lab `name` and everything it made, from its lab.json and, for what a crash left
+ * unrecorded, by its names' pattern. Processes go first (the recorded daemons, then anything
+ * still in the lab's namespaces or cgroups: the lab made those, so what is inside is its own),
+ * then mounts, namespaces (taking the veths, bridge and nft tables with them), cgroups, dirs.
+ * Returns false when there was nothing to remove.
+ */
+export async function removeLab(ctx: LabContext, name: string): Promise<boolean> {
+  validateLabName(name);
+  const dir = labDir(ctx.dataRoot, name);
+  const state = await readLabState(ctx.dataRoot, name).catch(() => undefined);
+  const pattern = labObjectPattern(name);
+  const namespaces = new Set((await listNetns(ctx.host)).filter((n) => pattern.test(n)));
+  const cgroups = new Set(findCgroups(ctx.cgroups, pattern));
+  if (!existsSync(dir) && namespaces.size === 0 && cgroups.size === 0) return false;
+
+  for (const n of state?.nodes ?? []) {
+    if (n.process !== null) await killProcess(ctx.host, n.process);
+  }
+  for (let round = 0; round < 3; round++) {
+    const pids = new Set<number>();
+    for (const ns of namespaces) for (const p of await pidsInNetns(ctx.host, ns)) pids.add(p);
+    for (const cg of cgroups) {
+      for (const d of nodeCgroupDirs(ctx.cgroups, cg)) for (const p of pidsInTree(d)) pids.add(p);
+    }
+    if (pids.size === 0) break;
+    await killAll(ctx.host, pids);
+  }
+  for (const m of mountsUnder(dir)) {
+    const r = await ctx.host.run('umount', [m]);
+    // Busy after every process of the lab is gone means an outside user: detach it anyway.
+    if (r.code !== 0) await runChecked(ctx.host, 'umount', ['-l', m]);
+  }
+  for (const ns of namespaces) {
+    const r = await ctx.host.run('ip', ['netns', 'del', ns]);
+    if (r.code !== 0 && (await listNetns(ctx.host)).includes(ns)) {
+      throw new TsswarmError(ErrorCode.Internal, `ip netns del ${ns}: ${r.stderr.trim()}`);
+    }
+  }
+  for (const cg of cgroups) {
+    for (const d of nodeCgroupDirs(ctx.cgroups, cg)) await removeTree(d);
+  }
+  await rm(dir, { recursive: true, force: true });
+  return true;
+}

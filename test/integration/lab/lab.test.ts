@@ -1,0 +1,356 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ExecLabHost,
+  createLab,
+  defaultLabConfig,
+  detectCgroupRoot,
+  removeLab,
+  type LabContext,
+  type LabHost,
+  type LabState,
+} from '../../../src/lab/index.js';
+import { ImageStore } from '../../../src/runtime/index.js';
+import { busyboxImage } from '../../helpers/images.js';
+
+const repo = join(import.meta.dirname, '../../..');
+const cli = join(repo, 'bin/tsswarm');
+const isRoot = process.getuid?.() === 0;
+const tools = ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/busybox', '/usr/sbin/nft'];
+const missing = tools.filter((t) => !existsSync(t));
+const skipReason = !isRoot ? 'needs root' : missing.length > 0 ? `needs ${missing.join(', ')}` : '';
+if (skipReason) console.warn(`lab integration tests skipped: ${skipReason}`);
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// Each node serves HTTP on its lab address: a stand-in for the daemon through the same launcher.
+const httpdCommand = JSON.stringify([
+  'busybox',
+  'httpd',
+  '-f',
+  '-p',
+  '{address}:8080',
+  '-h',
+  '{dataRoot}',
+]);
+
+/** One ICMP echo from one lab namespace to a lab address: traffic never leaves the lab. */
+async function reaches(fromNetns: string, address: string): Promise<boolean> {
+  const r = await run('nsenter', [
+    `--net=/run/netns/${fromNetns}`,
+    '--',
+    'busybox',
+    'ping',
+    '-c',
+    '1',
+    '-W',
+    '1',
+    address,
+  ]);
+  return r.code === 0;
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const netnsList = async (): Promise<string[]> =>
+  (await run('ip', ['netns', 'list'])).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n !== '');
+
+const labCgroups = (lab: string): string[] =>
+  readdirSync('/sys/fs/cgroup', { withFileTypes: true }).flatMap((h) => {
+    const dir = join('/sys/fs/cgroup', h.name);
+    if (!existsSync(dir)) return [];
+    try {
+      return readdirSync(dir)
+        .filter((e) => e.startsWith(`tsswarm-lab-${lab}-`))
+        .map((e) => join(dir, e));
+    } catch {
+      return [];
+    }
+  });
+
+const mountsUnder = (dir: string): string[] =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p.startsWith(`${dir}/`));
+
+const alive = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\S+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+};
+
+interface NodeRow {
+  lab: string;
+  name: string;
+  role: string;
+  address: string;
+  pid: number | null;
+  socket: string;
+  state: string;
+  partitioned: boolean;
+}
+
+describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => {
+  let dataRoot: string;
+  let ctx: LabContext;
+  const labs = ['lt', 'lt2', 'ltfail'];
+  const extraPids: number[] = [];
+  const lab = (args: string[]) => run(cli, ['--data-root', dataRoot, 'lab', ...args]);
+  const ls = async (): Promise<NodeRow[]> => {
+    const r = await lab(['ls', '--format', 'json']);
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout) as NodeRow[];
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(join(repo, 'dist/tsswarm.mjs'))) {
+      await run('node', [join(repo, 'scripts/build.mjs')], 120_000);
+    }
+    dataRoot = await mkdtemp('/tmp/tsswarm-lab-');
+    await busyboxImage(dataRoot);
+    ctx = { dataRoot, host: new ExecLabHost(), cgroups: detectCgroupRoot() };
+  });
+
+  afterAll(async () => {
+    for (const pid of extraPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const name of labs) await removeLab(ctx, name).catch(() => undefined);
+    await rm(dataRoot, { recursive: true, force: true });
+  });
+
+  it('refuses bad input with a clear error and makes nothing', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--managers', '0'], /at least 1 manager/],
+      [['--subnet', '10.1.2.3/24'], /did you mean 10\.1\.2\.0\/24/],
+      [['--subnet', '8.8.8.0/24'], /private range/],
+      [['--workers', 'two'], /--workers "two"/],
+      [['--image', 'nope:1'], /image nope:1 is not in/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await lab(['create', 'lt', ...flags, '--node-command', httpdCommand]);
+      expect(r.code, flags.join(' ')).toBe(125);
+      expect(r.stderr).toMatch(message);
+    }
+    expect((await lab(['create', 'Bad_Name'])).stderr).toMatch(/lab name "Bad_Name"/);
+    expect(existsSync(join(dataRoot, 'labs', 'lt'))).toBe(false);
+    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-lt-'))).toEqual([]);
+  });
+
+  it('creates 2 managers and 1 worker, each in its own namespace on the lab bridge', async () => {
+    const r = await lab([
+      'create',
+      'lt',
+      '--managers',
+      '2',
+      '--workers',
+      '1',
+      '--subnet',
+      '172.30.77.0/24',
+      '--node-command',
+      httpdCommand,
+    ]);
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r).toMatchObject({ code: 0, stdout: 'lt\n' });
+
+    const names = await netnsList();
+    for (const n of ['hub', 'manager1', 'manager2', 'worker1']) {
+      expect(names).toContain(`tsswarm-lab-lt-${n}`);
+    }
+    // Nothing of the lab in the host's own namespace: no veth, no bridge, no address.
+    const hostLinks = (await run('ip', ['-o', 'link'])).stdout;
+    expect(hostLinks).not.toMatch(/v-manager1|v-worker1|lab0/);
+    expect((await run('ip', ['-o', 'addr'])).stdout).not.toMatch(/172\.30\.77\./);
+
+    const rows = await ls();
+    expect(rows.map((x) => [x.lab, x.name, x.role, x.address, x.state])).toEqual([
+      ['lt', 'manager1', 'manager', '172.30.77.2', 'running'],
+      ['lt', 'manager2', 'manager', '172.30.77.3', 'running'],
+      ['lt', 'worker1', 'worker', '172.30.77.4', 'running'],
+    ]);
+    for (const row of rows) {
+      expect(row.socket).toBe(join(dataRoot, 'labs/lt', row.name, 'exec/tsswarm.sock'));
+      expect(alive(row.pid ?? 0)).toBe(true);
+      const store = await ImageStore.open(join(dataRoot, 'labs/lt', row.name, 'data'));
+      expect((await store.resolve('busybox:latest')).ref).toBe('busybox:latest');
+      // The process lives in the node's namespace and its cgroup parent.
+      const nsOfPid = (await run('ip', ['netns', 'identify', String(row.pid)])).stdout.trim();
+      expect(nsOfPid).toBe(`tsswarm-lab-lt-${row.name}`);
+      expect(readFileSync(`/proc/${row.pid}/cgroup`, 'utf8')).toContain(
+        `/tsswarm-lab-lt-${row.name}/daemon`,
+      );
+    }
+    const state = JSON.parse(readFileSync(join(dataRoot, 'labs/lt/lab.json'), 'utf8')) as LabState;
+    expect(state.phase).toBe('ready');
+    expect(state.nodes[0]?.process?.startTime).toMatch(/^[0-9]+$/);
+
+    const env = await lab(['env', 'lt', 'worker1']);
+    expect(env.stdout).toBe(`export TSSWARM_HOST=unix://${rows[2]?.socket}\n`);
+    expect((await lab(['env', 'lt', 'worker7'])).stderr).toMatch(/lab lt has no node worker7/);
+  });
+
+  it('connects every node to every other, over the bridge only', async () => {
+    const addr = { manager1: '172.30.77.2', manager2: '172.30.77.3', worker1: '172.30.77.4' };
+    for (const [from] of Object.entries(addr)) {
+      for (const [to, a] of Object.entries(addr)) {
+        if (to !== from)
+          expect(await reaches(`tsswarm-lab-lt-${from}`, a), `${from}->${to}`).toBe(true);
+      }
+    }
+    // A TCP round trip to the node's own process, across the lab.
+    const page = join(dataRoot, 'labs/lt/worker1/data/index.html');
+    await writeFile(page, 'lab ok\n');
+    const get = await run('nsenter', [
+      '--net=/run/netns/tsswarm-lab-lt-manager1',
+      '--',
+      'busybox',
+      'timeout',
+      '5',
+      'busybox',
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      'http://172.30.77.4:8080/index.html',
+    ]);
+    expect(get.stdout).toBe('lab ok\n');
+  });
+
+  it('partition cuts a node off and heal restores it', async () => {
+    expect((await lab(['partition', 'lt', 'worker1'])).code).toBe(0);
+    expect(await reaches('tsswarm-lab-lt-manager1', '172.30.77.4')).toBe(false);
+    expect(await reaches('tsswarm-lab-lt-worker1', '172.30.77.2')).toBe(false);
+    expect(await reaches('tsswarm-lab-lt-manager1', '172.30.77.3')).toBe(true);
+    expect((await ls()).find((x) => x.name === 'worker1')?.partitioned).toBe(true);
+    // Twice is fine: partition and heal are idempotent.
+    expect((await lab(['partition', 'lt', 'worker1'])).code).toBe(0);
+    expect((await lab(['heal', 'lt', 'worker1'])).code).toBe(0);
+    expect((await lab(['heal', 'lt', 'worker1'])).code).toBe(0);
+    await eventually('worker1 reachable again', () =>
+      reaches('tsswarm-lab-lt-manager1', '172.30.77.4'),
+    );
+    expect((await ls()).find((x) => x.name === 'worker1')?.partitioned).toBe(false);
+  });
+
+  it('kill stops the node process by its pid and start runs a new one', async () => {
+    const before = (await ls()).find((x) => x.name === 'manager2');
+    const killed = await lab(['kill', 'lt', 'manager2']);
+    expect(killed).toMatchObject({ code: 0, stdout: `${before?.pid}\n` });
+    expect(alive(before?.pid ?? 0)).toBe(false);
+    expect((await ls()).find((x) => x.name === 'manager2')?.state).toBe('exited');
+    expect((await lab(['kill', 'lt', 'manager2'])).stderr).toMatch(/not running/);
+
+    const started = await lab(['start', 'lt', 'manager2']);
+    expect(started.code).toBe(0);
+    const after = (await ls()).find((x) => x.name === 'manager2');
+    expect(after?.state).toBe('running');
+    expect(after?.pid).not.toBe(before?.pid);
+    expect(started.stdout).toBe(`${after?.pid}\n`);
+    expect((await lab(['start', 'lt', 'manager2'])).stderr).toMatch(/already running/);
+    await eventually('manager2 reachable after restart', () =>
+      reaches('tsswarm-lab-lt-manager1', '172.30.77.3'),
+    );
+  });
+
+  it('refuses an existing name and lets a second lab coexist', async () => {
+    const dup = await lab(['create', 'lt', '--node-command', httpdCommand]);
+    expect(dup.code).toBe(125);
+    expect(dup.stderr).toMatch(/lab lt already exists/);
+    expect((await ls()).filter((x) => x.lab === 'lt')).toHaveLength(3);
+
+    const r = await lab(['create', 'lt2', '--workers', '0', '--node-command', httpdCommand]);
+    expect(r.code).toBe(0);
+    const rows = await ls();
+    expect(rows.filter((x) => x.lab === 'lt2').map((x) => x.address)).toEqual(['172.30.0.2']);
+    expect((await lab(['rm', 'lt2'])).code).toBe(0);
+    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-lt2-'))).toEqual([]);
+    expect((await ls()).map((x) => x.lab)).toEqual(['lt', 'lt', 'lt']);
+  });
+
+  it('rolls back a create that fails half-way', async () => {
+    const real = new ExecLabHost();
+    // Fail the worker's veth: the hub, both managers' namespaces and cgroups exist by then.
+    const failing: LabHost = {
+      run: (cmd, args, input) =>
+        args.includes('v-worker1') && args.includes('add')
+          ? Promise.resolve({ code: 2, stdout: '', stderr: 'injected failure' })
+          : real.run(cmd, args, input),
+      spawnDetached: (argv, env, log) => real.spawnDetached(argv, env, log),
+      startTimeOf: (pid) => real.startTimeOf(pid),
+      signal: (pid, s) => real.signal(pid, s),
+    };
+    const config = defaultLabConfig([process.execPath, cli]);
+    config.managers = 2;
+    config.workers = 1;
+    config.nodeCommand = { argv: ['sleep', '1000'], waitForSocket: false };
+    config.cluster = false;
+    await expect(createLab({ ...ctx, host: failing }, 'ltfail', config)).rejects.toThrow(
+      /injected failure/,
+    );
+    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltfail-'))).toEqual([]);
+    expect(labCgroups('ltfail')).toEqual([]);
+    expect(existsSync(join(dataRoot, 'labs/ltfail'))).toBe(false);
+  });
+
+  it('rm removes every process, mount, namespace, cgroup and file, and is idempotent', async () => {
+    const rows = (await ls()).filter((x) => x.lab === 'lt');
+    const worker = join(dataRoot, 'labs/lt/worker1');
+    // What a daemon leaves behind when it dies: a mount in its data-root and a "container"
+    // in a cgroup below the node's parent.
+    const mnt = join(worker, 'data/overlay-like');
+    await mkdir(mnt, { recursive: true });
+    expect((await run('mount', ['-t', 'tmpfs', 'lab-test', mnt])).code).toBe(0);
+    const ctrCgroup = '/sys/fs/cgroup/pids/tsswarm-lab-lt-worker1/ctr-1';
+    await mkdir(ctrCgroup, { recursive: true });
+    const ctr = spawn('sh', ['-c', `echo $$ > ${ctrCgroup}/cgroup.procs && exec sleep 1000`], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    ctr.unref();
+    extraPids.push(ctr.pid ?? 0);
+    await eventually('the container process in its cgroup', () =>
+      Promise.resolve(readFileSync(`${ctrCgroup}/cgroup.procs`, 'utf8').includes(String(ctr.pid))),
+    );
+
+    const r = await lab(['rm', 'lt']);
+    expect(r).toMatchObject({ code: 0, stdout: 'lt\n' });
+    for (const row of rows) expect(alive(row.pid ?? 0), row.name).toBe(false);
+    await eventually('the container process reaped', () => Promise.resolve(!alive(ctr.pid ?? 0)));
+    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-lt-'))).toEqual([]);
+    expect(labCgroups('lt')).toEqual([]);
+    expect(mountsUnder(join(dataRoot, 'labs'))).toEqual([]);
+    expect(existsSync(join(dataRoot, 'labs/lt'))).toBe(false);
+    expect((await ls()).filter((x) => x.lab === 'lt')).toEqual([]);
+
+    const again = await lab(['rm', 'lt']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/nothing to remove/);
+  });
+});
