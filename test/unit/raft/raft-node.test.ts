@@ -15,6 +15,7 @@ import {
   validateRaftConfig,
   type FSM,
   type RaftEvent,
+  type RaftMessage,
 } from '../../../src/manager/raft/index.js';
 import { FakeClock } from '../../sim/raft/fake-clock.js';
 import { KvFsm, encodeKv, type KvResult } from '../../sim/raft/kv-fsm.js';
@@ -22,10 +23,21 @@ import { seededRandom } from '../../sim/raft/rng.js';
 
 function cluster(
   ids: string[],
-  options: { snapshotThreshold?: number; trailingLogs?: number } = {},
+  options: {
+    snapshotThreshold?: number;
+    trailingLogs?: number;
+    maxAppendEntries?: number;
+    drop?: (from: string, to: string, m: RaftMessage) => boolean;
+  } = {},
 ) {
   const clock = new FakeClock();
-  const network = new MemoryNetwork({ schedule: (fn, ms) => void clock.setTimeout(fn, ms + 1) });
+  const network = new MemoryNetwork({
+    schedule: (fn, ms) => void clock.setTimeout(fn, ms + 1),
+    route: (from, to, m) =>
+      options.drop?.(from, to, m) === true
+        ? { deliver: false }
+        : { deliver: true, delayMs: 0, copies: 1 },
+  });
   const rand = seededRandom(7);
   const bootstrap = { servers: ids.map((id) => ({ id, address: id, suffrage: 'voter' as const })) };
   const events: Record<string, RaftEvent[]> = {};
@@ -39,6 +51,7 @@ function cluster(
         leadershipTransferTimeoutMs: 300,
         snapshotThreshold: options.snapshotThreshold ?? 0,
         trailingLogs: options.trailingLogs ?? 10,
+        maxAppendEntries: options.maxAppendEntries ?? 512,
       },
       fsm,
       logStore: new MemoryLogStore(),
@@ -171,6 +184,52 @@ describe('RaftNode', () => {
     const next = [...c.nodes, d].filter((n) => n.node.isLeader());
     expect(next).toHaveLength(1);
     expect(next[0]!.node.configuration().servers.map((s) => s.id)).not.toContain(l.id);
+  });
+
+  it('does not commit an entry of an earlier term by counting replicas (Raft §5.4.2)', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    let blockIndex = -1;
+    let leaderId = '';
+    const c = cluster(ids, {
+      maxAppendEntries: 1,
+      drop: (from, to, m) =>
+        m.type === 'append' &&
+        from === leaderId &&
+        m.entries.some((e) => e.index === blockIndex) &&
+        // Only once the follower holds X: before that, this message is the probe it must refuse.
+        (c.nodes.find((n) => n.id === to)?.node.stats().lastLogIndex ?? 0) >= blockIndex - 1,
+    });
+    const first = await c.settle();
+    await c.run(200);
+    const [second, , , fifth] = c.nodes.filter((n) => n !== first) as [
+      (typeof c.nodes)[0],
+      (typeof c.nodes)[0],
+      (typeof c.nodes)[0],
+      (typeof c.nodes)[0],
+    ];
+    // X reaches one follower only (2 of 5: not committed), then its leader dies.
+    for (const id of ids)
+      if (id !== first.id && id !== second.id) c.network.disconnect(first.id, id);
+    void first.node.propose(put('x', 'old')).catch(() => undefined);
+    await c.run(100);
+    const xIndex = second.node.stats().lastLogIndex;
+    expect(first.node.stats().commitIndex).toBeLessThan(xIndex);
+    first.node.stop();
+    c.network.isolate(first.id, ids);
+    c.network.isolate(fifth.id, ids);
+    // `second` wins (its log is longest) and appends its no-op at xIndex + 1; we hold that back,
+    // so only the old-term entry X reaches a majority (second and the two others).
+    leaderId = second.id;
+    blockIndex = xIndex + 1;
+    for (let i = 0; i < 50 && !second.node.isLeader(); i++) await c.run(100);
+    expect(second.node.isLeader()).toBe(true);
+    await c.run(300);
+    const holders = c.nodes.filter((n) => n.node.stats().lastLogIndex >= xIndex && n !== first);
+    expect(holders.length).toBeGreaterThanOrEqual(3);
+    expect(second.node.stats().commitIndex).toBeLessThan(xIndex);
+    blockIndex = -1;
+    await c.run(300);
+    expect(second.node.stats().commitIndex).toBeGreaterThanOrEqual(xIndex + 1);
   });
 
   it('refuses a second membership change while one is uncommitted', async () => {
