@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidArgument } from '../../api/errors.js';
 import type { ArchiveFiles } from './archive-reader.js';
 import { digestPattern, hexOf, sha256Of, sha256OfFile } from './digest.js';
 import { copyDecompressed } from './input-stream.js';
+import { detectCompression } from './detect-format.js';
 import { parseReference } from './reference.js';
 import type { OciImageConfig } from './types.js';
 
@@ -60,23 +61,59 @@ function checkConfig(config: OciImageConfig, where: string, what: string): void 
   }
 }
 
-/** Decompresses one layer of an archive into staging and checks its diff id. */
-async function stageLayer(
-  files: ArchiveFiles,
-  path: string,
-  expectedDiffId: string,
-  staging: string,
-  what: string,
-): Promise<{ diffId: string; file: string; size: number }> {
-  const src = files.get(path);
-  const file = join(staging, `blob-${randomBytes(6).toString('hex')}`);
-  const copied = await copyDecompressed(createReadStream(src.file), file, `${what}: layer ${path}`);
-  if (copied.digest !== expectedDiffId) {
-    throw invalidArgument(
-      `${what}: layer ${path} has digest ${copied.digest} but the image config says ${expectedDiffId}`,
-    );
+/**
+ * Stages the layers of one archive: an uncompressed layer is used where it lies (hashed, not
+ * copied), a gzip'd one is decompressed into staging; a layer named twice is staged once.
+ * Each call checks the diff id the config promises and, when given, the blob digest.
+ */
+function layerStager(files: ArchiveFiles, staging: string, what: string) {
+  const staged = new Map<string, { diffId: string; file: string; size: number; blob?: string }>();
+  return async (
+    path: string,
+    expectedDiffId: string,
+    expectedBlob?: string,
+  ): Promise<{ diffId: string; file: string; size: number }> => {
+    const src = files.get(path);
+    let layer = staged.get(src.file);
+    if (layer === undefined) {
+      if (detectCompression(await readHead(src.file)) === 'none') {
+        const { digest, size } = await sha256OfFile(src.file);
+        layer = { diffId: digest, file: src.file, size, blob: digest };
+      } else {
+        const blob = expectedBlob !== undefined ? (await sha256OfFile(src.file)).digest : undefined;
+        const file = join(staging, `blob-${randomBytes(6).toString('hex')}`);
+        const copied = await copyDecompressed(
+          createReadStream(src.file),
+          file,
+          `${what}: layer ${path}`,
+        );
+        layer = { diffId: copied.digest, file, size: copied.size, ...(blob ? { blob } : {}) };
+      }
+      staged.set(src.file, layer);
+    }
+    if (expectedBlob !== undefined && layer.blob !== expectedBlob) {
+      throw invalidArgument(
+        `${what}: ${path} has digest ${layer.blob ?? '?'}, expected ${expectedBlob}`,
+      );
+    }
+    if (layer.diffId !== expectedDiffId) {
+      throw invalidArgument(
+        `${what}: layer ${path} has digest ${layer.diffId} but the image config says ${expectedDiffId}`,
+      );
+    }
+    return { diffId: layer.diffId, file: layer.file, size: layer.size };
+  };
+}
+
+async function readHead(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(head, 0, 8, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
-  return { diffId: copied.digest, file, size: copied.size };
 }
 
 /** Checks that the staged file for `path` has the sha256 its name or descriptor promises. */
@@ -103,6 +140,7 @@ export async function stageDockerSave(
   staging: string,
   what: string,
 ): Promise<StagedImage[]> {
+  const stage = layerStager(files, staging, what);
   const { value: manifest } = await readJson<DockerManifestEntry[]>(files, 'manifest.json', what);
   if (!Array.isArray(manifest) || manifest.length === 0) {
     throw invalidArgument(`${what}: manifest.json lists no images`);
@@ -136,9 +174,13 @@ export async function stageDockerSave(
     const layers = [];
     for (const [j, layerPath] of m.Layers.entries()) {
       const blobHex = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(layerPath)?.[1];
-      if (blobHex !== undefined) await checkBlobDigest(files, layerPath, `sha256:${blobHex}`, what);
+
       layers.push(
-        await stageLayer(files, layerPath, config.rootfs.diff_ids[j] as string, staging, what),
+        await stage(
+          layerPath,
+          config.rootfs.diff_ids[j] as string,
+          blobHex !== undefined ? `sha256:${blobHex}` : undefined,
+        ),
       );
     }
     const refs = (m.RepoTags ?? []).map((t) => {
@@ -165,6 +207,7 @@ export async function stageOciLayout(
   staging: string,
   what: string,
 ): Promise<StagedImage[]> {
+  const stage = layerStager(files, staging, what);
   const { value: layout } = await readJson<{ imageLayoutVersion?: string }>(
     files,
     'oci-layout',
@@ -241,10 +284,7 @@ export async function stageOciLayout(
         throw invalidArgument(`${what}: ${where} layer ${j} has no sha256 digest`);
       }
       const path = `blobs/sha256/${hexOf(l.digest)}`;
-      await checkBlobDigest(files, path, l.digest, what);
-      layers.push(
-        await stageLayer(files, path, config.rootfs.diff_ids[j] as string, staging, what),
-      );
+      layers.push(await stage(path, config.rootfs.diff_ids[j] as string, l.digest));
     }
     const image: StagedImage = { configBytes: bytes, config, layers, refs };
     byConfig.set(manifest.config.digest, image);

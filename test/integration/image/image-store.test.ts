@@ -274,7 +274,14 @@ describe.skipIf(skipReason !== undefined)('image store (root, real filesystem)',
     const evil = await dockerSaveTar([
       { layers: [await tarOf([{ name: '../../escape', content: 'x' }])], tags: ['x:1'] },
     ]);
+    const ociTampered = Buffer.from(
+      (await ociLayoutTar([{ layers: [await base()], tags: ['o:1'] }]))
+        .toString('latin1')
+        .replace('root:x:0:0\n', 'ROOT:x:0:0\n'),
+      'latin1',
+    );
     const cases: [Buffer, RegExp][] = [
+      [ociTampered, /blobs\/sha256\/[0-9a-f]{64} has digest sha256:[0-9a-f]{64}, expected sha256:/],
       [corrupt, /corrupt or truncated/],
       [truncated, /corrupt or truncated/],
       [gzTruncated, /corrupt or truncated gzip|corrupt or truncated/],
