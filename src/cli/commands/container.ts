@@ -161,17 +161,17 @@ export function registerContainerCommands(program: Command): void {
       const forward = (sig: NodeJS.Signals): void => void rt.kill(id, sig).catch(() => undefined);
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
-      const pump = (async () => {
-        for await (const e of rt.logs(id, { follow: true })) {
-          (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.line);
-        }
-      })();
-      const exit = await att.exited();
-      await pump;
+      // The monitor's "exited" ends the follow at once instead of at the next poll.
+      const exited = new AbortController();
+      const exitP = att.exited().finally(() => exited.abort());
+      for await (const e of rt.logs(id, { follow: true, signal: exited.signal })) {
+        (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.line);
+      }
+      const exit = await exitP;
       await att.release(f.rm === true);
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      process.exitCode = exit.exitCode;
+      // Nothing is left to do; waiting for Node's own teardown costs ~30 ms per run here.
+      // stdout and stderr writes are synchronous for files, pipes and terminals on Linux.
+      process.exit(exit.exitCode);
     });
 
   addCreateFlags(program.command('create').description('create a container without starting it'))

@@ -649,10 +649,12 @@ export class ContainerRuntime {
     for (const e of first) yield e;
     if (!opts.follow) return;
     for (;;) {
+      // Decided before reading: once the container has exited its log is complete, so the
+      // read that follows gets every last line. An abort means the caller knows it exited.
       const s = this.state(id);
-      const done = s.Status !== 'running' && s.Status !== 'created';
+      const done = (s.Status !== 'running' && s.Status !== 'created') || opts.signal?.aborted;
       for (const e of readNew()) yield e;
-      if (done || opts.signal?.aborted || !existsSync(p.dir)) return;
+      if (done || !existsSync(p.dir)) return;
       await waitForChange(p.dir, 100, opts.signal);
     }
   }

@@ -112,6 +112,7 @@ export interface LogOptions {
   follow?: boolean;
   /** Only the last N lines; all when undefined. */
   tail?: number;
+  /** Ends a follow: abort once the container is known to have exited (or to stop early). */
   signal?: AbortSignal;
 }
 
