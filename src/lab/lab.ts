@@ -173,7 +173,9 @@ export async function createLab(
     await writeLabState(ctx.dataRoot, state);
     say(`lab ${name}: network ${subnet}`);
     await buildNetwork(ctx.host, state);
+    say(`lab ${name}: ${nodes.length} namespaces on bridge ${bridgeName}`);
     await copyImages(ctx, state, hostImages, config.images);
+    say(`lab ${name}: copied ${config.images.join(', ')} into every node`);
     if (config.nodeCommand === null) {
       state.unavailable.push('start daemons', 'swarm init/join');
     } else {
@@ -259,18 +261,36 @@ async function copyImages(
     await mkdir(n.dataRoot, { recursive: true });
     await mkdir(n.execRoot, { recursive: true });
   }
-  if (refs.length === 0) return;
-  // One `image save`, one import per node: the archive format is the store's public contract.
+  const [first, ...rest] = state.nodes;
+  if (refs.length === 0 || first === undefined) return;
+  // One `image save`, one import: the archive format is the store's public contract.
   const archive = join(labDir(ctx.dataRoot, state.name), 'images.tar');
   try {
     await hostImages.save([...refs], archive);
-    for (const n of state.nodes) {
-      const store = await ImageStore.open(n.dataRoot);
-      await store.import(archive);
+    await (await ImageStore.open(first.dataRoot)).import(archive);
+    for (const n of rest) {
+      if (!(await cloneStore(ctx.host, first.dataRoot, n.dataRoot))) {
+        await (await ImageStore.open(n.dataRoot)).import(archive);
+      }
     }
   } finally {
     await rm(archive, { force: true });
   }
+}
+
+/**
+ * Copies a freshly imported image store by hard links (~30 ms instead of ~0.5 s of fsynced
+ * import per node). Sound because the store never writes a file in place: layers and blobs are
+ * immutable and its indexes are replaced by rename (src/runtime/image/README.md), so no node
+ * can change another's. False when links cannot be made (another filesystem): import instead.
+ */
+async function cloneStore(host: LabHost, from: string, to: string): Promise<boolean> {
+  const src = join(from, 'images');
+  const dst = join(to, 'images');
+  const r = await host.run('cp', ['-a', '--link', src, dst]);
+  if (r.code === 0) return true;
+  await rm(dst, { recursive: true, force: true });
+  return false;
 }
 
 function expand(argv: readonly string[], n: LabNode): string[] {
