@@ -67,6 +67,8 @@ const reply = (res: http.ServerResponse, status: number, body: unknown): void =>
   res.end(text);
 };
 
+// Time from propose to apply on this leader, to tell raft's share of a client's latency.
+const proposeMs: number[] = [];
 const server = http.createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/put') {
     const chunks: Buffer[] = [];
@@ -76,8 +78,13 @@ const server = http.createServer((req, res) => {
         key: string;
         value: string;
       };
+      const started = performance.now();
       node.propose(encodeKv({ op: 'put', key, value })).then(
-        (r) => reply(res, 200, { index: r.index, prev: r.value }),
+        (r) => {
+          proposeMs.push(performance.now() - started);
+          if (proposeMs.length > 10_000) proposeMs.splice(0, 5000);
+          reply(res, 200, { index: r.index, prev: r.value });
+        },
         (e: unknown) =>
           e instanceof NotLeaderError
             ? reply(res, 421, { leaderId: e.leaderId })
@@ -87,6 +94,13 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (req.url === '/stats') return reply(res, 200, node.stats());
+  if (req.url === '/propose-latency') {
+    const sorted = [...proposeMs].sort((a, b) => a - b);
+    return reply(res, 200, {
+      count: sorted.length,
+      p50: sorted[Math.floor(sorted.length / 2)] ?? null,
+    });
+  }
   if (req.url === '/dump') {
     return reply(res, 200, {
       appliedIndex: node.stats().appliedIndex,
