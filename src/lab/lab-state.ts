@@ -10,6 +10,10 @@ export interface LabNode {
   role: LabRole;
   address: string;
   netns: string;
+  /** `<lab>-<node>`, set in the node's own UTS namespace, so swarm sees distinct hostnames. */
+  hostname: string;
+  /** Bind mount that keeps the node's UTS namespace between daemon restarts. */
+  utsFile: string;
   /** The node's veth end in the hub namespace. */
   hubVeth: string;
   dataRoot: string;

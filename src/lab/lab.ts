@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { conflict, invalidArgument, notFound, TsswarmError, ErrorCode } from '../api/errors.js';
 import { ImageStore } from '../runtime/index.js';
 import {
@@ -82,6 +82,8 @@ function planNodes(dataRoot: string, lab: string, subnet: string, c: LabConfig):
       role,
       address: addresses[i] ?? '',
       netns: labObjectName(lab, name),
+      hostname: `${lab}-${name}`,
+      utsFile: join(dir, 'uts'),
       hubVeth: hubVethName(name),
       dataRoot: join(dir, 'data'),
       execRoot,
@@ -240,6 +242,9 @@ async function buildNetwork(host: LabHost, state: LabState): Promise<void> {
       nodeLinkName,
     ]);
     await runChecked(host, 'ip', ['-n', n.netns, 'link', 'set', nodeLinkName, 'up']);
+    await mkdir(dirname(n.utsFile), { recursive: true });
+    await writeFile(n.utsFile, '');
+    await runChecked(host, 'unshare', [`--uts=${n.utsFile}`, 'hostname', n.hostname]);
     // Tasks' bridges and the routing mesh forward between interfaces, as on a real host.
     await runChecked(host, 'nsenter', [
       `--net=${netnsPath(n.netns)}`,
@@ -317,6 +322,7 @@ async function startNodeProcess(
   await rm(node.socket, { force: true });
   const ref = launchNode(ctx.host, {
     netnsPath: netnsPath(node.netns),
+    utsPath: node.utsFile,
     argv: expand(command.argv, node),
     env: {
       TSSWARM_DATA_ROOT: node.dataRoot,

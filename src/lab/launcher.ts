@@ -5,6 +5,8 @@ import type { LabHost, ProcessRef } from './lab-host.js';
 export interface NodeLaunch {
   /** /run/netns/<name>: the node's network namespace. */
   netnsPath: string;
+  /** A persistent UTS namespace (hostname) to enter as well. */
+  utsPath?: string;
   argv: readonly string[];
   env: Record<string, string>;
   logFile: string;
@@ -35,6 +37,7 @@ export function launchNode(host: LabHost, launch: NodeLaunch): ProcessRef {
       '--',
       'nsenter',
       `--net=${launch.netnsPath}`,
+      ...(launch.utsPath !== undefined ? [`--uts=${launch.utsPath}`] : []),
       '--',
       ...launch.argv,
     ],

@@ -200,7 +200,9 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
       expect(alive(row.pid ?? 0)).toBe(true);
       const store = await ImageStore.open(join(dataRoot, 'labs/lt', row.name, 'data'));
       expect((await store.resolve('busybox:latest')).ref).toBe('busybox:latest');
-      // The process lives in the node's namespace and its cgroup parent.
+      // The process lives in the node's namespaces (network, hostname) and its cgroup parent.
+      const hostname = await run('nsenter', [`--target=${row.pid}`, '--uts', 'hostname']);
+      expect(hostname.stdout.trim()).toBe(`lt-${row.name}`);
       const nsOfPid = (await run('ip', ['netns', 'identify', String(row.pid)])).stdout.trim();
       expect(nsOfPid).toBe(`tsswarm-lab-lt-${row.name}`);
       expect(readFileSync(`/proc/${row.pid}/cgroup`, 'utf8')).toContain(
