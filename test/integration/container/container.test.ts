@@ -20,6 +20,23 @@ import {
 } from './harness.js';
 
 const reason = skipReason();
+
+/** Pids of tsswarm CLI processes (not monitors) working on `dataRoot`. */
+function tsswarmProcessesFor(dataRoot: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return (
+          /tsswarm(\.mjs)?\0/.test(cmd) && cmd.includes(dataRoot) && !cmd.includes('tsswarm-shim')
+        );
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 let env: Env;
 
 async function runToEnd(o: CreateOptions): Promise<{ id: string; code: number; out: string }> {
@@ -239,6 +256,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
       /PPid:\s+(\d+)/.exec(readFileSync(`/proc/${info.state.MonitorPid}/status`, 'utf8'))?.[1],
     );
     expect(ppid).not.toBe(process.pid);
+    expect(tsswarmProcessesFor(env.dataRoot)).toEqual([]);
     const ps = await cli(env, ['ps', '--format', 'json']);
     const row = JSON.parse(ps.stdout.trim()) as Record<string, string>;
     expect(row['Names']).toBe('survivor');
