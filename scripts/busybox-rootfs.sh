@@ -8,6 +8,7 @@ bb=${BUSYBOX:-/bin/busybox}
 "$bb" --list >/dev/null 2>&1 || { echo "busybox-rootfs.sh: $bb is not a busybox binary" >&2; exit 1; }
 dir=$(mktemp -d /tmp/tsswarm-busybox.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
+chmod 755 "$dir"
 mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var/www,proc,sys,dev,run,home}
 chmod 1777 "$dir/tmp"
 cp "$bb" "$dir/bin/busybox"
