@@ -671,11 +671,32 @@ export class ContainerRuntime {
     const r = this.store.readRecord(id);
     if (!this.state(id, r).Running) throw conflict(`container ${id} is not running`);
     if (cmd.length === 0) throw invalidArgument('exec needs a command');
-    const args = ['--root', this.runtimeRoot(r.HostConfig.Runtime), 'exec'];
+    // runc exits 255 for its own failures; its log says whether the command was the problem.
+    const runtimeLog = join(this.store.paths(id).bundle, `exec-${process.pid}-${Date.now()}.log`);
+    const args = [
+      '--root',
+      this.runtimeRoot(r.HostConfig.Runtime),
+      '--log',
+      runtimeLog,
+      '--log-format',
+      'json',
+      'exec',
+    ];
     for (const e of parseEnv(opts.env ?? [])) args.push('--env', e);
     if (opts.workingDir) args.push('--cwd', opts.workingDir);
     args.push(id, ...cmd);
     const res = await this.host.runRuntime(this.runtimeBinary(r.HostConfig.Runtime), args, true);
+    let log = '';
+    try {
+      log = readFileSync(runtimeLog, 'utf8');
+    } catch {
+      // no log: the runtime had nothing to say
+    }
+    rmSync(runtimeLog, { force: true });
+    if (res.code === 255 && /executable file not found|no such file or directory/.test(log)) {
+      return 127;
+    }
+    if (res.code === 255 && /permission denied|exec format error/.test(log)) return 126;
     return res.code;
   }
 

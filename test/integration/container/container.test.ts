@@ -231,6 +231,20 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     const id = await env.rt.create({ image: 'busybox', cmd: ['sleep', '30'] });
     await env.rt.start(id);
     expect(await env.rt.exec(id, ['sh', '-c', 'exit 5'])).toBe(5);
+    expect(await env.rt.exec(id, ['no-such-command'])).toBe(127);
+    expect(await env.rt.exec(id, ['/etc/passwd'])).toBe(126);
+    const pwd = await cli(env, [
+      'exec',
+      '-w',
+      '/tmp',
+      '-e',
+      'A=b',
+      id.slice(0, 12),
+      'sh',
+      '-c',
+      'echo $PWD $A',
+    ]);
+    expect(pwd).toMatchObject({ code: 0, stdout: '/tmp b\n' });
   });
 
   it('logs and exit codes survive the CLI exiting; run -d keeps running with no tsswarm process', async () => {
