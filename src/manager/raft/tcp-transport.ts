@@ -187,10 +187,12 @@ export class TcpTransport implements Transport {
     socket.on('error', () => socket.destroy());
     let chunks: Buffer[] = [];
     let buffered = 0;
+    // Bytes needed before parsing is worth a concat: a large snapshot arrives in many chunks.
+    let needed = 4;
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       buffered += chunk.length;
-      if (buffered < 4) return;
+      if (buffered < needed) return;
       let buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
       let at = 0;
       while (buf.length - at >= 4) {
@@ -223,6 +225,7 @@ export class TcpTransport implements Transport {
       buf = buf.subarray(at);
       chunks = buf.length === 0 ? [] : [buf];
       buffered = buf.length;
+      needed = buffered >= 4 ? 4 + buf.readUInt32LE(0) : 4;
     });
   }
 

@@ -7,7 +7,7 @@ import { runSimulation, type SimResult } from './sim-cluster.js';
 // RAFT_SEED=<n> replays one run (both cluster sizes unless RAFT_NODES says which);
 // RAFT_SIM_SEEDS=<n> changes how many seeds each size runs.
 const replay = process.env.RAFT_SEED === undefined ? undefined : Number(process.env.RAFT_SEED);
-const perSize = Number(process.env.RAFT_SIM_SEEDS ?? '100');
+const perSize = Number(process.env.RAFT_SIM_SEEDS ?? '150');
 const sizes = (
   process.env.RAFT_NODES === undefined ? [3, 5] : [Number(process.env.RAFT_NODES)]
 ) as (3 | 5)[];

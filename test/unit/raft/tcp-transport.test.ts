@@ -148,6 +148,29 @@ describe('TcpTransport (mutual TLS on loopback)', () => {
     expect(atB[0]).toEqual(heartbeat('a', 0));
   });
 
+  it('carries a large snapshot intact', async () => {
+    const { a, b } = await pair();
+    const got: RaftMessage[] = [];
+    b.setHandler((m) => got.push(m));
+    const data = new Uint8Array(8 << 20).map((_, i) => i % 251);
+    const snapshot: RaftMessage = {
+      type: 'install-snapshot',
+      term: 3,
+      from: 'a',
+      meta: { index: 10, term: 3, configuration: { servers: [] }, configurationIndex: 1 },
+      data,
+      seq: 1,
+    };
+    a.send({ id: 'b', address: b.localAddress, suffrage: 'voter' }, snapshot);
+    await until(() => got.length === 1, 'the snapshot', 20_000);
+    const m = got[0]!;
+    expect(m.type === 'install-snapshot' && m.meta).toEqual(snapshot.meta);
+    // Compare bytes directly: a deep equality over 8 MiB element by element is very slow.
+    expect(m.type === 'install-snapshot' && Buffer.from(m.data).equals(Buffer.from(data))).toBe(
+      true,
+    );
+  });
+
   it('refuses a peer whose certificate comes from another CA', async () => {
     const { b } = await pair();
     const got: RaftMessage[] = [];
