@@ -122,7 +122,7 @@ interface NodeRow {
 describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => {
   let dataRoot: string;
   let ctx: LabContext;
-  const labs = ['lt', 'lt2', 'ltfail'];
+  const labs = ['lt', 'lt2', 'ltfail', 'ltcrash', 'ltlost'];
   const extraPids: number[] = [];
   const lab = (args: string[]) => run(cli, ['--data-root', dataRoot, 'lab', ...args]);
   const ls = async (): Promise<NodeRow[]> => {
@@ -319,6 +319,44 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltfail-'))).toEqual([]);
     expect(labCgroups('ltfail')).toEqual([]);
     expect(existsSync(join(dataRoot, 'labs/ltfail'))).toBe(false);
+  });
+
+  it('rm cleans up after a create killed half-way', async () => {
+    const creating = spawn(
+      cli,
+      ['--data-root', dataRoot, 'lab', 'create', 'ltcrash', '--managers', '3', '--workers', '3'],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise((r) => creating.once('exit', r));
+    try {
+      await eventually(
+        'the first node namespace',
+        () => Promise.resolve(existsSync('/run/netns/tsswarm-lab-ltcrash-manager1')),
+        10_000,
+      );
+    } finally {
+      creating.kill('SIGKILL');
+      await exited;
+    }
+    expect((await netnsList()).some((n) => n.startsWith('tsswarm-lab-ltcrash-'))).toBe(true);
+    expect((await lab(['kill', 'ltcrash', 'manager1'])).stderr).toMatch(/not created completely/);
+    expect((await lab(['rm', 'ltcrash'])).code).toBe(0);
+    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltcrash-'))).toEqual([]);
+    expect(labCgroups('ltcrash')).toEqual([]);
+    expect(mountsUnder(join(dataRoot, 'labs/ltcrash'))).toEqual([]);
+    expect(existsSync(join(dataRoot, 'labs/ltcrash'))).toBe(false);
+  });
+
+  it('rm finds a lab by its names when lab.json is gone', async () => {
+    const r = await lab(['create', 'ltlost', '--workers', '1', '--node-command', httpdCommand]);
+    expect(r.code).toBe(0);
+    const pids = (await ls()).filter((x) => x.lab === 'ltlost').map((x) => x.pid ?? 0);
+    await rm(join(dataRoot, 'labs/ltlost/lab.json'));
+    expect((await lab(['rm', 'ltlost'])).code).toBe(0);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltlost-'))).toEqual([]);
+    expect(labCgroups('ltlost')).toEqual([]);
+    expect(mountsUnder(join(dataRoot, 'labs/ltlost'))).toEqual([]);
   });
 
   it('rm removes every process, mount, namespace, cgroup and file, and is idempotent', async () => {
