@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import { registerImageCommands } from './image.js';
 import { registerContainerCommands } from './container.js';
 import { registerStackCommands } from './stack.js';
+import { registerDaemonCommands } from './daemon.js';
+import { registerSwarmCommands } from './swarm.js';
+import { registerServiceCommands } from './service.js';
+import { registerNodeCommands } from './node.js';
 import { registerLabCommands } from './lab.js';
 
 /**
@@ -13,5 +17,9 @@ export function registerCommands(program: Command): void {
   registerContainerCommands(program);
   registerImageCommands(program);
   registerStackCommands(program);
+  registerDaemonCommands(program);
+  registerSwarmCommands(program);
+  registerServiceCommands(program);
+  registerNodeCommands(program);
   registerLabCommands(program);
 }

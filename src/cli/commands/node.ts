@@ -1,0 +1,135 @@
+import type { Command } from 'commander';
+import type { Node, NodeSpec } from '../../api/index.js';
+import { ApiClient, clientTarget } from '../client.js';
+import { globalOptions } from '../context.js';
+import { formatTable } from './service.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+function client(cmd: Command): ApiClient {
+  return new ApiClient(clientTarget(globalOptions(cmd)));
+}
+
+export function registerNodeCommands(program: Command): void {
+  const node = program.command('node').description('Manage swarm nodes');
+
+  node
+    .command('ls')
+    .alias('list')
+    .description('List nodes in the swarm')
+    .option('-q, --quiet', 'only display IDs')
+    .option('--format <format>', 'json, or table')
+    .action(async (opts: { quiet?: boolean; format?: string }, cmd: Command) => {
+      const api = client(cmd);
+      const [nodes, info] = await Promise.all([
+        api.get<Node[]>('/nodes'),
+        api.get<{ Swarm: { NodeID: string } }>('/info'),
+      ]);
+      nodes.sort((a, b) => a.Description.Hostname.localeCompare(b.Description.Hostname));
+      if (opts.quiet) {
+        process.stdout.write(nodes.map((n) => `${n.ID}\n`).join(''));
+        return;
+      }
+      const rows = nodes.map((n) => ({
+        ID: n.ID,
+        Self: n.ID === info.Swarm.NodeID,
+        Hostname: n.Description.Hostname,
+        Status: cap(n.Status.State),
+        Availability: cap(n.Spec.Availability),
+        ManagerStatus: n.ManagerStatus
+          ? n.ManagerStatus.Leader
+            ? 'Leader'
+            : cap(n.ManagerStatus.Reachability)
+          : '',
+        EngineVersion: n.Description.Engine.EngineVersion ?? '',
+        TLSStatus: 'Ready',
+      }));
+      if (opts.format === 'json') {
+        process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        return;
+      }
+      process.stdout.write(
+        formatTable(
+          ['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'],
+          rows.map((r) => [
+            r.ID + (r.Self ? ' *' : ''),
+            r.Hostname,
+            r.Status,
+            r.Availability,
+            r.ManagerStatus,
+            r.EngineVersion,
+          ]),
+        ),
+      );
+    });
+
+  node
+    .command('inspect')
+    .description('Display detailed information on one or more nodes')
+    .argument('<node...>', 'node ids or names ("self" for this node)')
+    .option('--pretty', 'human-readable output')
+    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+      const api = client(cmd);
+      const out: Node[] = [];
+      for (const r of refs) out.push(await api.get<Node>(`/nodes/${encodeURIComponent(r)}`));
+      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+    });
+
+  node
+    .command('update')
+    .description('Update a node')
+    .argument('<node>')
+    .option('--availability <a>', 'active, pause or drain')
+    .option('--label-add <K=V>', 'add or update a node label', collect, [])
+    .option('--label-rm <K>', 'remove a node label', collect, [])
+    .action(
+      async (
+        ref: string,
+        opts: { availability?: string; labelAdd: string[]; labelRm: string[] },
+        cmd: Command,
+      ) => {
+        const { invalidArgument } = await import('../../api/index.js');
+        const api = client(cmd);
+        const n = await api.get<Node>(`/nodes/${encodeURIComponent(ref)}`);
+        const spec: NodeSpec = structuredClone(n.Spec);
+        if (opts.availability !== undefined) {
+          const a = opts.availability.toLowerCase();
+          if (a !== 'active' && a !== 'pause' && a !== 'drain') {
+            throw invalidArgument(
+              `invalid argument "${opts.availability}" for "--availability" flag: use active, pause or drain`,
+            );
+          }
+          spec.Availability = a;
+        }
+        for (const kv of opts.labelAdd) {
+          const i = kv.indexOf('=');
+          const k = i < 0 ? kv : kv.slice(0, i);
+          if (k === '') throw invalidArgument(`invalid label "${kv}" for --label-add: empty key`);
+          spec.Labels[k] = i < 0 ? '' : kv.slice(i + 1);
+        }
+        for (const k of opts.labelRm) {
+          if (!(k in spec.Labels)) {
+            throw invalidArgument(`key ${k} doesn't exist in node's labels`);
+          }
+          delete spec.Labels[k];
+        }
+        await api.post(`/nodes/${n.ID}/update?version=${n.Version.Index}`, spec);
+        process.stdout.write(`${ref}\n`);
+      },
+    );
+
+  node
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more nodes from the swarm')
+    .argument('<node...>')
+    .option('-f, --force', 'force remove a node from the swarm')
+    .action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
+      const api = client(cmd);
+      for (const r of refs) {
+        await api.delete(`/nodes/${encodeURIComponent(r)}?force=${opts.force === true}`);
+        process.stdout.write(`${r}\n`);
+      }
+    });
+}

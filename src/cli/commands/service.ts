@@ -1,0 +1,490 @@
+import { Option, type Command } from 'commander';
+import type { Node, Service, ServiceSpec, Task } from '../../api/index.js';
+import { ApiClient, clientTarget } from '../client.js';
+import { globalOptions } from '../context.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function client(cmd: Command): ApiClient {
+  return new ApiClient(clientTarget(globalOptions(cmd)));
+}
+
+/** Left-aligned columns separated by three spaces, as docker's tabwriter prints them. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
+      .join('')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** "5 seconds", "About a minute", as docker's units.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(m / 60);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  return `${Math.round(h / 24)} days`;
+}
+
+const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+interface CreateFlags {
+  name?: string;
+  replicas?: string;
+  mode: string;
+  env: string[];
+  label: string[];
+  containerLabel: string[];
+  constraint: string[];
+  reserveCpu?: string;
+  reserveMemory?: string;
+  limitCpu?: string;
+  limitMemory?: string;
+  limitPids?: string;
+  restartCondition?: string;
+  restartDelay?: string;
+  restartMaxAttempts?: string;
+  restartWindow?: string;
+  stopGracePeriod?: string;
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  detach?: boolean;
+  quiet?: boolean;
+}
+
+async function buildSpec(image: string, args: string[], f: CreateFlags): Promise<ServiceSpec> {
+  const { invalidArgument, parseConstraint } = await import('../../api/index.js');
+  const { parseDurationNs, parseBytes } = await import('../../compose/index.js');
+  const flagError = (value: string, flag: string, why: string) =>
+    invalidArgument(`invalid argument "${value}" for "--${flag}" flag: ${why}`);
+  const kv = (list: string[], flag: string): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const item of list) {
+      const i = item.indexOf('=');
+      const k = i < 0 ? item : item.slice(0, i);
+      if (k === '') throw flagError(item, flag, 'empty key');
+      out[k] = i < 0 ? '' : item.slice(i + 1);
+    }
+    return out;
+  };
+  const duration = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const ns = parseDurationNs(v);
+    if (ns === undefined || ns < 0) throw flagError(v, flag, 'not a duration (e.g. 5s, 1m30s)');
+    return ns;
+  };
+  const cpus = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw flagError(v, flag, 'not a number of CPUs');
+    return Math.round(n * 1e9);
+  };
+  const bytes = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = parseBytes(v);
+    if (n === undefined) throw flagError(v, flag, 'not a size (e.g. 512m, 1g)');
+    return n;
+  };
+  const int = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw flagError(v, flag, 'not a non-negative integer');
+    return Number(v);
+  };
+  for (const c of f.constraint) {
+    const p = parseConstraint(c);
+    if (!p.ok) throw flagError(c, 'constraint', p.error);
+  }
+  if (f.mode !== 'replicated' && f.mode !== 'global') {
+    throw flagError(f.mode, 'mode', 'use replicated or global');
+  }
+  const replicas = int(f.replicas, 'replicas');
+  if (f.mode === 'global' && replicas !== undefined) {
+    throw invalidArgument('replicas can only be used with replicated or replicated-job mode');
+  }
+  const condition = f.restartCondition;
+  if (condition !== undefined && !['none', 'on-failure', 'any'].includes(condition)) {
+    throw flagError(condition, 'restart-condition', 'use none, on-failure or any');
+  }
+  const restart = {
+    ...(condition !== undefined ? { Condition: condition as 'none' | 'on-failure' | 'any' } : {}),
+    ...opt('Delay', duration(f.restartDelay, 'restart-delay')),
+    ...opt('MaxAttempts', int(f.restartMaxAttempts, 'restart-max-attempts')),
+    ...opt('Window', duration(f.restartWindow, 'restart-window')),
+  };
+  const limits = {
+    ...opt('NanoCPUs', cpus(f.limitCpu, 'limit-cpu')),
+    ...opt('MemoryBytes', bytes(f.limitMemory, 'limit-memory')),
+    ...opt('Pids', int(f.limitPids, 'limit-pids')),
+  };
+  const reservations = {
+    ...opt('NanoCPUs', cpus(f.reserveCpu, 'reserve-cpu')),
+    ...opt('MemoryBytes', bytes(f.reserveMemory, 'reserve-memory')),
+  };
+  const name = f.name ?? randomServiceName();
+  return {
+    Name: name,
+    Labels: kv(f.label, 'label'),
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image,
+        ...(args.length > 0 ? { Args: args } : {}),
+        ...(f.env.length > 0 ? { Env: f.env } : {}),
+        ...(f.containerLabel.length > 0 ? { Labels: kv(f.containerLabel, 'container-label') } : {}),
+        ...opt('Dir', f.workdir),
+        ...opt('User', f.user),
+        ...opt('Hostname', f.hostname),
+        ...opt('StopGracePeriod', duration(f.stopGracePeriod, 'stop-grace-period')),
+      },
+      ...(Object.keys(limits).length + Object.keys(reservations).length > 0
+        ? {
+            Resources: {
+              ...(Object.keys(limits).length > 0 ? { Limits: limits } : {}),
+              ...(Object.keys(reservations).length > 0 ? { Reservations: reservations } : {}),
+            },
+          }
+        : {}),
+      ...(Object.keys(restart).length > 0 ? { RestartPolicy: restart } : {}),
+      ...(f.constraint.length > 0 ? { Placement: { Constraints: f.constraint } } : {}),
+    },
+    Mode: f.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
+  };
+}
+
+function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
+}
+
+function randomServiceName(): string {
+  const adjectives = ['brave', 'calm', 'eager', 'fond', 'keen', 'lucid', 'quiet', 'sharp'];
+  const names = ['turing', 'hopper', 'lovelace', 'ritchie', 'thompson', 'knuth', 'liskov'];
+  const pick = <T>(a: T[]): T => a[Math.floor(Math.random() * a.length)] as T;
+  return `${pick(adjectives)}_${pick(names)}`;
+}
+
+/** Counts that decide convergence: running tasks that should run, tasks still stopping. */
+export function progress(
+  service: Service,
+  tasks: Task[],
+  nodes: Node[],
+): { running: number; desired: number; stopping: number } {
+  const running = tasks.filter(
+    (t) => t.DesiredState === 'running' && t.Status.State === 'running',
+  ).length;
+  const stopping = tasks.filter(
+    (t) =>
+      (t.DesiredState === 'shutdown' || t.DesiredState === 'remove') &&
+      ['assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'].includes(
+        t.Status.State,
+      ),
+  ).length;
+  const desired = service.Spec.Mode.Global
+    ? nodes.filter((n) => n.Status.State === 'ready' && n.Spec.Availability === 'active').length
+    : (service.Spec.Mode.Replicated?.Replicas ?? 1);
+  return { running, desired, stopping };
+}
+
+/** Without --detach, create and scale wait for the service to converge, as docker does. */
+async function waitConverged(api: ApiClient, id: string): Promise<void> {
+  let last = '';
+  process.stdout.write(`${id}\n`);
+  const deadline = Date.now() + 10 * 60_000;
+  while (Date.now() < deadline) {
+    const [service, tasks, nodes] = await Promise.all([
+      api.get<Service>(`/services/${id}`),
+      api.get<Task[]>(`/tasks?service=${encodeURIComponent(id)}`),
+      api.get<Node[]>('/nodes'),
+    ]);
+    const p = progress(service, tasks, nodes);
+    const line = `overall progress: ${p.running} out of ${p.desired} tasks`;
+    if (line !== last) {
+      process.stdout.write(`${line}\n`);
+      last = line;
+    }
+    if (p.running === p.desired && p.stopping === 0) {
+      process.stdout.write('verify: Service converged\n');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`service ${id} did not converge in time`);
+}
+
+function serviceMode(s: Service): string {
+  if (s.Spec.Mode.Global) return 'global';
+  if (s.Spec.Mode.ReplicatedJob) return 'replicated job';
+  if (s.Spec.Mode.GlobalJob) return 'global job';
+  return 'replicated';
+}
+
+export function registerServiceCommands(program: Command): void {
+  // Options after IMAGE belong to the container's command (`httpd -f`), as in docker.
+  const service = program
+    .command('service')
+    .description('Manage swarm services')
+    .enablePositionalOptions();
+
+  service
+    .command('create')
+    .description('Create a new service')
+    .argument('<image>', 'image to run')
+    .argument('[command...]', 'command and arguments')
+    .option('--name <name>', 'service name')
+    .option('--replicas <n>', 'number of tasks')
+    .addOption(new Option('--mode <mode>', 'replicated or global').default('replicated'))
+    .option('-e, --env <K=V>', 'set environment variables', collect, [])
+    .option('-l, --label <K=V>', 'service labels', collect, [])
+    .option('--container-label <K=V>', 'container labels', collect, [])
+    .option('--constraint <expr>', 'placement constraints', collect, [])
+    .option('--reserve-cpu <n>', 'reserve CPUs')
+    .option('--reserve-memory <bytes>', 'reserve memory')
+    .option('--limit-cpu <n>', 'limit CPUs')
+    .option('--limit-memory <bytes>', 'limit memory')
+    .option('--limit-pids <n>', 'limit the number of processes')
+    .option('--restart-condition <c>', 'none, on-failure or any (default any)')
+    .option('--restart-delay <d>', 'delay between restart attempts (default 5s)')
+    .option('--restart-max-attempts <n>', 'maximum number of restarts before giving up')
+    .option('--restart-window <d>', 'window used to evaluate the restart policy')
+    .option('--stop-grace-period <d>', 'time to wait before force killing a container')
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user>', 'username or UID')
+    .option('--hostname <name>', 'container hostname')
+    .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
+    .option('-q, --quiet', 'suppress progress output')
+    .passThroughOptions()
+    .action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
+      const api = client(cmd);
+      const spec = await buildSpec(image, args, f);
+      const { ID } = await api.post<{ ID: string }>('/services/create', spec);
+      if (f.detach || f.quiet) {
+        process.stdout.write(`${ID}\n`);
+        if (!f.detach) await waitQuiet(api, ID);
+        return;
+      }
+      await waitConverged(api, ID);
+    });
+
+  service
+    .command('ls')
+    .alias('list')
+    .description('List services')
+    .option('-q, --quiet', 'only display IDs')
+    .option('--format <format>', 'json, or table')
+    .action(async (opts: { quiet?: boolean; format?: string }, cmd: Command) => {
+      const services = await client(cmd).get<Service[]>('/services?status=true');
+      services.sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name));
+      if (opts.quiet) {
+        process.stdout.write(services.map((s) => `${s.ID}\n`).join(''));
+        return;
+      }
+      const rows = services.map((s) => ({
+        ID: s.ID.slice(0, 12),
+        Name: s.Spec.Name,
+        Mode: serviceMode(s),
+        Replicas: `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}`,
+        Image: s.Spec.TaskTemplate.ContainerSpec.Image,
+        Ports: '',
+      }));
+      if (opts.format === 'json') {
+        process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        return;
+      }
+      process.stdout.write(
+        formatTable(
+          ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'],
+          rows.map((r) => [r.ID, r.Name, r.Mode, r.Replicas, r.Image, r.Ports]),
+        ),
+      );
+    });
+
+  service
+    .command('inspect')
+    .description('Display detailed information on one or more services')
+    .argument('<service...>')
+    .option('--pretty', 'human-readable output')
+    .option('-f, --format <format>', 'json (default)')
+    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+      const api = client(cmd);
+      const out: Service[] = [];
+      for (const r of refs) out.push(await api.get<Service>(`/services/${encodeURIComponent(r)}`));
+      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+    });
+
+  service
+    .command('ps')
+    .description('List the tasks of one or more services')
+    .argument('<service...>')
+    .option('-q, --quiet', 'only display task IDs')
+    .option('--no-trunc', 'do not truncate output')
+    .option('--format <format>', 'json, or table')
+    .option(
+      '-f, --filter <filter>',
+      'filter (desired-state=running|shutdown|accepted)',
+      collect,
+      [],
+    )
+    .action(
+      async (
+        refs: string[],
+        opts: { quiet?: boolean; trunc: boolean; format?: string; filter: string[] },
+        cmd: Command,
+      ) => {
+        const api = client(cmd);
+        let desired: string | undefined;
+        for (const f of opts.filter) {
+          const m = /^desired-state=(\w+)$/.exec(f);
+          if (!m) {
+            const { invalidArgument } = await import('../../api/index.js');
+            throw invalidArgument(`invalid filter '${f}': only desired-state=… is supported`);
+          }
+          desired = m[1];
+        }
+        const nodes = await api.get<Node[]>('/nodes');
+        const nodeName = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
+        const rows: Record<string, string>[] = [];
+        const now = Date.now();
+        for (const ref of refs) {
+          const s = await api.get<Service>(`/services/${encodeURIComponent(ref)}`);
+          const q = desired ? `&desiredState=${desired}` : '';
+          const tasks = await api.get<Task[]>(`/tasks?service=${encodeURIComponent(s.ID)}${q}`);
+          // Newest task of each slot first, older ones after it with the " \_ " mark.
+          const key = (t: Task): string => (t.Slot > 0 ? `${t.Slot}`.padStart(8, '0') : t.NodeID);
+          tasks.sort((a, b) =>
+            key(a) !== key(b) ? (key(a) < key(b) ? -1 : 1) : b.CreatedAt.localeCompare(a.CreatedAt),
+          );
+          let prevKey = '';
+          for (const t of tasks) {
+            const name = `${s.Spec.Name}.${t.Slot > 0 ? t.Slot : t.NodeID}`;
+            const sameSlot = key(t) === prevKey;
+            prevKey = key(t);
+            const since = now - Date.parse(t.Status.Timestamp);
+            rows.push({
+              ID: opts.trunc ? t.ID.slice(0, 12) : t.ID,
+              Name: sameSlot ? ` \\_ ${name}` : name,
+              Image: t.Spec.ContainerSpec.Image,
+              Node: nodeName.get(t.NodeID) ?? '',
+              DesiredState: cap(t.DesiredState),
+              CurrentState: `${cap(t.Status.State)} ${humanDuration(since).toLowerCase()} ago`,
+              Error: t.Status.Err ? `"${t.Status.Err}"` : '',
+              Ports: '',
+            });
+          }
+        }
+        if (opts.quiet) {
+          process.stdout.write(rows.map((r) => `${r['ID']}\n`).join(''));
+          return;
+        }
+        if (opts.format === 'json') {
+          process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+          return;
+        }
+        process.stdout.write(
+          formatTable(
+            ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
+            rows.map((r) =>
+              ['ID', 'Name', 'Image', 'Node', 'DesiredState', 'CurrentState', 'Error', 'Ports'].map(
+                (k) => r[k] ?? '',
+              ),
+            ),
+          ),
+        );
+      },
+    );
+
+  service
+    .command('scale')
+    .description('Scale one or multiple replicated services')
+    .argument('<service=replicas...>')
+    .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
+    .action(async (pairs: string[], opts: { detach?: boolean }, cmd: Command) => {
+      const { invalidArgument } = await import('../../api/index.js');
+      const api = client(cmd);
+      const parsed = pairs.map((p) => {
+        const m = /^(.+)=(.*)$/.exec(p);
+        if (!m || m[1] === undefined || m[2] === undefined) {
+          throw invalidArgument(`invalid scale specifier '${p}': expected SERVICE=REPLICAS`);
+        }
+        if (!/^\d+$/.test(m[2])) {
+          throw invalidArgument(
+            `invalid replicas value for service ${m[1]}: ${m[2]} is not a valid value`,
+          );
+        }
+        return { ref: m[1], replicas: Number(m[2]) };
+      });
+      // Every service is checked before any is changed, so a bad one leaves all unchanged.
+      const services: Service[] = [];
+      for (const p of parsed) {
+        const s = await api.get<Service>(`/services/${encodeURIComponent(p.ref)}`);
+        if (!s.Spec.Mode.Replicated) {
+          throw invalidArgument(
+            `${p.ref}: scale can only be used with replicated or replicated-job mode`,
+          );
+        }
+        services.push(s);
+      }
+      for (const [i, p] of parsed.entries()) {
+        const s = services[i] as Service;
+        const spec: ServiceSpec = { ...s.Spec, Mode: { Replicated: { Replicas: p.replicas } } };
+        await api.post(`/services/${s.ID}/update?version=${s.Version.Index}`, spec);
+        process.stdout.write(`${p.ref} scaled to ${p.replicas}\n`);
+      }
+      if (!opts.detach) {
+        for (const s of services) await waitConverged(api, s.ID);
+      }
+    });
+
+  service
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more services')
+    .argument('<service...>')
+    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+      const api = client(cmd);
+      const errors: string[] = [];
+      for (const r of refs) {
+        try {
+          await api.delete(`/services/${encodeURIComponent(r)}`);
+          process.stdout.write(`${r}\n`);
+        } catch (err) {
+          errors.push(err instanceof Error ? err.message : String(err));
+        }
+      }
+      if (errors.length > 0) {
+        const { notFound } = await import('../../api/index.js');
+        throw notFound(errors.join('\n'));
+      }
+    });
+
+  service
+    .command('logs')
+    .description('Fetch the logs of a service')
+    .argument('<service>')
+    .option('-f, --follow', 'follow log output')
+    .option('-n, --tail <n>', 'number of lines to show from the end of the logs')
+    .action(async (ref: string, opts: { follow?: boolean; tail?: string }, cmd: Command) => {
+      const q = new URLSearchParams();
+      if (opts.follow) q.set('follow', 'true');
+      if (opts.tail !== undefined && opts.tail !== 'all') q.set('tail', opts.tail);
+      await client(cmd).stream(`/services/${encodeURIComponent(ref)}/logs?${q}`, process.stdout);
+    });
+}
+
+async function waitQuiet(api: ApiClient, id: string): Promise<void> {
+  const orig = process.stdout.write.bind(process.stdout);
+  const sink = (() => true) as typeof process.stdout.write;
+  process.stdout.write = sink;
+  try {
+    await waitConverged(api, id);
+  } finally {
+    process.stdout.write = orig;
+  }
+}

@@ -1,0 +1,232 @@
+import { chmod, rm } from 'node:fs/promises';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import {
+  ErrorCode,
+  TsswarmError,
+  type ClusterSpec,
+  type NodeSpec,
+  type ServiceSpec,
+} from '../api/index.js';
+import type { Daemon } from './daemon.js';
+
+const statusOf: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.InvalidArgument]: 400,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.Conflict]: 409,
+  [ErrorCode.InUse]: 409,
+  [ErrorCode.OutOfSequence]: 409,
+  [ErrorCode.PermissionDenied]: 403,
+  [ErrorCode.Unavailable]: 503,
+  [ErrorCode.NotLeader]: 503,
+};
+
+const versionQuery = {
+  type: 'object',
+  properties: { version: { type: 'integer', minimum: 0 } },
+  required: ['version'],
+} as const;
+
+const objectBody = { type: 'object' } as const;
+
+/**
+ * The daemon's HTTP API (Docker-shaped paths, JSON bodies, errors as `{code, message}`) on the
+ * unix socket `<exec-root>/tsswarm.sock`, mode 0600: only root talks to the local daemon.
+ */
+export async function startApiServer(daemon: Daemon): Promise<FastifyInstance> {
+  const { default: fastify } = await import('fastify');
+  const app = fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+
+  app.setErrorHandler((err: unknown, _req, reply: FastifyReply) => {
+    if (err instanceof TsswarmError) {
+      void reply.status(statusOf[err.code] ?? 500).send(err.toWire());
+      return;
+    }
+    const e = err as { validation?: unknown; message?: string; statusCode?: number };
+    if (e.validation !== undefined || (e.statusCode !== undefined && e.statusCode < 500)) {
+      void reply
+        .status(400)
+        .send({ code: ErrorCode.InvalidArgument, message: e.message ?? 'bad request' });
+      return;
+    }
+    daemon.log.error({ err }, 'API handler failed');
+    void reply.status(500).send({ code: ErrorCode.Internal, message: e.message ?? String(err) });
+  });
+
+  const control = () => daemon.managerOrThrow().control;
+
+  app.get('/_ping', () => 'OK');
+  app.get('/info', () => daemon.info());
+
+  // ---- swarm ------------------------------------------------------------------------------
+  app.post<{ Body: { AdvertiseAddr?: string; ListenAddr?: string } }>(
+    '/swarm/init',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          properties: { AdvertiseAddr: { type: 'string' }, ListenAddr: { type: 'string' } },
+        },
+      },
+    },
+    async (req) => {
+      const body = req.body ?? {};
+      const id = await daemon.init({
+        ...(body.AdvertiseAddr ? { advertiseAddr: body.AdvertiseAddr } : {}),
+        ...(body.ListenAddr ? { listenAddr: body.ListenAddr } : {}),
+      });
+      return { NodeID: id };
+    },
+  );
+  app.get('/swarm', () => control().getCluster());
+  app.post<{
+    Querystring: { version: number; rotateWorkerToken?: boolean; rotateManagerToken?: boolean };
+    Body: ClusterSpec;
+  }>(
+    '/swarm/update',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            version: { type: 'integer' },
+            rotateWorkerToken: { type: 'boolean' },
+            rotateManagerToken: { type: 'boolean' },
+          },
+          required: ['version'],
+        },
+        body: objectBody,
+      },
+    },
+    async (req) => {
+      const m = daemon.managerOrThrow();
+      await m.control.updateCluster(req.query.version, req.body, {
+        worker: req.query.rotateWorkerToken === true,
+        manager: req.query.rotateManagerToken === true,
+      });
+      m.setHeartbeatPeriod(Math.floor(req.body.Dispatcher.HeartbeatPeriod / 1e6));
+      return {};
+    },
+  );
+  app.post<{ Querystring: { force?: boolean } }>(
+    '/swarm/leave',
+    { schema: { querystring: { type: 'object', properties: { force: { type: 'boolean' } } } } },
+    async (req, reply) => {
+      await daemon.leave(req.query.force === true);
+      await reply.send({});
+      if (daemon.config.exitOnLeave) setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+    },
+  );
+
+  // ---- services ---------------------------------------------------------------------------
+  app.get<{ Querystring: { status?: boolean } }>(
+    '/services',
+    { schema: { querystring: { type: 'object', properties: { status: { type: 'boolean' } } } } },
+    (req) => control().listServices({ status: req.query.status === true }),
+  );
+  app.post<{ Body: ServiceSpec }>('/services/create', { schema: { body: objectBody } }, (req) =>
+    control().createService(req.body),
+  );
+  app.get<{ Params: { id: string }; Querystring: { status?: boolean } }>(
+    '/services/:id',
+    { schema: { querystring: { type: 'object', properties: { status: { type: 'boolean' } } } } },
+    (req) => control().getService(req.params.id, { status: req.query.status === true }),
+  );
+  app.post<{ Params: { id: string }; Querystring: { version: number }; Body: ServiceSpec }>(
+    '/services/:id/update',
+    { schema: { querystring: versionQuery, body: objectBody } },
+    async (req) => {
+      await control().updateService(req.params.id, req.query.version, req.body);
+      return { Warnings: [] };
+    },
+  );
+  app.delete<{ Params: { id: string } }>('/services/:id', async (req) => {
+    await control().removeService(req.params.id);
+    return {};
+  });
+  app.get<{ Params: { id: string }; Querystring: { tail?: number; follow?: boolean } }>(
+    '/services/:id/logs',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { tail: { type: 'integer', minimum: 0 }, follow: { type: 'boolean' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { serviceLogs } = await import('./service-logs.js');
+      const service = control().getService(req.params.id);
+      const tasks = control().listTasks({ service: service.ID });
+      const ac = new AbortController();
+      req.raw.on('close', () => ac.abort());
+      const stream = serviceLogs({
+        dataRoot: daemon.config.dataRoot,
+        execRoot: daemon.config.execRoot,
+        service,
+        tasks,
+        nodeName: daemon.managerOrThrow().config.description.Hostname,
+        ...(req.query.tail !== undefined ? { tail: req.query.tail } : {}),
+        follow: req.query.follow === true,
+        signal: ac.signal,
+      });
+      return reply.type('text/plain').send(stream);
+    },
+  );
+
+  // ---- tasks ------------------------------------------------------------------------------
+  app.get<{ Querystring: { service?: string; node?: string; desiredState?: string } }>(
+    '/tasks',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            service: { type: 'string' },
+            node: { type: 'string' },
+            desiredState: {
+              type: 'string',
+              enum: ['running', 'shutdown', 'accepted', 'remove', 'ready', 'complete'],
+            },
+          },
+        },
+      },
+    },
+    (req) => {
+      const q = req.query;
+      return control().listTasks({
+        ...(q.service !== undefined ? { service: q.service } : {}),
+        ...(q.node !== undefined
+          ? { node: q.node === 'self' ? (daemon.nodeId() ?? '') : q.node }
+          : {}),
+        ...(q.desiredState !== undefined ? { desiredState: q.desiredState } : {}),
+      });
+    },
+  );
+
+  // ---- nodes ------------------------------------------------------------------------------
+  app.get('/nodes', () => control().listNodes());
+  app.get<{ Params: { id: string } }>('/nodes/:id', (req) =>
+    control().getNode(req.params.id === 'self' ? (daemon.nodeId() ?? '') : req.params.id),
+  );
+  app.post<{ Params: { id: string }; Querystring: { version: number }; Body: NodeSpec }>(
+    '/nodes/:id/update',
+    { schema: { querystring: versionQuery, body: objectBody } },
+    async (req) => {
+      await control().updateNode(req.params.id, req.query.version, req.body);
+      return {};
+    },
+  );
+  app.delete<{ Params: { id: string }; Querystring: { force?: boolean } }>(
+    '/nodes/:id',
+    { schema: { querystring: { type: 'object', properties: { force: { type: 'boolean' } } } } },
+    async (req) => {
+      await control().removeNode(req.params.id, req.query.force === true, daemon.nodeId() ?? '');
+      return {};
+    },
+  );
+
+  await rm(daemon.socketPath, { force: true });
+  await app.listen({ path: daemon.socketPath });
+  await chmod(daemon.socketPath, 0o600);
+  return app;
+}

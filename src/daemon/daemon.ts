@@ -1,0 +1,272 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, hostname, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  conflict,
+  ErrorCode,
+  generateId,
+  TsswarmError,
+  type NodeDescription,
+} from '../api/index.js';
+import type { Manager } from '../manager/manager.js';
+import type { Agent } from '../worker/index.js';
+import { defaultAdvertiseAddr, validateDaemonConfig, type DaemonConfig } from './daemon-config.js';
+import { readNodeState, removeSwarmState, writeNodeState, type NodeState } from './node-state.js';
+
+export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error';
+
+/**
+ * The node process: owns the roles this node plays (manager, worker) and their life cycle.
+ * Roles load lazily, so an idle daemon that is in no swarm carries neither raft nor NATS.
+ */
+export class Daemon {
+  readonly config: DaemonConfig;
+  private manager: Manager | undefined;
+  private agent: Agent | undefined;
+  private state: NodeState | undefined;
+  private localState: LocalNodeState = 'inactive';
+  private lastError = '';
+  private busy: Promise<unknown> = Promise.resolve();
+  readonly log: Logger;
+
+  constructor(config: DaemonConfig, logger: Logger) {
+    this.config = validateDaemonConfig({ ...config });
+    this.log = logger;
+  }
+
+  get pidFile(): string {
+    return join(this.config.execRoot, 'tsswarm.pid');
+  }
+
+  get socketPath(): string {
+    return join(this.config.execRoot, 'tsswarm.sock');
+  }
+
+  /** Writes the pid file and rejoins the swarm this node was in before a restart. */
+  async start(): Promise<void> {
+    await mkdir(this.config.execRoot, { recursive: true });
+    await mkdir(this.config.dataRoot, { recursive: true });
+    await writeFile(this.pidFile, `${process.pid}\n`);
+    const state = await readNodeState(this.config.dataRoot);
+    if (state) await this.serialised(() => this.startRoles(state));
+  }
+
+  /** One membership change at a time (init, leave, shutdown). */
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(fn);
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  info(): Record<string, unknown> {
+    return {
+      ID: this.state?.nodeId ?? '',
+      Name: hostname(),
+      DataRoot: this.config.dataRoot,
+      ExecRoot: this.config.execRoot,
+      Pid: process.pid,
+      Swarm: {
+        NodeID: this.state?.nodeId ?? '',
+        NodeAddr: this.state?.advertiseAddr ?? '',
+        LocalNodeState: this.localState,
+        ControlAvailable: this.manager !== undefined,
+        Error: this.lastError,
+        Cluster: this.state ? { ID: this.state.clusterId } : null,
+        NatsPid: this.manager?.natsPid() ?? 0,
+      },
+    };
+  }
+
+  managerOrThrow(): Manager {
+    if (!this.manager) {
+      throw new TsswarmError(
+        ErrorCode.Unavailable,
+        'This node is not a swarm manager. Use "tsswarm swarm init" or "tsswarm swarm join" to connect this node to swarm and try again.',
+      );
+    }
+    return this.manager;
+  }
+
+  nodeId(): string | undefined {
+    return this.state?.nodeId;
+  }
+
+  async init(req: { advertiseAddr?: string; listenAddr?: string }): Promise<string> {
+    return this.serialised(async () => {
+      if (this.state) {
+        throw conflict(
+          'This node is already part of a swarm. Use "tsswarm swarm leave" to leave this swarm and join another one.',
+        );
+      }
+      const advertiseAddr = stripPort(
+        req.advertiseAddr || this.config.advertiseAddr || defaultAdvertiseAddr(),
+      );
+      const listen = req.listenAddr
+        ? splitHostPort(req.listenAddr, this.config.raftPort)
+        : undefined;
+      const state: NodeState = {
+        nodeId: generateId(randomBytes),
+        clusterId: generateId(randomBytes),
+        role: 'manager',
+        advertiseAddr,
+        raftHost: listen?.host ?? '0.0.0.0',
+        raftPort: listen?.port ?? this.config.raftPort,
+        natsPort: this.config.natsPort,
+        natsClusterPort: this.config.natsClusterPort,
+        natsMonitorPort: this.config.natsMonitorPort,
+      };
+      const { initManagerCredentials } = await import('../manager/manager.js');
+      await initManagerCredentials({
+        dataRoot: this.config.dataRoot,
+        nodeId: state.nodeId,
+        clusterId: state.clusterId,
+        advertiseAddr,
+      });
+      await writeNodeState(this.config.dataRoot, state);
+      try {
+        await this.startRoles(state);
+      } catch (err) {
+        await this.stopRoles();
+        await removeSwarmState(this.config.dataRoot);
+        throw err;
+      }
+      return state.nodeId;
+    });
+  }
+
+  private async startRoles(state: NodeState): Promise<void> {
+    this.localState = 'pending';
+    try {
+      const { Manager } = await import('../manager/manager.js');
+      const natsHost = '0.0.0.0';
+      const manager = new Manager(
+        {
+          dataRoot: this.config.dataRoot,
+          nodeId: state.nodeId,
+          clusterId: state.clusterId,
+          advertiseAddr: state.advertiseAddr,
+          raft: { host: state.raftHost, port: state.raftPort },
+          natsClient: { host: natsHost, port: state.natsPort },
+          natsCluster: { host: natsHost, port: state.natsClusterPort },
+          natsMonitor: { host: '127.0.0.1', port: state.natsMonitorPort },
+          description: nodeDescription(),
+          electionTimeoutMs: this.config.electionTimeoutMs,
+          leaderWaitMs: 15_000,
+        },
+        this.log,
+      );
+      this.manager = manager;
+      this.state = state;
+      await manager.start();
+      await this.startAgent(state, manager.natsUrl);
+      this.localState = 'active';
+      this.lastError = '';
+    } catch (err) {
+      this.localState = 'error';
+      this.lastError = err instanceof Error ? err.message : String(err);
+      throw err;
+    }
+  }
+
+  private async startAgent(state: NodeState, natsUrl: string): Promise<void> {
+    const [{ Agent, RuntimeExecutor }, { ContainerRuntime }, ca] = await Promise.all([
+      import('../worker/index.js'),
+      import('../runtime/index.js'),
+      import('../manager/ca/index.js'),
+    ]);
+    const root = await ca.readRootCa(this.config.dataRoot);
+    const cert = await ca.readNodeCertificate(this.config.dataRoot);
+    if (!root || !cert) throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
+    const runtime = ContainerRuntime.open({
+      dataRoot: this.config.dataRoot,
+      execRoot: this.config.execRoot,
+    });
+    this.agent = new Agent(
+      {
+        nodeId: state.nodeId,
+        servers: [natsUrl],
+        caPem: root.certPem,
+        certPem: cert.certPem,
+        keyPem: cert.keyPem,
+        description: nodeDescription(),
+        addr: state.advertiseAddr,
+        stateDir: join(this.config.dataRoot, 'worker'),
+        statusBatchMs: 10,
+        requestTimeoutMs: 5_000,
+      },
+      new RuntimeExecutor(runtime, state.nodeId),
+      this.log,
+    );
+    await this.agent.start();
+  }
+
+  private async stopRoles(): Promise<void> {
+    const agent = this.agent;
+    this.agent = undefined;
+    await agent?.stop().catch((err: unknown) => this.log.warn({ err }, 'agent stop failed'));
+    const manager = this.manager;
+    this.manager = undefined;
+    await manager?.stop().catch((err: unknown) => this.log.warn({ err }, 'manager stop failed'));
+  }
+
+  /** Swarm leave: every task container removed, nats-server stopped, swarm state deleted. */
+  async leave(force: boolean): Promise<void> {
+    await this.serialised(async () => {
+      if (!this.state) {
+        throw new TsswarmError(ErrorCode.Unavailable, 'This node is not part of a swarm');
+      }
+      if (this.state.role === 'manager' && !force) {
+        throw new TsswarmError(
+          ErrorCode.InUse,
+          'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.',
+        );
+      }
+      const agent = this.agent;
+      this.agent = undefined;
+      await agent?.stop().catch(() => undefined);
+      await agent?.worker.removeAll();
+      await this.stopRoles();
+      await removeSwarmState(this.config.dataRoot);
+      this.state = undefined;
+      this.localState = 'inactive';
+    });
+  }
+
+  /** SIGTERM: the roles stop, task containers keep running for the next daemon to adopt. */
+  async shutdown(): Promise<void> {
+    await this.serialised(async () => {
+      await this.stopRoles();
+      await rm(this.pidFile, { force: true });
+    });
+  }
+}
+
+export function nodeDescription(): NodeDescription {
+  const arch =
+    process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+  return {
+    Hostname: hostname(),
+    Platform: { Architecture: arch, OS: 'linux' },
+    Resources: { NanoCPUs: cpus().length * 1_000_000_000, MemoryBytes: totalmem() },
+    Engine: { EngineVersion: '0.1.0', Labels: {} },
+  };
+}
+
+function stripPort(addr: string): string {
+  const m = /^\[?([^\]]+?)\]?(?::\d+)?$/.exec(addr);
+  return m?.[1] ?? addr;
+}
+
+function splitHostPort(addr: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(addr);
+  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new TsswarmError(
+      ErrorCode.InvalidArgument,
+      `--listen-addr ${addr}: expected host[:port]`,
+    );
+  }
+  return { host: m[1] || '0.0.0.0', port };
+}

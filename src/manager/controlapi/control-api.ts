@@ -1,0 +1,275 @@
+import {
+  ErrorCode,
+  fromWire,
+  invalidArgument,
+  notFound,
+  serviceModeKind,
+  specErrorsToError,
+  TsswarmError,
+  validateClusterSpec,
+  validateNodeSpec,
+  validateServiceSpec,
+  type Cluster,
+  type ClusterSpec,
+  type Node,
+  type NodeSpec,
+  type Service,
+  type ServiceSpec,
+  type Task,
+} from '../../api/index.js';
+import { rotateJoinToken } from '../ca/index.js';
+import { serviceStatus } from '../orchestrator/index.js';
+import type { MemoryStore, ReadTx, UpdateResult, WriteTx } from '../store/index.js';
+
+export interface TaskFilter {
+  service?: string;
+  node?: string;
+  desiredState?: string;
+}
+
+/**
+ * The manager's control API (swarmkit's controlapi): reads from the local store, writes
+ * through raft, resolves names and id prefixes as docker does, and refuses bad input with an
+ * error naming what is wrong before anything is written.
+ */
+export class ControlApi {
+  constructor(private readonly store: MemoryStore) {}
+
+  // ---- services ---------------------------------------------------------------------------
+
+  async createService(spec: ServiceSpec): Promise<{ ID: string }> {
+    checkServiceSpec(spec);
+    const res = await this.store.update((tx) => {
+      const id = tx.newId();
+      tx.services.create({ ID: id, Spec: spec });
+      return id;
+    });
+    return { ID: unwrap(res) };
+  }
+
+  listServices(opts: { status?: boolean } = {}): Service[] {
+    return this.store.view((tx) => {
+      const services = tx.services.find({ by: 'all' });
+      if (!opts.status) return services;
+      const nodes = new Map(tx.nodes.find({ by: 'all' }).map((n) => [n.ID, n]));
+      return services.map((s) => ({
+        ...s,
+        ServiceStatus: serviceStatus(s, tx.tasks.find({ by: 'serviceId', serviceId: s.ID }), nodes),
+      }));
+    });
+  }
+
+  getService(ref: string, opts: { status?: boolean } = {}): Service {
+    return this.store.view((tx) => {
+      const s = resolve(tx, 'services', ref, 'service');
+      if (!opts.status) return s;
+      const nodes = new Map(tx.nodes.find({ by: 'all' }).map((n) => [n.ID, n]));
+      return {
+        ...s,
+        ServiceStatus: serviceStatus(s, tx.tasks.find({ by: 'serviceId', serviceId: s.ID }), nodes),
+      };
+    });
+  }
+
+  async updateService(ref: string, version: number, spec: ServiceSpec): Promise<void> {
+    checkServiceSpec(spec);
+    const res = await this.store.update((tx) => {
+      const s = resolve(tx, 'services', ref, 'service');
+      if (s.Version.Index !== version) throw outOfSequence();
+      if (spec.Name !== s.Spec.Name) {
+        throw invalidArgument(`renaming services is not supported (${s.Spec.Name} → ${spec.Name})`);
+      }
+      if (serviceModeKind(spec.Mode) !== serviceModeKind(s.Spec.Mode)) {
+        throw invalidArgument(`service mode change is not allowed (service ${s.Spec.Name})`);
+      }
+      tx.services.update({ ...s, Spec: spec, PreviousSpec: s.Spec });
+    });
+    unwrap(res);
+  }
+
+  /** Docker's `service scale`: only replicated services (and jobs' completions) scale. */
+  async scaleService(ref: string, replicas: number): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw invalidArgument(`invalid replicas value ${replicas}: a non-negative integer expected`);
+    }
+    const s = this.getService(ref);
+    if (serviceModeKind(s.Spec.Mode) !== 'replicated') {
+      throw invalidArgument(
+        `${s.Spec.Name}: scale can only be used with replicated or replicated-job mode`,
+      );
+    }
+    const spec: ServiceSpec = { ...s.Spec, Mode: { Replicated: { Replicas: replicas } } };
+    await this.updateService(s.ID, s.Version.Index, spec);
+  }
+
+  async removeService(ref: string): Promise<void> {
+    const res = await this.store.update((tx) => {
+      const s = resolve(tx, 'services', ref, 'service');
+      tx.services.delete(s.ID);
+      // The tasks stop on their nodes; the reaper deletes them once they have.
+      for (const t of tx.tasks.find({ by: 'serviceId', serviceId: s.ID })) {
+        if (t.DesiredState !== 'remove') tx.tasks.update({ ...t, DesiredState: 'remove' });
+      }
+    });
+    unwrap(res);
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------
+
+  listTasks(filter: TaskFilter = {}): Task[] {
+    return this.store.view((tx) => {
+      let tasks = tx.tasks.find({ by: 'all' });
+      if (filter.service !== undefined) {
+        const s = resolve(tx, 'services', filter.service, 'service');
+        tasks = tasks.filter((t) => t.ServiceID === s.ID);
+      }
+      if (filter.node !== undefined) {
+        const n = resolveNode(tx, filter.node);
+        tasks = tasks.filter((t) => t.NodeID === n.ID);
+      }
+      if (filter.desiredState !== undefined) {
+        const want = filter.desiredState;
+        tasks = tasks.filter((t) =>
+          want === 'running'
+            ? t.DesiredState === 'running' || t.DesiredState === 'ready'
+            : t.DesiredState === want,
+        );
+      }
+      return tasks;
+    });
+  }
+
+  getTask(ref: string): Task {
+    return this.store.view((tx) => resolve(tx, 'tasks', ref, 'task'));
+  }
+
+  // ---- nodes ------------------------------------------------------------------------------
+
+  listNodes(): Node[] {
+    return this.store.view((tx) => tx.nodes.find({ by: 'all' }));
+  }
+
+  getNode(ref: string): Node {
+    return this.store.view((tx) => resolveNode(tx, ref));
+  }
+
+  async updateNode(ref: string, version: number, spec: NodeSpec): Promise<void> {
+    const errors = validateNodeSpec(spec);
+    if (errors.length > 0) throw specErrorsToError('node', errors);
+    const res = await this.store.update((tx) => {
+      const n = resolveNode(tx, ref);
+      if (n.Version.Index !== version) throw outOfSequence();
+      if (spec.Role !== n.Spec.Role) {
+        throw invalidArgument(
+          'changing a node role needs a multi-manager cluster: not supported yet',
+        );
+      }
+      tx.nodes.update({ ...n, Spec: spec });
+    });
+    unwrap(res);
+  }
+
+  async removeNode(ref: string, force: boolean, selfId: string): Promise<void> {
+    const res = await this.store.update((tx) => {
+      const n = resolveNode(tx, ref);
+      if (n.ID === selfId || n.Spec.Role === 'manager') {
+        throw new TsswarmError(
+          ErrorCode.InUse,
+          `rpc error: node ${n.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`,
+        );
+      }
+      if (!force && n.Status.State !== 'down') {
+        throw new TsswarmError(
+          ErrorCode.InUse,
+          `node ${n.ID} is not down and can't be removed (use --force)`,
+        );
+      }
+      tx.nodes.delete(n.ID);
+    });
+    unwrap(res);
+  }
+
+  // ---- cluster ----------------------------------------------------------------------------
+
+  getCluster(): Cluster {
+    const c = this.store.view((tx) => tx.clusters.find({ by: 'all' })[0]);
+    if (!c) throw notFound('this node is not a swarm manager');
+    return c;
+  }
+
+  async updateCluster(
+    version: number,
+    spec: ClusterSpec,
+    rotate: { worker?: boolean; manager?: boolean } = {},
+  ): Promise<void> {
+    const errors = validateClusterSpec(spec);
+    if (errors.length > 0) throw specErrorsToError('cluster', errors);
+    const res = await this.store.update((tx) => {
+      const c = tx.clusters.find({ by: 'all' })[0];
+      if (!c) throw notFound('this node is not a swarm manager');
+      if (c.Version.Index !== version) throw outOfSequence();
+      const JoinTokens = { ...c.JoinTokens };
+      if (rotate.worker) JoinTokens.Worker = rotateJoinToken(JoinTokens.Worker);
+      if (rotate.manager) JoinTokens.Manager = rotateJoinToken(JoinTokens.Manager);
+      tx.clusters.update({ ...c, Spec: spec, JoinTokens });
+    });
+    unwrap(res);
+  }
+}
+
+function checkServiceSpec(spec: ServiceSpec): void {
+  const errors = validateServiceSpec(spec);
+  if (errors.length > 0) throw specErrorsToError('service', errors);
+}
+
+function outOfSequence(): TsswarmError {
+  return new TsswarmError(ErrorCode.OutOfSequence, 'update out of sequence');
+}
+
+function unwrap<R>(res: UpdateResult<R>): R {
+  if (!res.ok) throw fromWire(res.error);
+  return res.value;
+}
+
+/** Docker's lookup order: full id, then exact name, then a unique id prefix. */
+function resolve<K extends 'services' | 'tasks'>(
+  tx: ReadTx,
+  table: K,
+  ref: string,
+  what: string,
+): K extends 'services' ? Service : Task {
+  type R = K extends 'services' ? Service : Task;
+  const t = tx[table] as unknown as {
+    get(id: string): R | undefined;
+    find(by: { by: 'name'; name: string } | { by: 'idPrefix'; prefix: string }): R[];
+  };
+  const byId = t.get(ref);
+  if (byId) return byId;
+  const byName = t.find({ by: 'name', name: ref });
+  if (byName.length === 1 && byName[0]) return byName[0];
+  if (ref !== '') {
+    const byPrefix = t.find({ by: 'idPrefix', prefix: ref });
+    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
+    if (byPrefix.length > 1)
+      throw invalidArgument(`${what} ${ref} is ambiguous (${byPrefix.length} matches found)`);
+  }
+  throw notFound(`${what} ${ref} not found`);
+}
+
+function resolveNode(tx: ReadTx, ref: string): Node {
+  const byId = tx.nodes.get(ref);
+  if (byId) return byId;
+  const byName = tx.nodes.find({ by: 'name', name: ref });
+  if (byName.length === 1 && byName[0]) return byName[0];
+  if (byName.length > 1)
+    throw invalidArgument(`node ${ref} is ambiguous (${byName.length} matches found)`);
+  if (ref !== '') {
+    const byPrefix = tx.nodes.find({ by: 'idPrefix', prefix: ref });
+    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
+    if (byPrefix.length > 1)
+      throw invalidArgument(`node ${ref} is ambiguous (${byPrefix.length} matches found)`);
+  }
+  throw notFound(`node ${ref} not found`);
+}
+
+export type { WriteTx };

@@ -1,0 +1,1 @@
+export { ControlApi, type TaskFilter } from './control-api.js';

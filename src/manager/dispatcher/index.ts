@@ -1,0 +1,11 @@
+export {
+  Dispatcher,
+  defaultDispatcherConfig,
+  validateDispatcherConfig,
+  type DispatcherConfig,
+  type DispatcherOptions,
+} from './dispatcher.js';
+export { AssignmentStream, isAssignedTo } from './assignment-stream.js';
+export type { Bus, BusMessage } from './bus.js';
+export { encodeJson, decodeJson } from './bus.js';
+export { natsBus } from './nats-bus.js';

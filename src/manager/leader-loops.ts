@@ -1,0 +1,252 @@
+import type { Logger } from 'pino';
+import {
+  serviceModeKind,
+  taskName,
+  taskStateOrder,
+  type Node,
+  type Service,
+  type Task,
+} from '../api/index.js';
+import {
+  newTask,
+  reconcileGlobal,
+  reconcileGlobalJob,
+  reconcileReplicated,
+  reconcileReplicatedJob,
+  tasksToReap,
+  type OrchestratorAction,
+  type ReconcileResult,
+} from './orchestrator/index.js';
+import { schedule } from '../scheduler/index.js';
+import type { MemoryStore, WriteTx } from './store/index.js';
+
+export interface LeaderLoopsOptions {
+  store: MemoryStore;
+  logger: Logger;
+  nowMs?: () => number;
+  /** Seed of the scheduler's tie-breaks; each pass adds its counter. */
+  seed?: number;
+}
+
+/**
+ * The leader-only reconcilers in swarmkit's shape: subscribe, do a full pass, and pass again
+ * after every commit (coalesced) or when a restart delay ends. One pass runs the orchestrators
+ * (pure functions from manager/orchestrator), the task reaper and the scheduler, and writes
+ * each stage's decisions in one transaction. Passes never overlap, so two passes cannot create
+ * the same slot twice; a pass that changes nothing does not write, so the loop goes quiet.
+ */
+export class LeaderLoops {
+  private readonly log: Logger;
+  private readonly nowMs: () => number;
+  private readonly abort = new AbortController();
+  private running = false;
+  private again = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAtMs = Infinity;
+  private passes = 0;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: LeaderLoopsOptions) {
+    this.log = options.logger.child({ component: 'leader-loops' });
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  start(): void {
+    const watcher = this.options.store.watch({
+      types: ['commit', 'reset'],
+      signal: this.abort.signal,
+    });
+    void (async () => {
+      try {
+        for await (const e of watcher) {
+          void e;
+          this.kick();
+        }
+      } catch (err) {
+        if (!this.stopped) this.log.error({ err }, 'store watch ended');
+      }
+    })();
+    this.kick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+  }
+
+  /** Resolves when no pass is running (tests). */
+  settled(): Promise<void> {
+    return this.idle;
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.idle = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.pass();
+        } catch (err) {
+          // A failed write (not leader any more, a conflict with a concurrent API call) is
+          // retried by the next commit or wake-up; a bug shows up in the log each time.
+          this.log.warn({ err }, 'reconcile pass failed');
+          this.wakeAt(this.nowMs() + 500);
+        }
+      } while (this.again && !this.stopped);
+      this.running = false;
+    })();
+  }
+
+  private wakeAt(ms: number): void {
+    if (ms >= this.wakeAtMs) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAtMs = ms;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeAtMs = Infinity;
+        this.wakeTimer = undefined;
+        this.kick();
+      },
+      Math.max(0, ms - this.nowMs()),
+    );
+  }
+
+  private async pass(): Promise<void> {
+    const store = this.options.store;
+    const nowMs = this.nowMs();
+    const { services, tasks, nodes, historyLimit } = store.view((tx) => ({
+      services: tx.services.find({ by: 'all' }),
+      tasks: tx.tasks.find({ by: 'all' }),
+      nodes: tx.nodes.find({ by: 'all' }),
+      historyLimit:
+        tx.clusters.find({ by: 'all' })[0]?.Spec.Orchestration.TaskHistoryRetentionLimit ?? 5,
+    }));
+    const nodeMap = new Map(nodes.map((n) => [n.ID, n]));
+    const tasksByService = new Map<string, Task[]>();
+    for (const t of tasks) {
+      let list = tasksByService.get(t.ServiceID);
+      if (!list) tasksByService.set(t.ServiceID, (list = []));
+      list.push(t);
+    }
+
+    // 1. Orchestrators.
+    const actions: { service: Service; action: OrchestratorAction }[] = [];
+    for (const service of services) {
+      const input = { service, tasks: tasksByService.get(service.ID) ?? [], nodes: nodeMap, nowMs };
+      const result = reconcileService(input);
+      for (const action of result.actions) actions.push({ service, action });
+      if (result.nextWakeMs !== undefined) this.wakeAt(result.nextWakeMs);
+    }
+    // 2. Reaper.
+    const reap = tasksToReap({
+      tasks,
+      serviceIds: new Set(services.map((s) => s.ID)),
+      historyLimit,
+    });
+    if (actions.length > 0 || reap.length > 0) {
+      const byId = new Map(services.map((s) => [s.ID, s]));
+      const res = await store.update((tx) => {
+        for (const { service, action } of actions) applyAction(tx, service, action);
+        for (const action of reap) {
+          const t = tx.tasks.get((action as { taskId: string }).taskId);
+          const s = t ? byId.get(t.ServiceID) : undefined;
+          if (t) applyAction(tx, s, action);
+        }
+      });
+      if (!res.ok) throw new Error(`orchestrator write refused: ${res.error.message}`);
+      this.log.debug({ actions: actions.length, reaped: reap.length }, 'orchestrated');
+      // The commit wakes us again; schedule with what it created.
+      return;
+    }
+
+    // 3. Scheduler: tasks not yet on a node (or global ones not yet accepted by theirs).
+    const pending = tasks.filter(
+      (t) =>
+        taskStateOrder(t.Status.State) < taskStateOrder('assigned') &&
+        (t.DesiredState === 'running' || t.DesiredState === 'complete'),
+    );
+    if (pending.length === 0) return;
+    const plan = schedule({
+      nodes,
+      tasks,
+      pending,
+      seed: (this.options.seed ?? 1) + this.passes++,
+    });
+    const unplaceable = plan.unplaceable.filter((u) => {
+      const t = tasks.find((x) => x.ID === u.taskId);
+      return t !== undefined && (t.Status.State !== 'pending' || t.Status.Err !== u.reason);
+    });
+    if (plan.assignments.length === 0 && unplaceable.length === 0) return;
+    const res = await store.update((tx) => {
+      const now = tx.now;
+      for (const a of plan.assignments) {
+        const t = tx.tasks.get(a.taskId);
+        if (!t || taskStateOrder(t.Status.State) >= taskStateOrder('assigned')) continue;
+        tx.tasks.update({
+          ...t,
+          NodeID: a.nodeId,
+          Status: { Timestamp: now, State: 'assigned', Message: 'scheduler assigned task to node' },
+        });
+      }
+      for (const u of unplaceable) {
+        const t = tx.tasks.get(u.taskId);
+        if (!t || taskStateOrder(t.Status.State) >= taskStateOrder('assigned')) continue;
+        tx.tasks.update({
+          ...t,
+          Status: {
+            Timestamp: now,
+            State: 'pending',
+            Message: 'pending task scheduling',
+            Err: u.reason,
+          },
+        });
+      }
+    });
+    if (!res.ok) throw new Error(`scheduler write refused: ${res.error.message}`);
+  }
+}
+
+function reconcileService(input: {
+  service: Service;
+  tasks: readonly Task[];
+  nodes: ReadonlyMap<string, Node>;
+  nowMs: number;
+}): ReconcileResult {
+  switch (serviceModeKind(input.service.Spec.Mode)) {
+    case 'replicated':
+      return reconcileReplicated(input);
+    case 'global':
+      return reconcileGlobal(input);
+    case 'replicated-job':
+      return reconcileReplicatedJob(input);
+    case 'global-job':
+      return reconcileGlobalJob(input);
+  }
+}
+
+function applyAction(tx: WriteTx, service: Service | undefined, action: OrchestratorAction): void {
+  switch (action.type) {
+    case 'create-task': {
+      if (!service) return;
+      const t = newTask(service, action, tx.newId(), tx.now);
+      tx.tasks.create({ ...t, Name: taskName(service.Spec.Name, t) });
+      return;
+    }
+    case 'set-desired-state': {
+      const t = tx.tasks.get(action.taskId);
+      if (!t || t.DesiredState === action.desiredState) return;
+      tx.tasks.update({ ...t, DesiredState: action.desiredState });
+      return;
+    }
+    case 'delete-task':
+      if (tx.tasks.get(action.taskId)) tx.tasks.delete(action.taskId);
+      return;
+  }
+}

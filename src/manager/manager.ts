@@ -1,0 +1,298 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { NatsConnection } from 'nats';
+import {
+  defaultClusterSpec,
+  DEFAULT_CLUSTER_NAME,
+  ErrorCode,
+  nsToMs,
+  TsswarmError,
+  type NodeDescription,
+} from '../api/index.js';
+import {
+  certificatePaths,
+  createRootCa,
+  generateJoinTokens,
+  issueCertificate,
+  readNodeCertificate,
+  readRootCa,
+  writeNodeCertificate,
+  writeRootCa,
+  type RootCa,
+} from './ca/index.js';
+import { ControlApi } from './controlapi/index.js';
+import { Dispatcher, defaultDispatcherConfig, natsBus } from './dispatcher/index.js';
+import { LeaderLoops } from './leader-loops.js';
+import {
+  defaultNatsServerConfig,
+  defaultNatsSupervisorConfig,
+  nodeClientOptions,
+  NatsSupervisor,
+  type HostPort,
+} from './nats/index.js';
+import {
+  defaultRaftConfig,
+  openFileStores,
+  RaftNode,
+  TcpTransport,
+  type FileStores,
+} from './raft/index.js';
+import { MemoryStore, type ApplyResult } from './store/index.js';
+
+export interface ManagerConfig {
+  dataRoot: string;
+  nodeId: string;
+  clusterId: string;
+  /** Address other nodes use to reach this one (raft, NATS). */
+  advertiseAddr: string;
+  raft: HostPort;
+  natsClient: HostPort;
+  natsCluster: HostPort;
+  natsMonitor: HostPort;
+  description: NodeDescription;
+  /** Raft election timeout; lower only in tests. */
+  electionTimeoutMs: number;
+  leaderWaitMs: number;
+}
+
+/** Creates the cluster's root CA and this node's certificate under the data root (swarm init). */
+export async function initManagerCredentials(c: {
+  dataRoot: string;
+  nodeId: string;
+  clusterId: string;
+  advertiseAddr: string;
+}): Promise<void> {
+  const ca = await createRootCa({ commonName: 'swarm-ca' });
+  const cert = await issueCertificate(ca, {
+    nodeId: c.nodeId,
+    role: 'manager',
+    clusterId: c.clusterId,
+    sans: { dns: ['localhost'], ips: [...new Set(['127.0.0.1', c.advertiseAddr])] },
+  });
+  await writeRootCa(c.dataRoot, ca);
+  await writeNodeCertificate(c.dataRoot, { certPem: cert.certPem, keyPem: cert.keyPem ?? '' });
+}
+
+/**
+ * The manager role of a node: raft over the file stores with the memory store as its FSM, the
+ * supervised nats-server, and, while this node leads, the leader-only loops (orchestrators and
+ * scheduler) and the dispatcher. The control API reads the local store and writes through raft.
+ *
+ *   raft (TCP mTLS) ──commits──▶ MemoryStore ◀── ControlApi (HTTP handlers)
+ *        │ leadership                 │ watch
+ *        ▼                            ▼
+ *   LeaderLoops + Dispatcher ──NATS (nats-server child)──▶ workers
+ */
+export class Manager {
+  readonly store = new MemoryStore();
+  readonly control = new ControlApi(this.store);
+  private raft: RaftNode<ApplyResult> | undefined;
+  private transport: TcpTransport | undefined;
+  private stores: FileStores | undefined;
+  private nats: NatsSupervisor | undefined;
+  private leaderNc: NatsConnection | undefined;
+  private dispatcher: Dispatcher | undefined;
+  private loops: LeaderLoops | undefined;
+  private leaderChange: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+  private ca: RootCa | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly config: ManagerConfig,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'manager', 'node.id': config.nodeId });
+  }
+
+  get natsUrl(): string {
+    const host =
+      this.config.natsClient.host === '0.0.0.0' ? '127.0.0.1' : this.config.natsClient.host;
+    return `tls://${host}:${this.config.natsClient.port}`;
+  }
+
+  isLeader(): boolean {
+    return this.raft?.isLeader() ?? false;
+  }
+
+  async start(): Promise<void> {
+    const { dataRoot, nodeId } = this.config;
+    const ca = await readRootCa(dataRoot);
+    const cert = await readNodeCertificate(dataRoot);
+    if (!ca || !('keyPem' in ca) || !cert) {
+      throw new TsswarmError(ErrorCode.DataCorrupt, `no manager certificates under ${dataRoot}`);
+    }
+    this.ca = ca;
+    const raftDir = join(dataRoot, 'raft');
+    await mkdir(raftDir, { recursive: true });
+    this.stores = openFileStores(raftDir);
+    const advertise = `${this.config.advertiseAddr}:${this.config.raft.port}`;
+    this.transport = await TcpTransport.listen({
+      listen: `${this.config.raft.host}:${this.config.raft.port}`,
+      advertise,
+      caPem: ca.certPem,
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      logger: this.log,
+    });
+    const raft = new RaftNode<ApplyResult>({
+      config: { ...defaultRaftConfig(nodeId), electionTimeoutMs: this.config.electionTimeoutMs },
+      fsm: this.store,
+      logStore: this.stores.logStore,
+      stableStore: this.stores.stableStore,
+      snapshotStore: this.stores.snapshotStore,
+      transport: this.transport,
+      logger: this.log,
+      bootstrap: { servers: [{ id: nodeId, address: advertise, suffrage: 'voter' }] },
+    });
+    this.raft = raft;
+    this.store.setProposer({ propose: (d) => raft.propose(d) });
+    raft.subscribe((e) => {
+      if (e.type !== 'leadership') return;
+      this.leaderChange = this.leaderChange
+        .then(() => (e.isLeader ? this.becomeLeader() : this.stopLeading()))
+        .catch((err: unknown) => {
+          // A leader that cannot run its loops must not keep leading (swarmkit's mistake).
+          this.log.error({ err }, 'leader start failed; stepping down');
+          void this.stopLeading();
+        });
+    });
+
+    const paths = certificatePaths(dataRoot);
+    const stateDir = join(dataRoot, 'nats');
+    await mkdir(stateDir, { recursive: true });
+    this.nats = new NatsSupervisor({
+      server: {
+        ...defaultNatsServerConfig(),
+        serverName: nodeId,
+        clusterName: this.config.clusterId,
+        client: this.config.natsClient,
+        cluster: this.config.natsCluster,
+        monitor: this.config.natsMonitor,
+        tls: {
+          certFile: paths.nodeCert,
+          keyFile: paths.nodeKey,
+          caFile: paths.caCert,
+          handshakeTimeoutMs: 2000,
+        },
+        users: [{ nodeId, role: 'manager', clusterId: this.config.clusterId }],
+        pidFile: join(stateDir, 'nats-server.pid'),
+      },
+      supervisor: { ...defaultNatsSupervisorConfig(), stateDir },
+      logger: this.log,
+    });
+    await this.nats.start();
+    raft.start();
+    await this.waitForLeader();
+  }
+
+  natsPid(): number | undefined {
+    return this.nats?.pid;
+  }
+
+  private async waitForLeader(): Promise<void> {
+    const deadline = Date.now() + this.config.leaderWaitMs;
+    while (Date.now() < deadline) {
+      if (this.raft?.isLeader() && this.dispatcher) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new TsswarmError(ErrorCode.Unavailable, 'raft elected no leader in time');
+  }
+
+  private async becomeLeader(): Promise<void> {
+    if (this.stopped || this.dispatcher) return;
+    await this.raft?.readBarrier();
+    await this.ensureCluster();
+    const { connect } = await import('nats');
+    const cert = await readNodeCertificate(this.config.dataRoot);
+    if (!cert || !this.ca) throw new Error('certificates vanished');
+    this.leaderNc = await connect({
+      ...nodeClientOptions([this.natsUrl], {
+        nodeId: this.config.nodeId,
+        caPem: this.ca.certPem,
+        certPem: cert.certPem,
+        keyPem: cert.keyPem,
+      }),
+      name: `${this.config.nodeId}-dispatcher`,
+    });
+    const cluster = this.control.getCluster();
+    this.dispatcher = new Dispatcher({
+      store: this.store,
+      bus: natsBus(this.leaderNc),
+      config: {
+        ...defaultDispatcherConfig(),
+        heartbeatPeriodMs: nsToMs(cluster.Spec.Dispatcher.HeartbeatPeriod),
+      },
+      logger: this.log,
+    });
+    this.dispatcher.start();
+    this.loops = new LeaderLoops({ store: this.store, logger: this.log });
+    this.loops.start();
+    this.log.info('leading: orchestrators, scheduler and dispatcher running');
+  }
+
+  private async stopLeading(): Promise<void> {
+    this.dispatcher?.stop();
+    this.dispatcher = undefined;
+    this.loops?.stop();
+    this.loops = undefined;
+    const nc = this.leaderNc;
+    this.leaderNc = undefined;
+    await nc?.close().catch(() => undefined);
+  }
+
+  /** The first leader of a new cluster writes the cluster object and its own node. */
+  private async ensureCluster(): Promise<void> {
+    const ca = this.ca;
+    if (!ca) return;
+    const { nodeId, clusterId, description, advertiseAddr } = this.config;
+    const res = await this.store.update((tx) => {
+      if (tx.clusters.find({ by: 'all' }).length === 0) {
+        const tokens = generateJoinTokens(ca.digest);
+        tx.clusters.create({
+          ID: clusterId,
+          Spec: { ...defaultClusterSpec(), Name: DEFAULT_CLUSTER_NAME },
+          TLSInfo: { TrustRoot: ca.certPem, CertIssuerSubject: '', CertIssuerPublicKey: '' },
+          RootRotationInProgress: false,
+          DefaultAddrPool: ['10.0.0.0/8'],
+          SubnetSize: 24,
+          DataPathPort: 4789,
+          JoinTokens: { Worker: tokens.worker, Manager: tokens.manager },
+        });
+      }
+      const managerStatus = {
+        Leader: true,
+        Reachability: 'reachable' as const,
+        Addr: `${advertiseAddr}:${this.config.raft.port}`,
+      };
+      const n = tx.nodes.get(nodeId);
+      if (!n) {
+        tx.nodes.create({
+          ID: nodeId,
+          Spec: { Labels: {}, Role: 'manager', Availability: 'active' },
+          Description: description,
+          Status: { State: 'unknown', Addr: advertiseAddr },
+          ManagerStatus: managerStatus,
+        });
+      } else if (!n.ManagerStatus?.Leader) {
+        tx.nodes.update({ ...n, ManagerStatus: managerStatus });
+      }
+    });
+    if (!res.ok) throw new Error(`cluster bootstrap refused: ${res.error.message}`);
+  }
+
+  setHeartbeatPeriod(ms: number): void {
+    this.dispatcher?.setHeartbeatPeriod(ms);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.leaderChange.catch(() => undefined);
+    await this.stopLeading();
+    this.raft?.stop();
+    await this.transport?.close().catch(() => undefined);
+    this.stores?.close();
+    await this.nats?.stop();
+  }
+}

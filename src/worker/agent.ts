@@ -1,0 +1,216 @@
+import type { Logger } from 'pino';
+import type { NatsConnection, Subscription } from 'nats';
+import type { NodeDescription, TaskStatus } from '../api/index.js';
+import {
+  dispatchSubjects,
+  dispatchTopics,
+  type AssignmentMessage,
+  type HeartbeatReply,
+  type RegisterReply,
+  type RegisterRequest,
+  type StatusBatch,
+  type TaskStatusUpdate,
+} from '../api/dispatch.js';
+import { AssignmentTracker } from './assignment-tracker.js';
+import type { Executor } from './executor.js';
+import { Worker } from './worker.js';
+
+export interface AgentConfig {
+  nodeId: string;
+  /** NATS URLs of the managers' servers (tls://host:port). */
+  servers: string[];
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  description: NodeDescription;
+  addr: string;
+  /** Where the worker keeps its assignments (`<data-root>/worker`). */
+  stateDir: string;
+  statusBatchMs: number;
+  requestTimeoutMs: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const enc = (v: unknown): Uint8Array => encoder.encode(JSON.stringify(v));
+const dec = <T>(d: Uint8Array): T => JSON.parse(decoder.decode(d)) as T;
+
+/**
+ * The node's session with the managers over NATS: register, heartbeat at the period the
+ * dispatcher asks for, apply the numbered assignment stream (resync on a gap), and send task
+ * status in batches. A refused heartbeat (new leader, expired session) means register again;
+ * the worker's containers keep running meanwhile.
+ */
+export class Agent {
+  readonly worker: Worker;
+  private readonly tracker = new AssignmentTracker();
+  private readonly log: Logger;
+  private nc: NatsConnection | undefined;
+  private sub: Subscription | undefined;
+  private sessionId: string | undefined;
+  private registering: Promise<void> | undefined;
+  private early: AssignmentMessage[] = [];
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatPeriodMs = 5_000;
+  private statusQueue: TaskStatusUpdate[] = [];
+  private statusTimer: NodeJS.Timeout | undefined;
+  private applying: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly config: AgentConfig,
+    executor: Executor,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'agent', 'node.id': config.nodeId });
+    this.worker = new Worker(executor, (id, s) => this.queueStatus(id, s), logger, config.stateDir);
+  }
+
+  async start(): Promise<void> {
+    await this.worker.start();
+    const { connect } = await import('nats');
+    const { nodeId } = this.config;
+    this.nc = await connect({
+      servers: this.config.servers,
+      name: nodeId,
+      tls: { ca: this.config.caPem, cert: this.config.certPem, key: this.config.keyPem },
+      inboxPrefix: dispatchSubjects.inboxPrefix(nodeId),
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: true,
+    });
+    this.sub = this.nc.subscribe(dispatchSubjects.toNode(nodeId, dispatchTopics.assignments), {
+      callback: (err, m) => {
+        if (err) return;
+        try {
+          this.onAssignments(dec<AssignmentMessage>(m.data));
+        } catch (e) {
+          this.log.warn({ err: e }, 'malformed assignment message');
+        }
+      },
+    });
+    this.register();
+  }
+
+  private register(): void {
+    if (this.stopped || this.registering) return;
+    this.sessionId = undefined;
+    this.registering = (async () => {
+      let delayMs = 100;
+      while (!this.stopped) {
+        try {
+          const req: RegisterRequest = {
+            nodeId: this.config.nodeId,
+            description: this.config.description,
+            addr: this.config.addr,
+          };
+          const m = await this.nc!.request(
+            dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.register),
+            enc(req),
+            { timeout: this.config.requestTimeoutMs },
+          );
+          const reply = dec<RegisterReply>(m.data);
+          this.sessionId = reply.sessionId;
+          this.heartbeatPeriodMs = reply.heartbeatPeriodMs;
+          this.tracker.reset(reply.sessionId);
+          this.log.info({ 'session.id': reply.sessionId }, 'registered');
+          const early = this.early;
+          this.early = [];
+          for (const msg of early) this.onAssignments(msg);
+          this.armHeartbeat();
+          this.flushStatus();
+          return;
+        } catch (err) {
+          if (this.stopped) return;
+          this.log.debug({ err }, 'register failed; retrying');
+          await new Promise((r) => setTimeout(r, delayMs));
+          delayMs = Math.min(delayMs * 2, 2_000);
+        }
+      }
+    })().finally(() => {
+      this.registering = undefined;
+    });
+  }
+
+  private onAssignments(msg: AssignmentMessage): void {
+    if (this.sessionId === undefined) {
+      // The complete set can overtake the register reply: keep it until we know the session.
+      this.early.push(msg);
+      return;
+    }
+    const r = this.tracker.apply(msg);
+    if (r.type === 'apply') {
+      this.applying = this.applying
+        .then(() => this.worker.reconcile(r.tasks))
+        .catch((err: unknown) => this.log.warn({ err }, 'reconcile failed'));
+    } else if (r.type === 'gap') {
+      this.log.warn({ 'seq.last': r.lastSeq, 'seq.got': msg.seq }, 'assignment gap: resync');
+      this.nc?.publish(
+        dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.resync),
+        enc({ sessionId: this.sessionId, lastSeq: r.lastSeq }),
+      );
+    }
+  }
+
+  private armHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    if (this.stopped) return;
+    this.heartbeatTimer = setTimeout(() => {
+      void this.heartbeat();
+    }, this.heartbeatPeriodMs);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const sessionId = this.sessionId;
+    if (sessionId === undefined || !this.nc) return;
+    try {
+      const m = await this.nc.request(
+        dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.heartbeat),
+        enc({ sessionId }),
+        { timeout: this.config.requestTimeoutMs },
+      );
+      const reply = dec<HeartbeatReply>(m.data);
+      if (!reply.ok) {
+        this.log.info('session unknown to the dispatcher: registering again');
+        this.register();
+        return;
+      }
+      this.heartbeatPeriodMs = reply.heartbeatPeriodMs;
+    } catch (err) {
+      this.log.debug({ err }, 'heartbeat failed');
+    }
+    this.armHeartbeat();
+  }
+
+  private queueStatus(taskId: string, status: TaskStatus): void {
+    this.statusQueue.push({ taskId, status });
+    this.statusTimer ??= setTimeout(() => {
+      this.statusTimer = undefined;
+      this.flushStatus();
+    }, this.config.statusBatchMs);
+  }
+
+  private flushStatus(): void {
+    if (this.sessionId === undefined || !this.nc || this.statusQueue.length === 0) return;
+    const batch: StatusBatch = { sessionId: this.sessionId, updates: this.statusQueue };
+    this.statusQueue = [];
+    this.nc.publish(
+      dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.status),
+      enc(batch),
+    );
+  }
+
+  /** Ends the session; containers keep running (the next daemon adopts them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.flushStatus();
+    await this.applying;
+    this.sub?.unsubscribe();
+    await this.registering?.catch(() => undefined);
+    await this.nc?.drain().catch(() => undefined);
+    await this.worker.settled();
+  }
+}

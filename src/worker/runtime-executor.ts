@@ -1,0 +1,82 @@
+import { NS_PER_SECOND, type Task } from '../api/index.js';
+import type { ContainerRuntime, CreateOptions } from '../runtime/index.js';
+import { taskLabels, type ContainerExit, type Executor, type TaskContainer } from './executor.js';
+
+/** The worker's executor over the local container runtime. */
+export class RuntimeExecutor implements Executor {
+  constructor(
+    private readonly runtime: ContainerRuntime,
+    private readonly nodeId: string,
+  ) {}
+
+  async list(): Promise<TaskContainer[]> {
+    const infos = await this.runtime.list({
+      all: true,
+      labels: { [taskLabels.nodeId]: this.nodeId },
+    });
+    return infos.map((i) => ({
+      id: i.record.Id,
+      taskId: i.record.Config.Labels[taskLabels.taskId] ?? '',
+      running: i.state.Running,
+      pid: i.state.Pid,
+      exitCode: i.state.ExitCode,
+    }));
+  }
+
+  async create(task: Task): Promise<string> {
+    return this.runtime.create(containerOptions(task, this.nodeId));
+  }
+
+  async start(containerId: string): Promise<number> {
+    await this.runtime.start(containerId);
+    const info = await this.runtime.inspect(containerId);
+    return info.state.Pid;
+  }
+
+  async wait(containerId: string, signal: AbortSignal): Promise<ContainerExit> {
+    const r = await this.runtime.wait(containerId, signal);
+    return r.error ? { exitCode: r.exitCode, error: r.error } : { exitCode: r.exitCode };
+  }
+
+  stop(containerId: string, timeoutSec: number): Promise<void> {
+    return this.runtime.stop(containerId, timeoutSec);
+  }
+
+  remove(containerId: string): Promise<void> {
+    return this.runtime.remove(containerId, { force: true });
+  }
+}
+
+/** A task's ContainerSpec as runtime create options (what dockerd's swarm executor does). */
+export function containerOptions(task: Task, nodeId: string): CreateOptions {
+  const c = task.Spec.ContainerSpec;
+  const limits = task.Spec.Resources?.Limits;
+  const serviceName = (task.Name ?? '').split('.')[0] ?? '';
+  const labels: Record<string, string> = {
+    ...(c.Labels ?? {}),
+    [taskLabels.serviceId]: task.ServiceID,
+    [taskLabels.serviceName]: serviceName,
+    [taskLabels.taskId]: task.ID,
+    [taskLabels.taskName]: task.Name ?? task.ID,
+    [taskLabels.slot]: String(task.Slot),
+    [taskLabels.nodeId]: nodeId,
+  };
+  const o: CreateOptions = { image: c.Image, labels };
+  if (task.Name) o.name = task.Name;
+  if (c.Command && c.Command.length > 0) o.entrypoint = c.Command;
+  if (c.Args && c.Args.length > 0) o.cmd = c.Args;
+  if (c.Env) o.env = c.Env;
+  if (c.Dir) o.workingDir = c.Dir;
+  if (c.User) o.user = c.User;
+  if (c.Hostname) o.hostname = c.Hostname;
+  if (c.ReadOnly) o.readOnly = true;
+  if (c.Init) o.init = true;
+  if (c.StopSignal) o.stopSignal = c.StopSignal;
+  if (c.StopGracePeriod !== undefined) o.stopTimeoutSec = c.StopGracePeriod / NS_PER_SECOND;
+  if (c.CapabilityAdd) o.capAdd = c.CapabilityAdd;
+  if (c.CapabilityDrop) o.capDrop = c.CapabilityDrop;
+  if (limits?.MemoryBytes) o.memory = limits.MemoryBytes;
+  if (limits?.NanoCPUs) o.cpus = String(limits.NanoCPUs / NS_PER_SECOND);
+  if (limits?.Pids) o.pidsLimit = limits.Pids;
+  return o;
+}
