@@ -415,12 +415,8 @@ export class ContainerRuntime {
   private state(id: string, r?: ContainerRecord): ContainerState {
     const p = this.store.paths(id);
     const running = readJson<{ pid: number; monitorPid: number; startedAt: string }>(p.running);
-    const exit = readJson<{
-      exitCode: number;
-      oomKilled: boolean;
-      finishedAt: string;
-      error?: string;
-    }>(p.exit);
+    type ExitFile = { exitCode: number; oomKilled: boolean; finishedAt: string; error?: string };
+    let exit = readJson<ExitFile>(p.exit);
     const base: ContainerState = {
       Status: 'created',
       Running: false,
@@ -433,6 +429,11 @@ export class ContainerRuntime {
       MonitorPid: 0,
     };
     void r;
+    // The monitor writes exit.json and then exits: a monitor found gone may have done so
+    // between the first read and the liveness check.
+    if (!exit && running && !this.host.processAlive(running.monitorPid, monitorMarker)) {
+      exit = readJson<ExitFile>(p.exit);
+    }
     if (exit) {
       return {
         ...base,
