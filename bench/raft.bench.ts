@@ -29,6 +29,11 @@ interface Target {
   nodes: string[];
   kill(node: string): Promise<void>;
   restart(node: string): void;
+  /** Propose→apply time measured inside the leader, where the system can report it. */
+  serverLatency?: {
+    reset(node: string): Promise<void>;
+    read(node: string): Promise<{ p50: number; p99: number } | null>;
+  };
 }
 
 interface Figures {
@@ -37,6 +42,7 @@ interface Figures {
   failoverMs: number[];
   failoverMedianMs: number;
   sequentialFailures: number;
+  proposeToApplyInLeaderMs?: { p50: number; p99: number };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -57,6 +63,8 @@ async function waitForLeader(t: Target, ms: number): Promise<string> {
 async function measure(name: string, t: Target): Promise<Figures> {
   let leader = await waitForLeader(t, 30_000);
   for (let i = 0; i < 200; i++) await t.put(leader, `warm${i}`);
+  await t.serverLatency?.reset(leader);
+  const sequentialLeader = leader;
   const lat: number[] = [];
   let sequentialFailures = 0;
   for (let i = 0; i < sequentialWrites; i++) {
@@ -70,6 +78,7 @@ async function measure(name: string, t: Target): Promise<Figures> {
     leader = await waitForLeader(t, 30_000);
   }
   lat.sort((a, b) => a - b);
+  const inside = (await t.serverLatency?.read(sequentialLeader)) ?? null;
   log(`${name}: sequential p50 ${percentile(lat, 50).toFixed(2)} ms`);
 
   let done = 0;
@@ -116,6 +125,9 @@ async function measure(name: string, t: Target): Promise<Figures> {
       p99: round(percentile(lat, 99)),
       mean: round(lat.reduce((a, b) => a + b, 0) / lat.length),
     },
+    ...(inside === null
+      ? {}
+      : { proposeToApplyInLeaderMs: { p50: round(inside.p50), p99: round(inside.p99) } }),
     throughputOpsPerSec: Math.round(throughput),
     failoverMs: failoverMs.map(Math.round),
     failoverMedianMs: Math.round(percentile(sortedFailover, 50)),
@@ -136,6 +148,14 @@ async function tsswarm(): Promise<Figures> {
       leader: () => c.leader(),
       kill: (node) => c.kill(node),
       restart: (node) => c.start(node),
+      serverLatency: {
+        reset: async (node) => {
+          await c.request(node, 'GET', '/propose-latency/reset');
+        },
+        read: async (node) =>
+          (await c.request<{ p50: number; p99: number } | null>(node, 'GET', '/propose-latency'))
+            .body,
+      },
     };
     return await measure('tsswarm', target);
   } finally {

@@ -94,12 +94,14 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (req.url === '/stats') return reply(res, 200, node.stats());
+  if (req.url === '/propose-latency/reset') {
+    proposeMs.length = 0;
+    return reply(res, 200, {});
+  }
   if (req.url === '/propose-latency') {
     const sorted = [...proposeMs].sort((a, b) => a - b);
-    return reply(res, 200, {
-      count: sorted.length,
-      p50: sorted[Math.floor(sorted.length / 2)] ?? null,
-    });
+    const at = (q: number): number | null => sorted[Math.floor(q * sorted.length)] ?? null;
+    return reply(res, 200, { count: sorted.length, p50: at(0.5), p99: at(0.99) });
   }
   if (req.url === '/dump') {
     return reply(res, 200, {
