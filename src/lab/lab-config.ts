@@ -18,8 +18,11 @@ export interface LabConfig {
   subnet: string | undefined;
   /** Null when this build has no daemon: the lab then stops after the plumbing and says so. */
   nodeCommand: NodeCommand | null;
-  /** Form a swarm (init on manager1, joins) through the tsswarm CLI. */
-  cluster: boolean;
+  /**
+   * How far to form a swarm through the tsswarm CLI: not at all, `swarm init` on manager1
+   * only (a build without `swarm join`), or init and every other node joining.
+   */
+  cluster: 'none' | 'init' | 'full';
   /** argv prefix that runs this tsswarm: [node, .../dist/tsswarm.mjs]. */
   tsswarmArgv: string[];
   daemonReadyTimeoutMs: number;
@@ -32,11 +35,12 @@ export function daemonCommand(tsswarmArgv: readonly string[]): NodeCommand {
   return {
     argv: [
       ...tsswarmArgv,
-      'daemon',
+      // Global options go before the verb: commander takes them only there.
       '--data-root',
       '{dataRoot}',
       '--exec-root',
       '{execRoot}',
+      'daemon',
       '--advertise-addr',
       '{address}',
     ],
@@ -51,7 +55,7 @@ export function defaultLabConfig(tsswarmArgv: readonly string[]): LabConfig {
     images: ['busybox:latest'],
     subnet: undefined,
     nodeCommand: daemonCommand(tsswarmArgv),
-    cluster: true,
+    cluster: 'full',
     tsswarmArgv: [...tsswarmArgv],
     daemonReadyTimeoutMs: 30_000,
   };
@@ -73,7 +77,7 @@ export function validateLabConfig(c: LabConfig): void {
   if (c.nodeCommand !== null && c.nodeCommand.argv.length === 0) {
     throw invalidArgument('node command: empty argv');
   }
-  if (c.cluster && c.nodeCommand === null) {
+  if (c.cluster !== 'none' && c.nodeCommand === null) {
     throw invalidArgument('a lab cluster needs a node command (the daemon)');
   }
   if (!(c.daemonReadyTimeoutMs > 0)) {

@@ -1,5 +1,5 @@
 import { createConnection } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { conflict, invalidArgument, notFound, TsswarmError, ErrorCode } from '../api/errors.js';
@@ -186,7 +186,8 @@ export async function createLab(
         await writeLabState(ctx.dataRoot, state);
         say(`lab ${name}: ${node.name} ${node.address} pid ${node.process?.pid ?? '-'}`);
       }
-      if (config.cluster) await formCluster(ctx, config, nodes, say);
+      if (config.cluster !== 'none') await formCluster(ctx, config, nodes, say);
+      if (config.cluster === 'init' && nodes.length > 1) state.unavailable.push('swarm join');
     }
     state.phase = 'ready';
     await writeLabState(ctx.dataRoot, state);
@@ -404,6 +405,8 @@ async function formCluster(
   const [first, ...rest] = nodes;
   if (!first) return;
   await tsswarmOn(ctx, c, first, ['swarm', 'init', '--advertise-addr', first.address]);
+  say(`lab: ${first.name} initialised the swarm`);
+  if (c.cluster !== 'full') return;
   const tokens = {
     manager: await tsswarmOn(ctx, c, first, ['swarm', 'join-token', 'manager', '-q']),
     worker: await tsswarmOn(ctx, c, first, ['swarm', 'join-token', 'worker', '-q']),
@@ -419,7 +422,7 @@ async function formCluster(
       n.address,
       `${first.address}:${apiPort}`,
     ]);
-    say(`lab ${nodes[0]?.name ?? ''}: ${n.name} joined as ${n.role}`);
+    say(`lab: ${n.name} joined as ${n.role}`);
   }
 }
 
@@ -552,6 +555,23 @@ export const partitionNode = (ctx: LabContext, lab: string, node: string): Promi
 export const healNode = (ctx: LabContext, lab: string, node: string): Promise<void> =>
   setPartitioned(ctx, lab, node, false);
 
+/**
+ * Containers of the lab's nodes: runc state under each node's exec-root. Their processes sit
+ * in their own namespaces and (until the daemon takes a cgroup parent) outside the node's
+ * cgroup, so only runc knows them. Runs after the daemons are dead, so none is restarted.
+ */
+async function removeContainers(host: LabHost, dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  for (const node of readdirSync(dir, { withFileTypes: true })) {
+    const runcRoot = join(dir, node.name, 'exec', 'runc');
+    if (!node.isDirectory() || !existsSync(runcRoot)) continue;
+    const listed = await host.run('runc', ['--root', runcRoot, 'list', '-q']);
+    for (const id of listed.stdout.split('\n').filter((l) => l.trim() !== '')) {
+      await host.run('runc', ['--root', runcRoot, 'delete', '--force', id]);
+    }
+  }
+}
+
 async function killAll(host: LabHost, pids: Iterable<number>): Promise<void> {
   const refs: ProcessRef[] = [];
   for (const pid of pids) {
@@ -599,6 +619,7 @@ export async function removeLab(ctx: LabContext, name: string): Promise<boolean>
     if (pids.size === 0) break;
     await killAll(ctx.host, pids);
   }
+  await removeContainers(ctx.host, dir);
   for (const m of mountsUnder(dir)) {
     const r = await ctx.host.run('umount', [m]);
     // Busy after every process of the lab is gone means an outside user: detach it anyway.

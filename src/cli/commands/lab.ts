@@ -28,7 +28,9 @@ export function registerLabCommands(program: Command): void {
       const { invalidArgument } = await import('../../api/errors.js');
       const root = rootOf(cmd);
       const hasDaemon = root.commands.some((c) => c.name() === 'daemon');
-      const hasSwarm = root.commands.some((c) => c.name() === 'swarm');
+      const swarm = root.commands.find((c) => c.name() === 'swarm');
+      const hasSwarm = swarm?.commands.some((c) => c.name() === 'init') === true;
+      const hasJoin = swarm?.commands.some((c) => c.name() === 'join') === true;
       const config = defaultLabConfig([process.execPath, process.argv[1] ?? 'tsswarm']);
       config.managers = count(opts.managers, '--managers', invalidArgument);
       config.workers = count(opts.workers, '--workers', invalidArgument);
@@ -40,14 +42,19 @@ export function registerLabCommands(program: Command): void {
           argv: parseArgv(opts.nodeCommand, invalidArgument),
           waitForSocket: false,
         };
-        config.cluster = false;
+        config.cluster = 'none';
       } else if (!hasDaemon) {
         config.nodeCommand = null;
-        config.cluster = false;
+        config.cluster = 'none';
         unavailable.push('start daemons (this build has no `tsswarm daemon`)');
       } else if (!hasSwarm) {
-        config.cluster = false;
-        unavailable.push('swarm init/join (this build has no `tsswarm swarm`)');
+        config.cluster = 'none';
+        unavailable.push('swarm init/join (this build has no `tsswarm swarm init`)');
+      } else if (!hasJoin) {
+        config.cluster = 'init';
+        if (config.managers + config.workers > 1) {
+          unavailable.push('swarm join (this build has no `tsswarm swarm join`): one-node swarm');
+        }
       }
       const state = await createLab(await ctxOf(cmd), name, config);
       for (const step of unavailable)

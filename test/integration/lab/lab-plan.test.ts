@@ -77,8 +77,13 @@ describe('lab config', () => {
 
   it('defaults to one manager and two workers running the daemon', () => {
     const c = base();
-    expect([c.managers, c.workers, c.images, c.cluster]).toEqual([1, 2, ['busybox:latest'], true]);
-    expect(c.nodeCommand?.argv.slice(0, 3)).toEqual(['node', 'tsswarm', 'daemon']);
+    expect([c.managers, c.workers, c.images, c.cluster]).toEqual([
+      1,
+      2,
+      ['busybox:latest'],
+      'full',
+    ]);
+    expect(c.nodeCommand?.argv).toContain('daemon');
     expect(() => validateLabConfig(c)).not.toThrow();
   });
 

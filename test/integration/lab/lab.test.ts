@@ -312,7 +312,7 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     config.managers = 2;
     config.workers = 1;
     config.nodeCommand = { argv: ['sleep', '1000'], waitForSocket: false };
-    config.cluster = false;
+    config.cluster = 'none';
     await expect(createLab({ ...ctx, host: failing }, 'ltfail', config)).rejects.toThrow(
       /injected failure/,
     );
@@ -392,5 +392,86 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     const again = await lab(['rm', 'lt']);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/nothing to remove/);
+  });
+});
+
+// The real thing: a daemon per node. Until `swarm join` exists the lab forms a one-node swarm
+// and says so; the node count expected follows what the lab reports it could do.
+describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
+  let dataRoot: string;
+  let ctx: LabContext;
+  const lab = (args: string[], timeoutMs?: number) =>
+    run(cli, ['--data-root', dataRoot, 'lab', ...args], timeoutMs);
+
+  beforeAll(async () => {
+    if (!existsSync(join(repo, 'dist/tsswarm.mjs'))) {
+      await run('node', [join(repo, 'scripts/build.mjs')], 120_000);
+    }
+    dataRoot = await mkdtemp('/tmp/tsswarm-labd-');
+    await busyboxImage(dataRoot);
+    ctx = { dataRoot, host: new ExecLabHost(), cgroups: detectCgroupRoot() };
+  });
+
+  afterAll(async () => {
+    await removeLab(ctx, 'ltd').catch(() => undefined);
+    await rm(dataRoot, { recursive: true, force: true });
+  });
+
+  it('forms a swarm, runs a task on a node, and rm takes daemons, containers and mounts away', async () => {
+    const hasDaemon = (await run(cli, ['daemon', '--help'])).code === 0;
+    expect(hasDaemon, 'this build has `tsswarm daemon`').toBe(true);
+    const created = await lab(['create', 'ltd', '--managers', '2', '--workers', '1'], 60_000);
+    expect(created.stderr).not.toMatch(/^Error/m);
+    expect(created.code).toBe(0);
+    const joins = !/not available yet: swarm join/.test(created.stderr);
+
+    const env = (await lab(['env', 'ltd', 'manager1'])).stdout;
+    const host = /^export TSSWARM_HOST=(\S+)$/m.exec(env)?.[1] ?? '';
+    const onManager = (args: string[], timeoutMs = 20_000): Promise<Result> =>
+      new Promise((resolve) => {
+        execFile(
+          cli,
+          args,
+          { timeout: timeoutMs, env: { ...process.env, TSSWARM_HOST: host } },
+          (err, stdout, stderr) =>
+            resolve({
+              code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+              stdout,
+              stderr,
+            }),
+        );
+      });
+    const expected = joins ? 3 : 1;
+    await eventually(
+      `${expected} nodes in node ls`,
+      async () => {
+        const r = await onManager(['node', 'ls', '-q']);
+        return r.code === 0 && r.stdout.trim().split('\n').length === expected;
+      },
+      30_000,
+    );
+    const table = (await onManager(['node', 'ls'])).stdout;
+    expect(table).toMatch(/ltd-manager1 .*Leader/);
+    if (joins) expect(table).toMatch(/ltd-worker1/);
+
+    const svc = await onManager(
+      ['service', 'create', '--name', 'web', 'busybox:latest', 'sleep', '1000'],
+      40_000,
+    );
+    expect(svc.code, svc.stderr).toBe(0);
+    const runcRoot = join(dataRoot, 'labs/ltd/manager1/exec/runc');
+    const listed = await run('runc', ['--root', runcRoot, 'list', '-f', 'json']);
+    const containers = JSON.parse(listed.stdout || '[]') as { pid: number }[] | null;
+    const ctrPid = containers?.[0]?.pid ?? 0;
+    expect(alive(ctrPid)).toBe(true);
+    // The daemon mounted the rootfs in the host's mount namespace: visible here.
+    expect(mountsUnder(join(dataRoot, 'labs/ltd')).some((m) => m.endsWith('/rootfs'))).toBe(true);
+
+    const removed = await lab(['rm', 'ltd']);
+    expect(removed.code).toBe(0);
+    await eventually('the container gone', () => Promise.resolve(!alive(ctrPid)));
+    expect(mountsUnder(join(dataRoot, 'labs/ltd'))).toEqual([]);
+    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltd-'))).toEqual([]);
+    expect(labCgroups('ltd')).toEqual([]);
   });
 });
