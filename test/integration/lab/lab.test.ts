@@ -467,6 +467,21 @@ describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
     // The daemon mounted the rootfs in the host's mount namespace: visible here.
     expect(mountsUnder(join(dataRoot, 'labs/ltd')).some((m) => m.endsWith('/rootfs'))).toBe(true);
 
+    // A SIGKILLed daemon leaves its container running (its monitor lives on, and the mounts
+    // are in the host's mount namespace), and the restarted daemon finds it again.
+    expect((await lab(['kill', 'ltd', 'manager1'])).code).toBe(0);
+    expect(alive(ctrPid)).toBe(true);
+    expect((await lab(['start', 'ltd', 'manager1'], 40_000)).code).toBe(0);
+    await eventually(
+      'the task running again after the restart',
+      async () => {
+        const ps = await onManager(['service', 'ps', 'web']);
+        return ps.code === 0 && /web\.1 .*Running\s+Running/.test(ps.stdout);
+      },
+      20_000,
+    );
+    expect(alive(ctrPid)).toBe(true);
+
     const removed = await lab(['rm', 'ltd']);
     expect(removed.code).toBe(0);
     await eventually('the container gone', () => Promise.resolve(!alive(ctrPid)));
