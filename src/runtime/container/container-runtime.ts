@@ -147,9 +147,6 @@ export class ContainerRuntime {
   // ---- create ------------------------------------------------------------------------------
 
   async create(o: CreateOptions): Promise<string> {
-    // Loading the image store overlaps with the checks below (it is a lazily loaded chunk).
-    const imagesP = this.images();
-    imagesP.catch(() => undefined);
     // Everything that can be wrong with the request is checked before anything is written.
     const name = o.name === undefined ? undefined : validateName(o.name);
     const memory = o.memory === undefined ? 0 : parseMemory(o.memory);
@@ -183,7 +180,7 @@ export class ContainerRuntime {
     if (!existsSync(runtimeBin)) {
       throw invalidArgument(`OCI runtime "${this.config.runtime}" not found at ${runtimeBin}`);
     }
-    const image = await (await imagesP).resolve(o.image);
+    const image = await (await this.images()).resolve(o.image);
     for (const d of image.layerDirs) {
       if (!existsSync(d)) {
         throw new TsswarmError(

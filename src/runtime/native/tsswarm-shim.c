@@ -439,8 +439,14 @@ static int monitor(void) {
   /* Cgroup and mount go before the exit is recorded: whoever sees "exited" sees them gone. */
   release_runtime();
   now_rfc3339(ts, sizeof ts);
-  snprintf(json, sizeof json, "{\"exitCode\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n", code,
-           oom ? "true" : "false", ts);
+  if (status < 0)
+    snprintf(json, sizeof json,
+             "{\"exitCode\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\",\"error\":\"monitor lost "
+             "the container process (pid %d)\"}\n",
+             code, oom ? "true" : "false", ts, child);
+  else
+    snprintf(json, sizeof json, "{\"exitCode\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n",
+             code, oom ? "true" : "false", ts);
   write_atomic(state_dir, "exit.json", json);
   ctl("exited %d %d\n", code, oom);
   if (remove_after) {

@@ -39,13 +39,16 @@ function tsswarmProcessesFor(dataRoot: string): number[] {
 }
 let env: Env;
 
-async function runToEnd(o: CreateOptions): Promise<{ id: string; code: number; out: string }> {
+async function runToEnd(
+  o: CreateOptions,
+): Promise<{ id: string; code: number; out: string; detail: string }> {
   const id = await env.rt.create(o);
   await env.rt.start(id);
   const r = await env.rt.wait(id);
   let out = '';
   for await (const e of env.rt.logs(id)) out += e.line;
-  return { id, code: r.exitCode, out };
+  const detail = JSON.stringify({ wait: r, state: (await env.rt.inspect(id)).state, out });
+  return { id, code: r.exitCode, out, detail };
 }
 
 describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ?? ''}`, () => {
@@ -94,8 +97,9 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     });
     await env.rt.start(b);
     const rb = await env.rt.wait(b);
-    expect(a.code).toBe(0);
-    expect(rb.exitCode).toBe(0); // b sees neither a's file nor a's deletion
+    expect(a.code, a.detail).toBe(0);
+    // b sees neither a's file nor a's deletion
+    expect(rb.exitCode, JSON.stringify([rb, (await env.rt.inspect(b)).state])).toBe(0);
     const ia = await env.rt.inspect(a.id);
     const ib = await env.rt.inspect(b);
     expect(ia.record.LayerDirs).toEqual(ib.record.LayerDirs);
@@ -331,7 +335,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     ];
     for (const [args, message] of cases) {
       const r = await cli(env, args);
-      expect(r.code, args.join(' ')).toBe(125);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(125);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
     // A corrupt image: its layer directory is gone.

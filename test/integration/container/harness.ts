@@ -118,8 +118,10 @@ export function cli(env: Env, args: string[], timeoutMs = 30_000): Promise<CliRe
         encoding: 'utf8',
       },
       (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        const why =
+          err && code === -1 ? `\n[cli: ${err.message}, signal ${String(err.signal)}]` : '';
+        resolve({ code, stdout, stderr: stderr + why });
       },
     );
   });
