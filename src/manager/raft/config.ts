@@ -5,7 +5,7 @@ export interface RaftConfig {
   id: string;
   /** Interval at which a leader sends (possibly empty) AppendEntries to each follower. */
   heartbeatIntervalMs: number;
-  /** A follower waits a random time in [electionTimeoutMs, 2·electionTimeoutMs) before it campaigns. */
+  /** A follower waits a random time in [electionTimeoutMs, 1.5·electionTimeoutMs) before it campaigns. */
   electionTimeoutMs: number;
   /** Before an election a candidate asks whether it could win, so a partitioned node cannot disrupt. */
   preVote: boolean;

@@ -441,8 +441,11 @@ export class RaftNode<R = unknown> {
   }
 
   private resetElectionTimer(): void {
+    this.transport.prepare?.(this.latestConfig.servers);
     if (this.electionTimer !== undefined) this.clock.clearTimeout(this.electionTimer);
-    const ms = this.config.electionTimeoutMs * (1 + this.random());
+    // [T, 1.5·T): wide enough that two followers rarely time out within one round trip of each
+    // other, narrow enough that a dead leader is replaced well within 2 s at the default T.
+    const ms = this.config.electionTimeoutMs * (1 + this.random() / 2);
     this.electionTimer = this.clock.setTimeout(
       () => this.guard(() => this.onElectionTimeout()),
       ms,

@@ -88,21 +88,18 @@ export class TcpTransport implements Transport {
     this.handler = handler;
   }
 
+  prepare(servers: readonly Server[]): void {
+    if (this.closed) return;
+    for (const s of servers) {
+      if (s.address === this.localAddress) continue;
+      const peer = this.peer(s.address);
+      if (peer.socket === null && performance.now() >= peer.nextAttemptMs) this.connect(peer);
+    }
+  }
+
   send(to: Server, message: RaftMessage): void {
     if (this.closed) return;
-    let peer = this.peers.get(to.address);
-    if (peer === undefined) {
-      peer = {
-        address: to.address,
-        socket: null,
-        connected: false,
-        nextAttemptMs: 0,
-        waiting: [],
-        waitingBytes: 0,
-        corked: false,
-      };
-      this.peers.set(to.address, peer);
-    }
+    const peer = this.peer(to.address);
     const parts = encodeMessage(message);
     let size = 0;
     for (const p of parts) size += p.length;
@@ -124,6 +121,23 @@ export class TcpTransport implements Transport {
     peer.waiting.push(frame);
     peer.waitingBytes += size + 4;
     this.connect(peer);
+  }
+
+  private peer(address: string): Peer {
+    let peer = this.peers.get(address);
+    if (peer === undefined) {
+      peer = {
+        address,
+        socket: null,
+        connected: false,
+        nextAttemptMs: 0,
+        waiting: [],
+        waitingBytes: 0,
+        corked: false,
+      };
+      this.peers.set(address, peer);
+    }
+    return peer;
   }
 
   async close(): Promise<void> {

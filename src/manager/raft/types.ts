@@ -156,6 +156,11 @@ export interface Transport {
   /** Never throws and never blocks: an undeliverable message is dropped. */
   send(to: Server, message: RaftMessage): void;
   setHandler(handler: MessageHandler): void;
+  /**
+   * Optional: open connections to these servers ahead of need, so an election does not wait for
+   * handshakes (two followers campaigning while handshaking is how a vote gets split).
+   */
+  prepare?(servers: readonly Server[]): void;
   close(): Promise<void>;
 }
 
