@@ -452,7 +452,12 @@ export class ContainerRuntime {
       };
     }
     // The monitor died without recording an exit (killed, or the host rebooted).
-    return { ...base, Status: 'dead', ExitCode: 255 };
+    return {
+      ...base,
+      Status: 'dead',
+      ExitCode: 255,
+      Error: `monitor ${running.monitorPid} is gone and recorded no exit`,
+    };
   }
 
   async inspect(ref: string): Promise<ContainerInfo> {

@@ -74,7 +74,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
         `echo pid=$$; hostname; ls /sys/class/net; test -e ${marker} && echo visible || echo hidden; grep CapEff /proc/self/status; stat -c %F /proc/keys; cat /etc/hostname`,
       ],
     });
-    expect(r.code).toBe(0);
+    expect(r.code, r.detail).toBe(0);
     const lines = r.out.trim().split('\n');
     expect(lines[0]).toBe('pid=1');
     expect(lines[1]).toBe('boxy');
@@ -139,7 +139,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
       memory: '16m',
       cmd: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'],
     });
-    expect(r.code).toBe(137);
+    expect(r.code, r.detail).toBe(137);
     expect((await env.rt.inspect(r.id)).state.OOMKilled).toBe(true);
   });
 
@@ -264,7 +264,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
       '-c',
       'echo one; echo two >&2; sleep 30',
     ]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.detail).toBe(0);
     const id = r.stdout.trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     // The CLI is gone; the container and its monitor live on, parented outside this test.
@@ -351,7 +351,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     renameSync(layer, moved);
     try {
       const r = await cli(env, ['run', 'broken']);
-      expect(r.code).toBe(125);
+      expect(r.code, r.detail).toBe(125);
       expect(r.stderr).toMatch(/corrupt/);
     } finally {
       renameSync(moved, layer);
@@ -370,7 +370,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
       expect(r).toMatchObject({ code: 0, stdout: 'crun\n' });
     } else {
-      expect(r.code).toBe(125);
+      expect(r.code, r.detail).toBe(125);
       expect(r.stderr).toMatch(/OCI runtime crun cannot run on this host: .*hybrid/);
     }
     expect(await env.rt.list({ all: true })).toEqual([]);
@@ -396,7 +396,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     expect(mountsUnder(env.work)).toHaveLength(1);
     expect(containerCgroups(env.cgroupParent).length).toBeGreaterThan(0);
     const r = await cli(env, ['rm', id.slice(0, 12)]);
-    expect(r.code).toBe(125);
+    expect(r.code, r.detail).toBe(125);
     expect(r.stderr).toMatch(/running/);
     expect((await cli(env, ['rm', '-f', id.slice(0, 12)])).code).toBe(0);
     expect(await until(() => monitorsUnder(env.work).length === 0)).toBe(true);
