@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ import {
 import { ImageStore } from '../../../src/runtime/index.js';
 import { busyboxImage } from '../../helpers/images.js';
 
+// Lab names are host-wide: a suffix keeps this run clear of a concurrent one (another checkout).
+const L = `lt${randomBytes(2).toString('hex')}`;
 const repo = join(import.meta.dirname, '../../..');
 const cli = join(repo, 'bin/tsswarm');
 const isRoot = process.getuid?.() === 0;
@@ -122,7 +125,7 @@ interface NodeRow {
 describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => {
   let dataRoot: string;
   let ctx: LabContext;
-  const labs = ['lt', 'lt2', 'ltfail', 'ltcrash', 'ltlost'];
+  const labs = [`${L}`, `${L}2`, `${L}fail`, `${L}crash`, `${L}lost`];
   const extraPids: number[] = [];
   const lab = (args: string[]) => run(cli, ['--data-root', dataRoot, 'lab', ...args]);
   const ls = async (): Promise<NodeRow[]> => {
@@ -155,19 +158,19 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
       [['--image', 'nope:1'], /image nope:1 is not in/],
     ];
     for (const [flags, message] of cases) {
-      const r = await lab(['create', 'lt', ...flags, '--node-command', httpdCommand]);
+      const r = await lab(['create', `${L}`, ...flags, '--node-command', httpdCommand]);
       expect(r.code, flags.join(' ')).toBe(125);
       expect(r.stderr).toMatch(message);
     }
     expect((await lab(['create', 'Bad_Name'])).stderr).toMatch(/lab name "Bad_Name"/);
-    expect(existsSync(join(dataRoot, 'labs', 'lt'))).toBe(false);
-    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-lt-'))).toEqual([]);
+    expect(existsSync(join(dataRoot, 'labs', `${L}`))).toBe(false);
+    expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}-`))).toEqual([]);
   });
 
   it('creates 2 managers and 1 worker, each in its own namespace on the lab bridge', async () => {
     const r = await lab([
       'create',
-      'lt',
+      `${L}`,
       '--managers',
       '2',
       '--workers',
@@ -178,11 +181,11 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
       httpdCommand,
     ]);
     expect(r.stderr).not.toMatch(/Error/);
-    expect(r).toMatchObject({ code: 0, stdout: 'lt\n' });
+    expect(r).toMatchObject({ code: 0, stdout: `${L}\n` });
 
     const names = await netnsList();
     for (const n of ['hub', 'manager1', 'manager2', 'worker1']) {
-      expect(names).toContain(`tsswarm-lab-lt-${n}`);
+      expect(names).toContain(`tsswarm-lab-${L}-${n}`);
     }
     // Nothing of the lab in the host's own namespace: no veth, no bridge, no address.
     const hostLinks = (await run('ip', ['-o', 'link'])).stdout;
@@ -191,31 +194,35 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
 
     const rows = await ls();
     expect(rows.map((x) => [x.lab, x.name, x.role, x.address, x.state])).toEqual([
-      ['lt', 'manager1', 'manager', '172.30.77.2', 'running'],
-      ['lt', 'manager2', 'manager', '172.30.77.3', 'running'],
-      ['lt', 'worker1', 'worker', '172.30.77.4', 'running'],
+      [`${L}`, 'manager1', 'manager', '172.30.77.2', 'running'],
+      [`${L}`, 'manager2', 'manager', '172.30.77.3', 'running'],
+      [`${L}`, 'worker1', 'worker', '172.30.77.4', 'running'],
     ]);
     for (const row of rows) {
-      expect(row.socket).toBe(join(dataRoot, 'labs/lt', row.name, 'exec/tsswarm.sock'));
+      expect(row.socket).toBe(join(dataRoot, `labs/${L}`, row.name, 'exec/tsswarm.sock'));
       expect(alive(row.pid ?? 0)).toBe(true);
-      const store = await ImageStore.open(join(dataRoot, 'labs/lt', row.name, 'data'));
+      const store = await ImageStore.open(join(dataRoot, `labs/${L}`, row.name, 'data'));
       expect((await store.resolve('busybox:latest')).ref).toBe('busybox:latest');
       // The process lives in the node's namespaces (network, hostname) and its cgroup parent.
       const hostname = await run('nsenter', [`--target=${row.pid}`, '--uts', 'hostname']);
-      expect(hostname.stdout.trim()).toBe(`lt-${row.name}`);
+      expect(hostname.stdout.trim()).toBe(`${L}-${row.name}`);
       const nsOfPid = (await run('ip', ['netns', 'identify', String(row.pid)])).stdout.trim();
-      expect(nsOfPid).toBe(`tsswarm-lab-lt-${row.name}`);
+      expect(nsOfPid).toBe(`tsswarm-lab-${L}-${row.name}`);
       expect(readFileSync(`/proc/${row.pid}/cgroup`, 'utf8')).toContain(
-        `/tsswarm-lab-lt-${row.name}/daemon`,
+        `/tsswarm-lab-${L}-${row.name}/daemon`,
       );
     }
-    const state = JSON.parse(readFileSync(join(dataRoot, 'labs/lt/lab.json'), 'utf8')) as LabState;
+    const state = JSON.parse(
+      readFileSync(join(dataRoot, `labs/${L}/lab.json`), 'utf8'),
+    ) as LabState;
     expect(state.phase).toBe('ready');
     expect(state.nodes[0]?.process?.startTime).toMatch(/^[0-9]+$/);
 
-    const env = await lab(['env', 'lt', 'worker1']);
+    const env = await lab(['env', `${L}`, 'worker1']);
     expect(env.stdout).toBe(`export TSSWARM_HOST=unix://${rows[2]?.socket}\n`);
-    expect((await lab(['env', 'lt', 'worker7'])).stderr).toMatch(/lab lt has no node worker7/);
+    expect((await lab(['env', `${L}`, 'worker7'])).stderr).toContain(
+      `lab ${L} has no node worker7`,
+    );
   });
 
   it('connects every node to every other, over the bridge only', async () => {
@@ -223,14 +230,14 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     for (const [from] of Object.entries(addr)) {
       for (const [to, a] of Object.entries(addr)) {
         if (to !== from)
-          expect(await reaches(`tsswarm-lab-lt-${from}`, a), `${from}->${to}`).toBe(true);
+          expect(await reaches(`tsswarm-lab-${L}-${from}`, a), `${from}->${to}`).toBe(true);
       }
     }
     // A TCP round trip to the node's own process, across the lab.
-    const page = join(dataRoot, 'labs/lt/worker1/data/index.html');
+    const page = join(dataRoot, `labs/${L}/worker1/data/index.html`);
     await writeFile(page, 'lab ok\n');
     const get = await run('nsenter', [
-      '--net=/run/netns/tsswarm-lab-lt-manager1',
+      `--net=/run/netns/tsswarm-lab-${L}-manager1`,
       '--',
       'busybox',
       'timeout',
@@ -246,62 +253,78 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
   });
 
   it('partition cuts a node off and heal restores it', async () => {
-    expect((await lab(['partition', 'lt', 'worker1'])).code).toBe(0);
-    expect(await reaches('tsswarm-lab-lt-manager1', '172.30.77.4')).toBe(false);
-    expect(await reaches('tsswarm-lab-lt-worker1', '172.30.77.2')).toBe(false);
-    expect(await reaches('tsswarm-lab-lt-manager1', '172.30.77.3')).toBe(true);
+    expect((await lab(['partition', `${L}`, 'worker1'])).code).toBe(0);
+    expect(await reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.4')).toBe(false);
+    expect(await reaches(`tsswarm-lab-${L}-worker1`, '172.30.77.2')).toBe(false);
+    expect(await reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.3')).toBe(true);
     expect((await ls()).find((x) => x.name === 'worker1')?.partitioned).toBe(true);
     // Twice is fine: partition and heal are idempotent.
-    expect((await lab(['partition', 'lt', 'worker1'])).code).toBe(0);
-    expect((await lab(['heal', 'lt', 'worker1'])).code).toBe(0);
-    expect((await lab(['heal', 'lt', 'worker1'])).code).toBe(0);
+    expect((await lab(['partition', `${L}`, 'worker1'])).code).toBe(0);
+    expect((await lab(['heal', `${L}`, 'worker1'])).code).toBe(0);
+    expect((await lab(['heal', `${L}`, 'worker1'])).code).toBe(0);
     await eventually('worker1 reachable again', () =>
-      reaches('tsswarm-lab-lt-manager1', '172.30.77.4'),
+      reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.4'),
     );
     expect((await ls()).find((x) => x.name === 'worker1')?.partitioned).toBe(false);
   });
 
   it('kill stops the node process by its pid and start runs a new one', async () => {
     const before = (await ls()).find((x) => x.name === 'manager2');
-    const killed = await lab(['kill', 'lt', 'manager2']);
+    const killed = await lab(['kill', `${L}`, 'manager2']);
     expect(killed).toMatchObject({ code: 0, stdout: `${before?.pid}\n` });
     expect(alive(before?.pid ?? 0)).toBe(false);
     expect((await ls()).find((x) => x.name === 'manager2')?.state).toBe('exited');
-    expect((await lab(['kill', 'lt', 'manager2'])).stderr).toMatch(/not running/);
+    expect((await lab(['kill', `${L}`, 'manager2'])).stderr).toMatch(/not running/);
 
-    const started = await lab(['start', 'lt', 'manager2']);
+    const started = await lab(['start', `${L}`, 'manager2']);
     expect(started.code).toBe(0);
     const after = (await ls()).find((x) => x.name === 'manager2');
     expect(after?.state).toBe('running');
     expect(after?.pid).not.toBe(before?.pid);
     expect(started.stdout).toBe(`${after?.pid}\n`);
-    expect((await lab(['start', 'lt', 'manager2'])).stderr).toMatch(/already running/);
+    expect((await lab(['start', `${L}`, 'manager2'])).stderr).toMatch(/already running/);
     await eventually('manager2 reachable after restart', () =>
-      reaches('tsswarm-lab-lt-manager1', '172.30.77.3'),
+      reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.3'),
     );
   });
 
   it('refuses an existing name and lets a second lab coexist', async () => {
-    const dup = await lab(['create', 'lt', '--node-command', httpdCommand]);
+    const dup = await lab(['create', `${L}`, '--node-command', httpdCommand]);
     expect(dup.code).toBe(125);
-    expect(dup.stderr).toMatch(/lab lt already exists/);
-    expect((await ls()).filter((x) => x.lab === 'lt')).toHaveLength(3);
+    expect(dup.stderr).toContain(`lab ${L} already exists`);
+    expect((await ls()).filter((x) => x.lab === `${L}`)).toHaveLength(3);
 
-    const r = await lab(['create', 'lt2', '--workers', '0', '--node-command', httpdCommand]);
+    const r = await lab(['create', `${L}2`, '--workers', '0', '--node-command', httpdCommand]);
     expect(r.code).toBe(0);
     const rows = await ls();
-    expect(rows.filter((x) => x.lab === 'lt2').map((x) => x.address)).toEqual(['172.30.0.2']);
-    expect((await lab(['rm', 'lt2'])).code).toBe(0);
-    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-lt2-'))).toEqual([]);
-    expect((await ls()).map((x) => x.lab)).toEqual(['lt', 'lt', 'lt']);
+    expect(rows.filter((x) => x.lab === `${L}2`).map((x) => x.address)).toEqual(['172.30.0.2']);
+    expect((await lab(['rm', `${L}2`])).code).toBe(0);
+    expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}2-`))).toEqual([]);
+    expect((await ls()).map((x) => x.lab)).toEqual([`${L}`, `${L}`, `${L}`]);
+  });
+
+  it('keeps a lab name to one data-root, and rm from another touches nothing of it', async () => {
+    const other = await mkdtemp('/tmp/tsswarm-lab-other-');
+    try {
+      await busyboxImage(other);
+      const otherLab = (args: string[]) => run(cli, ['--data-root', other, 'lab', ...args]);
+      const taken = await otherLab(['create', L, '--node-command', httpdCommand]);
+      expect(taken.code).toBe(125);
+      expect(taken.stderr).toContain(`lab name ${L} is taken on this host by the lab in`);
+      expect(await otherLab(['rm', L])).toMatchObject({ code: 0 });
+      expect((await ls()).filter((x) => x.lab === L && x.state === 'running')).toHaveLength(3);
+      expect(await reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.4')).toBe(true);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it('rolls back a create that fails half-way', async () => {
     const real = new ExecLabHost();
-    // Fail the worker's veth: the hub, both managers' namespaces and cgroups exist by then.
+    // Fail the hub's links (the worker's veth among them): every namespace exists by then.
     const failing: LabHost = {
       run: (cmd, args, input) =>
-        args.includes('v-worker1') && args.includes('add')
+        (input ?? '').includes('link add v-worker1')
           ? Promise.resolve({ code: 2, stdout: '', stderr: 'injected failure' })
           : real.run(cmd, args, input),
       spawnDetached: (argv, env, log) => real.spawnDetached(argv, env, log),
@@ -313,61 +336,61 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     config.workers = 1;
     config.nodeCommand = { argv: ['sleep', '1000'], waitForSocket: false };
     config.cluster = 'none';
-    await expect(createLab({ ...ctx, host: failing }, 'ltfail', config)).rejects.toThrow(
+    await expect(createLab({ ...ctx, host: failing }, `${L}fail`, config)).rejects.toThrow(
       /injected failure/,
     );
-    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltfail-'))).toEqual([]);
-    expect(labCgroups('ltfail')).toEqual([]);
-    expect(existsSync(join(dataRoot, 'labs/ltfail'))).toBe(false);
+    expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}fail-`))).toEqual([]);
+    expect(labCgroups(`${L}fail`)).toEqual([]);
+    expect(existsSync(join(dataRoot, `labs/${L}fail`))).toBe(false);
   });
 
   it('rm cleans up after a create killed half-way', async () => {
     const creating = spawn(
       cli,
-      ['--data-root', dataRoot, 'lab', 'create', 'ltcrash', '--managers', '3', '--workers', '3'],
+      ['--data-root', dataRoot, 'lab', 'create', `${L}crash`, '--managers', '3', '--workers', '3'],
       { stdio: 'ignore' },
     );
     const exited = new Promise((r) => creating.once('exit', r));
     try {
       await eventually(
         'the first node namespace',
-        () => Promise.resolve(existsSync('/run/netns/tsswarm-lab-ltcrash-manager1')),
+        () => Promise.resolve(existsSync(`/run/netns/tsswarm-lab-${L}crash-manager1`)),
         10_000,
       );
     } finally {
       creating.kill('SIGKILL');
       await exited;
     }
-    expect((await netnsList()).some((n) => n.startsWith('tsswarm-lab-ltcrash-'))).toBe(true);
-    expect((await lab(['kill', 'ltcrash', 'manager1'])).stderr).toMatch(/not created completely/);
-    expect((await lab(['rm', 'ltcrash'])).code).toBe(0);
-    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltcrash-'))).toEqual([]);
-    expect(labCgroups('ltcrash')).toEqual([]);
-    expect(mountsUnder(join(dataRoot, 'labs/ltcrash'))).toEqual([]);
-    expect(existsSync(join(dataRoot, 'labs/ltcrash'))).toBe(false);
+    expect((await netnsList()).some((n) => n.startsWith(`tsswarm-lab-${L}crash-`))).toBe(true);
+    expect((await lab(['kill', `${L}crash`, 'manager1'])).stderr).toMatch(/not created completely/);
+    expect((await lab(['rm', `${L}crash`])).code).toBe(0);
+    expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}crash-`))).toEqual([]);
+    expect(labCgroups(`${L}crash`)).toEqual([]);
+    expect(mountsUnder(join(dataRoot, `labs/${L}crash`))).toEqual([]);
+    expect(existsSync(join(dataRoot, `labs/${L}crash`))).toBe(false);
   });
 
   it('rm finds a lab by its names when lab.json is gone', async () => {
-    const r = await lab(['create', 'ltlost', '--workers', '1', '--node-command', httpdCommand]);
+    const r = await lab(['create', `${L}lost`, '--workers', '1', '--node-command', httpdCommand]);
     expect(r.code).toBe(0);
-    const pids = (await ls()).filter((x) => x.lab === 'ltlost').map((x) => x.pid ?? 0);
-    await rm(join(dataRoot, 'labs/ltlost/lab.json'));
-    expect((await lab(['rm', 'ltlost'])).code).toBe(0);
+    const pids = (await ls()).filter((x) => x.lab === `${L}lost`).map((x) => x.pid ?? 0);
+    await rm(join(dataRoot, `labs/${L}lost/lab.json`));
+    expect((await lab(['rm', `${L}lost`])).code).toBe(0);
     for (const pid of pids) expect(alive(pid)).toBe(false);
-    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltlost-'))).toEqual([]);
-    expect(labCgroups('ltlost')).toEqual([]);
-    expect(mountsUnder(join(dataRoot, 'labs/ltlost'))).toEqual([]);
+    expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}lost-`))).toEqual([]);
+    expect(labCgroups(`${L}lost`)).toEqual([]);
+    expect(mountsUnder(join(dataRoot, `labs/${L}lost`))).toEqual([]);
   });
 
   it('rm removes every process, mount, namespace, cgroup and file, and is idempotent', async () => {
-    const rows = (await ls()).filter((x) => x.lab === 'lt');
-    const worker = join(dataRoot, 'labs/lt/worker1');
+    const rows = (await ls()).filter((x) => x.lab === `${L}`);
+    const worker = join(dataRoot, `labs/${L}/worker1`);
     // What a daemon leaves behind when it dies: a mount in its data-root and a "container"
     // in a cgroup below the node's parent.
     const mnt = join(worker, 'data/overlay-like');
     await mkdir(mnt, { recursive: true });
     expect((await run('mount', ['-t', 'tmpfs', 'lab-test', mnt])).code).toBe(0);
-    const ctrCgroup = '/sys/fs/cgroup/pids/tsswarm-lab-lt-worker1/ctr-1';
+    const ctrCgroup = `/sys/fs/cgroup/pids/tsswarm-lab-${L}-worker1/ctr-1`;
     await mkdir(ctrCgroup, { recursive: true });
     const ctr = spawn('sh', ['-c', `echo $$ > ${ctrCgroup}/cgroup.procs && exec sleep 1000`], {
       detached: true,
@@ -379,17 +402,17 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
       Promise.resolve(readFileSync(`${ctrCgroup}/cgroup.procs`, 'utf8').includes(String(ctr.pid))),
     );
 
-    const r = await lab(['rm', 'lt']);
-    expect(r).toMatchObject({ code: 0, stdout: 'lt\n' });
+    const r = await lab(['rm', `${L}`]);
+    expect(r).toMatchObject({ code: 0, stdout: `${L}\n` });
     for (const row of rows) expect(alive(row.pid ?? 0), row.name).toBe(false);
     await eventually('the container process reaped', () => Promise.resolve(!alive(ctr.pid ?? 0)));
-    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-lt-'))).toEqual([]);
-    expect(labCgroups('lt')).toEqual([]);
+    expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}-`))).toEqual([]);
+    expect(labCgroups(`${L}`)).toEqual([]);
     expect(mountsUnder(join(dataRoot, 'labs'))).toEqual([]);
-    expect(existsSync(join(dataRoot, 'labs/lt'))).toBe(false);
-    expect((await ls()).filter((x) => x.lab === 'lt')).toEqual([]);
+    expect(existsSync(join(dataRoot, `labs/${L}`))).toBe(false);
+    expect((await ls()).filter((x) => x.lab === `${L}`)).toEqual([]);
 
-    const again = await lab(['rm', 'lt']);
+    const again = await lab(['rm', `${L}`]);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/nothing to remove/);
   });
@@ -413,19 +436,19 @@ describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
   });
 
   afterAll(async () => {
-    await removeLab(ctx, 'ltd').catch(() => undefined);
+    await removeLab(ctx, `${L}d`).catch(() => undefined);
     await rm(dataRoot, { recursive: true, force: true });
   });
 
   it('forms a swarm, runs a task on a node, and rm takes daemons, containers and mounts away', async () => {
     const hasDaemon = (await run(cli, ['daemon', '--help'])).code === 0;
     expect(hasDaemon, 'this build has `tsswarm daemon`').toBe(true);
-    const created = await lab(['create', 'ltd', '--managers', '2', '--workers', '1'], 60_000);
+    const created = await lab(['create', `${L}d`, '--managers', '2', '--workers', '1'], 60_000);
     expect(created.stderr).not.toMatch(/^Error/m);
     expect(created.code).toBe(0);
     const joins = !/not available yet: swarm join/.test(created.stderr);
 
-    const env = (await lab(['env', 'ltd', 'manager1'])).stdout;
+    const env = (await lab(['env', `${L}d`, 'manager1'])).stdout;
     const host = /^export TSSWARM_HOST=(\S+)$/m.exec(env)?.[1] ?? '';
     const onManager = (args: string[], timeoutMs = 20_000): Promise<Result> =>
       new Promise((resolve) => {
@@ -451,27 +474,27 @@ describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
       30_000,
     );
     const table = (await onManager(['node', 'ls'])).stdout;
-    expect(table).toMatch(/ltd-manager1 .*Leader/);
-    if (joins) expect(table).toMatch(/ltd-worker1/);
+    expect(table).toMatch(new RegExp(`${L}d-manager1 .*Leader`));
+    if (joins) expect(table).toContain(`${L}d-worker1`);
 
     const svc = await onManager(
       ['service', 'create', '--name', 'web', 'busybox:latest', 'sleep', '1000'],
       40_000,
     );
     expect(svc.code, svc.stderr).toBe(0);
-    const runcRoot = join(dataRoot, 'labs/ltd/manager1/exec/runc');
+    const runcRoot = join(dataRoot, `labs/${L}d/manager1/exec/runc`);
     const listed = await run('runc', ['--root', runcRoot, 'list', '-f', 'json']);
     const containers = JSON.parse(listed.stdout || '[]') as { pid: number }[] | null;
     const ctrPid = containers?.[0]?.pid ?? 0;
     expect(alive(ctrPid)).toBe(true);
     // The daemon mounted the rootfs in the host's mount namespace: visible here.
-    expect(mountsUnder(join(dataRoot, 'labs/ltd')).some((m) => m.endsWith('/rootfs'))).toBe(true);
+    expect(mountsUnder(join(dataRoot, `labs/${L}d`)).some((m) => m.endsWith('/rootfs'))).toBe(true);
 
     // A SIGKILLed daemon leaves its container running (its monitor lives on, and the mounts
     // are in the host's mount namespace), and the restarted daemon finds it again.
-    expect((await lab(['kill', 'ltd', 'manager1'])).code).toBe(0);
+    expect((await lab(['kill', `${L}d`, 'manager1'])).code).toBe(0);
     expect(alive(ctrPid)).toBe(true);
-    expect((await lab(['start', 'ltd', 'manager1'], 40_000)).code).toBe(0);
+    expect((await lab(['start', `${L}d`, 'manager1'], 40_000)).code).toBe(0);
     await eventually(
       'the task running again after the restart',
       async () => {
@@ -482,11 +505,11 @@ describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
     );
     expect(alive(ctrPid)).toBe(true);
 
-    const removed = await lab(['rm', 'ltd']);
+    const removed = await lab(['rm', `${L}d`]);
     expect(removed.code).toBe(0);
     await eventually('the container gone', () => Promise.resolve(!alive(ctrPid)));
-    expect(mountsUnder(join(dataRoot, 'labs/ltd'))).toEqual([]);
-    expect((await netnsList()).filter((n) => n.startsWith('tsswarm-lab-ltd-'))).toEqual([]);
-    expect(labCgroups('ltd')).toEqual([]);
+    expect(mountsUnder(join(dataRoot, `labs/${L}d`))).toEqual([]);
+    expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}d-`))).toEqual([]);
+    expect(labCgroups(`${L}d`)).toEqual([]);
   });
 });
