@@ -60,108 +60,151 @@ async function waitForLeader(t: Target, ms: number): Promise<string> {
   }
 }
 
-async function measure(name: string, t: Target): Promise<Figures> {
-  let leader = await waitForLeader(t, 30_000);
-  for (let i = 0; i < 200; i++) await t.put(leader, `warm${i}`);
-  await t.serverLatency?.reset(leader);
-  const sequentialLeader = leader;
-  const lat: number[] = [];
-  let sequentialFailures = 0;
-  for (let i = 0; i < sequentialWrites; i++) {
-    const start = performance.now();
-    if (await t.put(leader, `seq${i}`)) {
-      lat.push(performance.now() - start);
-      continue;
-    }
-    // A leader change mid-run (this machine is shared): count it, find the leader, go on.
-    if (++sequentialFailures > 10) throw new Error(`${name}: sequential writes keep failing`);
-    leader = await waitForLeader(t, 30_000);
-  }
-  lat.sort((a, b) => a - b);
-  const inside = (await t.serverLatency?.read(sequentialLeader)) ?? null;
-  log(`${name}: sequential p50 ${percentile(lat, 50).toFixed(2)} ms`);
-
-  let done = 0;
-  let failed = 0;
-  const until = performance.now() + throughputMs;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      for (let i = 0; performance.now() < until; i++) {
-        if (await t.put(leader, `c${w}-${i}`)) done++;
-        else failed++;
-      }
-    }),
-  );
-  const throughput = done / ((performance.now() - started) / 1000);
-  log(
-    `${name}: ${Math.round(throughput)} writes/s with ${concurrency} proposers (${failed} failed)`,
-  );
-
-  const failoverMs: number[] = [];
-  for (let trial = 0; trial < failoverTrials; trial++) {
-    leader = await waitForLeader(t, 30_000);
-    const survivors = t.nodes.filter((n) => n !== leader);
-    await t.kill(leader);
-    const start = performance.now();
-    let ok = false;
-    for (let i = 0; !ok; i++) {
-      if (performance.now() - start > 30_000)
-        throw new Error(`${name}: no write within 30 s of the leader's death`);
-      const target = (await t.leader()) ?? survivors[i % survivors.length]!;
-      ok = await t.put(target, `failover${trial}-${i}`);
-      if (!ok) await new Promise((r) => setTimeout(r, 5));
-    }
-    failoverMs.push(performance.now() - start);
-    log(`${name}: failover ${trial + 1}: ${Math.round(failoverMs.at(-1)!)} ms`);
-    t.restart(leader);
-    // Let the restarted server catch up before the next trial.
-    await new Promise((r) => setTimeout(r, 3000));
-  }
-  const sortedFailover = [...failoverMs].sort((a, b) => a - b);
-  return {
-    latencyMs: {
-      p50: round(percentile(lat, 50)),
-      p99: round(percentile(lat, 99)),
-      mean: round(lat.reduce((a, b) => a + b, 0) / lat.length),
-    },
-    ...(inside === null
-      ? {}
-      : { proposeToApplyInLeaderMs: { p50: round(inside.p50), p99: round(inside.p99) } }),
-    throughputOpsPerSec: Math.round(throughput),
-    failoverMs: failoverMs.map(Math.round),
-    failoverMedianMs: Math.round(percentile(sortedFailover, 50)),
-    sequentialFailures,
-  };
+interface System {
+  name: string;
+  target: Target;
+  stop(): Promise<void>;
 }
 
-async function tsswarm(): Promise<Figures> {
-  const c = await RaftProcessCluster.create(3);
-  try {
-    c.startAll();
-    const target: Target = {
-      nodes: c.ids,
-      put: async (node, key) => {
-        const r = await c.put(node, key, value);
-        return r !== null && 'index' in r;
-      },
-      leader: () => c.leader(),
-      kill: (node) => c.kill(node),
-      restart: (node) => c.start(node),
-      serverLatency: {
-        reset: async (node) => {
-          await c.request(node, 'GET', '/propose-latency/reset');
-        },
-        read: async (node) =>
-          (await c.request<{ p50: number; p99: number } | null>(node, 'GET', '/propose-latency'))
-            .body,
-      },
-    };
-    return await measure('tsswarm', target);
-  } finally {
-    await c.stopAll();
-    c.cleanup();
+/**
+ * Latency and throughput are measured in alternating blocks across the systems, so that the
+ * load of a shared machine falls on both alike; failover runs last, one system at a time.
+ */
+async function measureAll(systems: System[]): Promise<Map<string, Figures>> {
+  const state = new Map<
+    string,
+    {
+      leader: string;
+      lat: number[];
+      failures: number;
+      done: number;
+      failed: number;
+      busyMs: number;
+    }
+  >();
+  for (const { name, target: t } of systems) {
+    const leader = await waitForLeader(t, 30_000);
+    for (let i = 0; i < 200; i++) await t.put(leader, `warm${i}`);
+    await t.serverLatency?.reset(leader);
+    state.set(name, { leader, lat: [], failures: 0, done: 0, failed: 0, busyMs: 0 });
   }
+  const blocks = 20;
+  for (let b = 0; b < blocks; b++) {
+    for (const { name, target: t } of systems) {
+      const st = state.get(name)!;
+      for (let i = 0; i < sequentialWrites / blocks; i++) {
+        const start = performance.now();
+        if (await t.put(st.leader, `seq${b}-${i}`)) {
+          st.lat.push(performance.now() - start);
+          continue;
+        }
+        // A leader change mid-run (this machine is shared): count it, find the leader, go on.
+        if (++st.failures > 10) throw new Error(`${name}: sequential writes keep failing`);
+        st.leader = await waitForLeader(t, 30_000);
+      }
+    }
+  }
+  const inside = new Map<string, { p50: number; p99: number } | null>();
+  for (const { name, target: t } of systems) {
+    inside.set(name, (await t.serverLatency?.read(state.get(name)!.leader)) ?? null);
+  }
+  const windows = 5;
+  for (let w = 0; w < windows; w++) {
+    for (const { name, target: t } of systems) {
+      const st = state.get(name)!;
+      const started = performance.now();
+      const until = started + throughputMs / windows;
+      await Promise.all(
+        Array.from({ length: concurrency }, async (_, c) => {
+          for (let i = 0; performance.now() < until; i++) {
+            if (await t.put(st.leader, `c${w}-${c}-${i}`)) st.done++;
+            else st.failed++;
+          }
+        }),
+      );
+      st.busyMs += performance.now() - started;
+    }
+  }
+
+  const out = new Map<string, Figures>();
+  for (const { name, target: t } of systems) {
+    const st = state.get(name)!;
+    const lat = st.lat.sort((a, b) => a - b);
+    const throughput = st.done / (st.busyMs / 1000);
+    log(`${name}: sequential p50 ${percentile(lat, 50).toFixed(2)} ms`);
+    log(
+      `${name}: ${Math.round(throughput)} writes/s with ${concurrency} proposers (${st.failed} failed)`,
+    );
+    const failoverMs: number[] = [];
+    for (let trial = 0; trial < failoverTrials; trial++) {
+      const leader = await waitForLeader(t, 30_000);
+      const survivors = t.nodes.filter((n) => n !== leader);
+      await t.kill(leader);
+      const start = performance.now();
+      let ok = false;
+      for (let i = 0; !ok; i++) {
+        if (performance.now() - start > 30_000) {
+          throw new Error(`${name}: no write within 30 s of the leader's death`);
+        }
+        const target = (await t.leader()) ?? survivors[i % survivors.length]!;
+        ok = await t.put(target, `failover${trial}-${i}`);
+        if (!ok) await new Promise((r) => setTimeout(r, 5));
+      }
+      failoverMs.push(performance.now() - start);
+      log(`${name}: failover ${trial + 1}: ${Math.round(failoverMs.at(-1)!)} ms`);
+      t.restart(leader);
+      // Let the restarted server catch up before the next trial.
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    const sortedFailover = [...failoverMs].sort((a, b) => a - b);
+    const ins = inside.get(name) ?? null;
+    out.set(name, {
+      latencyMs: {
+        p50: round(percentile(lat, 50)),
+        p99: round(percentile(lat, 99)),
+        mean: round(lat.reduce((a, b) => a + b, 0) / lat.length),
+      },
+      ...(ins === null
+        ? {}
+        : { proposeToApplyInLeaderMs: { p50: round(ins.p50), p99: round(ins.p99) } }),
+      throughputOpsPerSec: Math.round(throughput),
+      failoverMs: failoverMs.map(Math.round),
+      failoverMedianMs: Math.round(percentile(sortedFailover, 50)),
+      sequentialFailures: st.failures,
+    });
+  }
+  return out;
+}
+
+async function tsswarm(): Promise<System> {
+  const c = await RaftProcessCluster.create(3);
+  c.startAll();
+  const target: Target = {
+    nodes: c.ids,
+    put: async (node, key) => {
+      const r = await c.put(node, key, value);
+      return r !== null && 'index' in r;
+    },
+    leader: () => c.leader(),
+    kill: (node) => c.kill(node),
+    restart: (node) => c.start(node),
+    serverLatency: {
+      reset: async (node) => {
+        await c.request(node, 'GET', '/propose-latency/reset');
+      },
+      read: async (node) =>
+        (await c.request<{ p50: number; p99: number } | null>(node, 'GET', '/propose-latency'))
+          .body,
+    },
+  };
+  return {
+    name: 'tsswarm',
+    target,
+    stop: async () => {
+      await c.stopAll();
+      c.cleanup();
+    },
+  };
 }
 
 class EtcdCluster {
@@ -297,7 +340,7 @@ class EtcdCluster {
   }
 }
 
-async function etcd(): Promise<(Figures & { version: string }) | null> {
+async function etcd(): Promise<(System & { version: string }) | null> {
   if (!fs.existsSync(etcdBinary) || process.env.RAFT_BENCH_ANCHOR === '0') return null;
   const version =
     /etcd Version: (\S+)/.exec(
@@ -311,24 +354,42 @@ async function etcd(): Promise<(Figures & { version: string }) | null> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-bench-etcd-'));
   const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
   const cluster = new EtcdCluster(dir, ports.slice(0, 3), ports.slice(3));
-  try {
-    for (const n of cluster.names) cluster.start(n);
-    const target: Target = {
-      nodes: cluster.names,
-      put: (node, key) => cluster.put(node, key),
-      leader: () => cluster.leader(),
-      kill: (node) => cluster.kill(node),
-      restart: (node) => cluster.start(node),
-    };
-    return { version, ...(await measure('etcd', target)) };
-  } finally {
-    await cluster.stopAll();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  for (const n of cluster.names) cluster.start(n);
+  const target: Target = {
+    nodes: cluster.names,
+    put: (node, key) => cluster.put(node, key),
+    leader: () => cluster.leader(),
+    kill: (node) => cluster.kill(node),
+    restart: (node) => cluster.start(node),
+  };
+  return {
+    name: 'etcd',
+    version,
+    target,
+    stop: async () => {
+      await cluster.stopAll();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
-const ours = await tsswarm();
-const anchor = await etcd();
+const systems: System[] = [];
+let results: Map<string, Figures>;
+let etcdVersion: string | null = null;
+try {
+  systems.push(await tsswarm());
+  const e = await etcd();
+  if (e !== null) {
+    systems.push(e);
+    etcdVersion = e.version;
+  }
+  results = await measureAll(systems);
+} finally {
+  for (const s of systems) await s.stop();
+}
+const ours = results.get('tsswarm')!;
+const etcdFigures = results.get('etcd');
+const anchor = etcdFigures === undefined ? null : { version: etcdVersion, ...etcdFigures };
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
 console.log(
   JSON.stringify({
