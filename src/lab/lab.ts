@@ -459,7 +459,8 @@ function findNode(state: LabState, node: string): LabNode {
   return n;
 }
 
-export type NodeRunState = 'running' | 'exited' | 'not started';
+/** `incomplete`: the lab's create never finished (crashed or still running); only rm applies. */
+export type NodeRunState = 'running' | 'exited' | 'not started' | 'incomplete';
 
 export interface LabNodeStatus {
   lab: string;
@@ -486,11 +487,13 @@ export async function listLabs(ctx: LabContext): Promise<LabNodeStatus[]> {
         pid: n.process?.pid ?? null,
         socket: n.socket,
         state:
-          n.process === null
-            ? 'not started'
-            : isRunning(ctx.host, n.process)
-              ? 'running'
-              : 'exited',
+          state.phase !== 'ready'
+            ? 'incomplete'
+            : n.process === null
+              ? 'not started'
+              : isRunning(ctx.host, n.process)
+                ? 'running'
+                : 'exited',
         partitioned: n.partitioned,
       });
     }
@@ -530,6 +533,13 @@ export async function startNode(
   }
   if (n.process !== null && isRunning(ctx.host, n.process)) {
     throw conflict(`${lab}/${node} is already running (pid ${n.process.pid})`);
+  }
+  if (!existsSync(netnsPath(n.netns))) {
+    // /run is a tmpfs: after a reboot the lab's files remain but its namespaces do not.
+    throw new TsswarmError(
+      ErrorCode.Unavailable,
+      `${lab}/${node}: its network namespace ${n.netns} is gone (host rebooted?); run tsswarm lab rm ${lab} and create it again`,
+    );
   }
   try {
     await startNodeProcess(ctx, state, n, readyTimeoutMs);

@@ -1,5 +1,5 @@
 // The lab's pure pieces, no root needed: names, subnets, config checks, mountinfo, table.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
   validateLabName,
 } from '../../../src/lab/index.js';
 import { mountsUnder } from '../../../src/lab/mounts.js';
+import { claimLabName, readClaim, releaseClaim } from '../../../src/lab/claim.js';
 import { nodeNames } from '../../../src/lab/names.js';
 
 describe('lab names', () => {
@@ -93,6 +94,27 @@ describe('lab config', () => {
     expect(() => validateLabConfig({ ...base(), workers: 40 })).toThrow(/at most 32 nodes/);
     expect(() => validateLabConfig({ ...base(), subnet: '8.8.8.0/24' })).toThrow(/private/);
     expect(() => validateLabConfig({ ...base(), nodeCommand: null })).toThrow(/needs a node/);
+  });
+});
+
+describe('lab name claims', () => {
+  it('gives a name to one lab dir, and takes over a claim whose dir is gone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsswarm-lab-claim-'));
+    try {
+      const claims = join(dir, 'claims');
+      const a = join(dir, 'a');
+      await mkdir(a);
+      expect(await claimLabName(claims, 'x', a)).toBeUndefined();
+      expect(await claimLabName(claims, 'x', join(dir, 'b'))).toBe(a);
+      expect(await readClaim(claims, 'x')).toBe(a);
+      await rm(a, { recursive: true });
+      expect(await claimLabName(claims, 'x', join(dir, 'b'))).toBeUndefined();
+      expect(await readClaim(claims, 'x')).toBe(join(dir, 'b'));
+      await releaseClaim(claims, 'x');
+      expect(await readClaim(claims, 'x')).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

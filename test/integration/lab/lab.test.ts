@@ -363,6 +363,9 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     }
     expect((await netnsList()).some((n) => n.startsWith(`tsswarm-lab-${L}crash-`))).toBe(true);
     expect((await lab(['kill', `${L}crash`, 'manager1'])).stderr).toMatch(/not created completely/);
+    const half = (await ls()).filter((x) => x.lab === `${L}crash`);
+    expect(half.length).toBe(6);
+    expect(half.every((x) => x.state === 'incomplete')).toBe(true);
     expect((await lab(['rm', `${L}crash`])).code).toBe(0);
     expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}crash-`))).toEqual([]);
     expect(labCgroups(`${L}crash`)).toEqual([]);
