@@ -323,6 +323,8 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     const before = readdirSync(join(env.dataRoot, 'containers'));
     const taken = await cli(env, ['create', '--name', 'taken', 'busybox', 'true']);
     expect(taken.code).toBe(0);
+    const names = join(env.dataRoot, 'container-names');
+    expect(readdirSync(names), JSON.stringify(await env.rt.list({ all: true }))).toEqual(['taken']);
     const cases: [string[], RegExp][] = [
       [['run', 'no-such-image'], /no such image/i],
       [['run', '-m', '12parsecs', 'busybox'], /--memory/],

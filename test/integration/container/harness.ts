@@ -105,6 +105,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Both streams, for assertion messages. */
+  detail: string;
 }
 
 export function cli(env: Env, args: string[], timeoutMs = 30_000): Promise<CliResult> {
@@ -121,7 +123,7 @@ export function cli(env: Env, args: string[], timeoutMs = 30_000): Promise<CliRe
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         const why =
           err && code === -1 ? `\n[cli: ${err.message}, signal ${String(err.signal)}]` : '';
-        resolve({ code, stdout, stderr: stderr + why });
+        resolve({ code, stdout, stderr: stderr + why, detail: `${stdout}${stderr}${why}` });
       },
     );
   });
