@@ -311,7 +311,7 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     ]);
     expect(ok).toMatchObject({ code: 3, stdout: 'out\n', stderr: 'err\n' });
     const missing = await cli(env, ['run', '--rm', 'busybox', 'no-such-command']);
-    expect(missing.code).toBe(127);
+    expect(missing.code, missing.detail).toBe(127);
     expect(missing.stderr).toMatch(/executable file not found/);
     const notExec = await cli(env, ['run', '--rm', 'busybox', '/etc/passwd']);
     expect(notExec.code).toBe(126);
