@@ -193,11 +193,15 @@ export async function createLab(
     if (config.nodeCommand === null) {
       state.unavailable.push('start daemons', 'swarm init/join');
     } else {
+      // Every daemon starts at once (their start-up is mostly waiting), all recorded before
+      // any is waited for, so a failure leaves no unrecorded process for rm to hunt.
+      const waiters: (() => Promise<void>)[] = [];
       for (const node of nodes) {
-        await startNodeProcess(ctx, state, node, config.daemonReadyTimeoutMs);
-        await writeLabState(ctx.dataRoot, state);
+        waiters.push((await startNodeProcess(ctx, state, node, config.daemonReadyTimeoutMs)).ready);
         say(`lab ${name}: ${node.name} ${node.address} pid ${node.process?.pid ?? '-'}`);
       }
+      await writeLabState(ctx.dataRoot, state);
+      await Promise.all(waiters.map((ready) => ready()));
       if (config.cluster !== 'none') await formCluster(ctx, config, nodes, say);
       if (config.cluster === 'init' && nodes.length > 1) state.unavailable.push('swarm join');
     }
@@ -325,12 +329,13 @@ function expand(argv: readonly string[], n: LabNode): string[] {
   );
 }
 
+/** Launches the node's process; resolves, with a waiter for its API socket, once it runs. */
 async function startNodeProcess(
   ctx: LabContext,
   state: LabState,
   node: LabNode,
   readyTimeoutMs: number,
-): Promise<void> {
+): Promise<{ ready: () => Promise<void> }> {
   const command = state.nodeCommand as NodeCommand;
   const procsFiles = await createNodeCgroup(ctx.cgroups, node.cgroupParent);
   await rm(node.socket, { force: true });
@@ -347,7 +352,12 @@ async function startNodeProcess(
     cgroupProcsFiles: procsFiles,
   });
   node.process = ref;
-  if (command.waitForSocket) await waitForSocket(ctx.host, node, ref, readyTimeoutMs);
+  return {
+    ready: () =>
+      command.waitForSocket
+        ? waitForSocket(ctx.host, node, ref, readyTimeoutMs)
+        : Promise.resolve(),
+  };
 }
 
 function canConnect(path: string): Promise<boolean> {
@@ -542,7 +552,7 @@ export async function startNode(
     );
   }
   try {
-    await startNodeProcess(ctx, state, n, readyTimeoutMs);
+    await (await startNodeProcess(ctx, state, n, readyTimeoutMs)).ready();
   } finally {
     await writeLabState(ctx.dataRoot, state);
   }
