@@ -1,4 +1,4 @@
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   ErrorCode,
@@ -225,6 +225,7 @@ export async function startApiServer(daemon: Daemon): Promise<FastifyInstance> {
     },
   );
 
+  await mkdir(daemon.config.execRoot, { recursive: true, mode: 0o700 });
   await rm(daemon.socketPath, { force: true });
   await app.listen({ path: daemon.socketPath });
   await chmod(daemon.socketPath, 0o600);

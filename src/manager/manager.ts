@@ -288,11 +288,24 @@ export class Manager {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.leaderChange.catch(() => undefined);
-    await this.stopLeading();
+    await bounded(this.leaderChange, 5_000);
+    await bounded(this.stopLeading(), 5_000);
     this.raft?.stop();
-    await this.transport?.close().catch(() => undefined);
+    await bounded(this.transport?.close(), 2_000);
     this.stores?.close();
     await this.nats?.stop();
   }
+}
+
+/** Shutdown steps must not hang the daemon: each gets a deadline, then we move on. */
+async function bounded(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!p) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -163,7 +163,10 @@ export class Agent {
 
   private async heartbeat(): Promise<void> {
     const sessionId = this.sessionId;
-    if (sessionId === undefined || !this.nc) return;
+    if (sessionId === undefined || !this.nc) {
+      this.armHeartbeat();
+      return;
+    }
     try {
       const m = await this.nc.request(
         dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.heartbeat),
@@ -210,7 +213,15 @@ export class Agent {
     await this.applying;
     this.sub?.unsubscribe();
     await this.registering?.catch(() => undefined);
-    await this.nc?.drain().catch(() => undefined);
+    // drain() can wait on a server that is going away; close after a bounded wait.
+    const nc = this.nc;
+    if (nc) {
+      await Promise.race([
+        nc.drain().catch(() => undefined),
+        new Promise((r) => setTimeout(r, 2_000)),
+      ]);
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
+    }
     await this.worker.settled();
   }
 }

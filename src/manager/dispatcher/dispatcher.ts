@@ -131,6 +131,9 @@ export class Dispatcher {
 
   setHeartbeatPeriod(ms: number): void {
     this.config = validateDispatcherConfig({ ...this.config, heartbeatPeriodMs: ms });
+    // Workers learn the new period from their next heartbeat reply: count from now.
+    const now = this.nowMs();
+    for (const s of this.sessions.values()) s.lastSeenMs = now;
   }
 
   sessionCount(): number {

@@ -1,0 +1,332 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContainerRuntime } from '../../../src/runtime/index.js';
+import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { busyboxImage } from '../../helpers/images.js';
+import { freePorts } from '../../integration/nats/harness.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const bin = join(repo, 'bin', 'tsswarm');
+const isRoot = process.getuid?.() === 0;
+const haveNats = (await findNatsServer()) !== undefined;
+const built =
+  existsSync(join(repo, 'dist', 'tsswarm.mjs')) && existsSync(join(repo, 'build', 'tsswarm-shim'));
+const ci = process.env['CI'] === 'true';
+const skip = !ci && (!isRoot || !haveNats || !built);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Waits for `check` to hold, polling; fails with the last observation after `ms`. */
+async function until<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T = await fn();
+  while (!ok(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await fn();
+  }
+  return last;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => {
+  let base = '';
+  let dataRoot = '';
+  let execRoot = '';
+  let ports: number[] = [];
+  let runtime: ContainerRuntime;
+  const pids = new Set<number>();
+
+  const cli = (...args: string[]): Promise<Run> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, '--data-root', dataRoot, '--exec-root', execRoot, ...args],
+        { timeout: 60_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+
+  const ok = async (...args: string[]): Promise<string> => {
+    const r = await cli(...args);
+    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  const daemonFlags = (): string[] => [
+    '--raft-port',
+    String(ports[0]),
+    '--nats-port',
+    String(ports[1]),
+    '--nats-cluster-port',
+    String(ports[2]),
+    '--nats-monitor-port',
+    String(ports[3]),
+  ];
+
+  const daemonPid = (): number =>
+    Number(readFileSync(join(execRoot, 'tsswarm.pid'), 'utf8').trim());
+
+  /** Running containers of a service, straight from the runtime (not the store). */
+  const running = async (service: string) =>
+    (await runtime.list({ labels: { 'com.docker.swarm.service.name': service } })).filter(
+      (c) => c.state.Running,
+    );
+
+  const rememberPids = async (): Promise<void> => {
+    if (existsSync(join(execRoot, 'tsswarm.pid'))) pids.add(daemonPid());
+    for (const c of await runtime.list({ all: true })) {
+      if (c.state.MonitorPid > 0) pids.add(c.state.MonitorPid);
+    }
+  };
+
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'tsswarm-e2e-'));
+    dataRoot = join(base, 'data');
+    execRoot = join(base, 'exec');
+    ports = await freePorts(4);
+    await busyboxImage(dataRoot);
+    runtime = ContainerRuntime.open({ dataRoot, execRoot });
+    const out = await ok('swarm', 'init', '--advertise-addr', '127.0.0.1', ...daemonFlags());
+    expect(out).toMatch(/^Swarm initialized: current node \(\w+\) is now a manager\./);
+    pids.add(daemonPid());
+  }, 60_000);
+
+  afterAll(async () => {
+    try {
+      await rememberPids();
+      if (existsSync(join(execRoot, 'tsswarm.sock'))) await cli('swarm', 'leave', '--force');
+    } finally {
+      // Whatever the tests left: every process they started, by PID.
+      for (const pid of pids) {
+        if (alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      const natsPidFile = join(dataRoot, 'nats', 'nats-server.pid');
+      if (existsSync(natsPidFile)) {
+        const pid = Number(readFileSync(natsPidFile, 'utf8').trim());
+        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      for (const c of await runtime.list({ all: true }).catch(() => [])) {
+        await runtime.remove(c.record.Id, { force: true }).catch(() => undefined);
+      }
+      await rm(base, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('runs 3 replicas, scales to 5 and to 0', async () => {
+    const out = await ok(
+      'service',
+      'create',
+      '--name',
+      'web',
+      '--replicas',
+      '3',
+      '--stop-grace-period',
+      '1s',
+      '--restart-delay',
+      '100ms',
+      'busybox',
+      'httpd',
+      '-f',
+    );
+    expect(out).toContain('overall progress: 3 out of 3 tasks');
+    expect(out).toContain('verify: Service converged');
+    expect(await running('web')).toHaveLength(3);
+    const ls = await ok('service', 'ls');
+    expect(ls).toMatch(/web\s+replicated\s+3\/3\s+busybox/);
+    const json = JSON.parse((await ok('service', 'ls', '--format', 'json')).trim()) as Record<
+      string,
+      string
+    >;
+    expect(json).toMatchObject({
+      Name: 'web',
+      Mode: 'replicated',
+      Replicas: '3/3',
+      Image: 'busybox',
+    });
+
+    await ok('service', 'scale', 'web=5');
+    expect(await running('web')).toHaveLength(5);
+    await rememberPids();
+    await ok('service', 'scale', 'web=0');
+    await until(
+      'no web containers',
+      () => running('web'),
+      (c) => c.length === 0,
+    );
+  }, 60_000);
+
+  it('replaces a container killed by hand (restart policy)', async () => {
+    await ok('service', 'scale', 'web=2');
+    const before = await running('web');
+    expect(before).toHaveLength(2);
+    const victim = before[0]!.record.Id;
+    await ok('kill', victim);
+    const after = await until(
+      'a replacement container',
+      () => running('web'),
+      (c) => c.length === 2 && !c.some((x) => x.record.Id === victim),
+    );
+    expect(after).toHaveLength(2);
+    const ps = await ok('service', 'ps', 'web');
+    expect(ps).toMatch(/Failed .* ago\s+"task: non-zero exit \(137\)"/);
+    await rememberPids();
+  }, 60_000);
+
+  it('leaves running containers untouched across a daemon restart', async () => {
+    const before = (await running('web')).map((c) => `${c.record.Id}:${c.state.Pid}`).sort();
+    expect(before).toHaveLength(2);
+    const pid = daemonPid();
+    process.kill(pid, 'SIGTERM');
+    await until(
+      'the daemon to exit',
+      () => Promise.resolve(alive(pid)),
+      (a) => !a,
+    );
+    const log = openSync(join(dataRoot, 'daemon.log'), 'a');
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        '--data-root',
+        dataRoot,
+        '--exec-root',
+        execRoot,
+        'daemon',
+        '--exit-on-leave',
+        ...daemonFlags(),
+      ],
+      { detached: true, stdio: ['ignore', log, log] },
+    );
+    closeSync(log);
+    child.unref();
+    if (child.pid !== undefined) pids.add(child.pid);
+    await until(
+      'service ls 2/2',
+      () => cli('service', 'ls'),
+      (r) => /2\/2/.test(r.stdout),
+    );
+    const after = (await running('web')).map((c) => `${c.record.Id}:${c.state.Pid}`).sort();
+    expect(after).toEqual(before);
+    const nodes = await ok('node', 'ls');
+    expect(nodes).toMatch(/\*\s+\S+\s+Ready\s+Active\s+Leader/);
+  }, 60_000);
+
+  it('drains the only node: tasks stay pending with the reason', async () => {
+    await ok('node', 'update', '--availability', 'drain', 'self');
+    await until(
+      'web stopped',
+      () => running('web'),
+      (c) => c.length === 0,
+    );
+    const ps = await until(
+      'pending tasks',
+      () => ok('service', 'ps', 'web', '--filter', 'desired-state=running'),
+      (s) => /Pending/.test(s),
+    );
+    expect(ps).toContain(
+      'no suitable node (1 node not available for new tasks (paused or drained))',
+    );
+    await ok('node', 'update', '--availability', 'active', 'self');
+    await until(
+      'web back',
+      () => running('web'),
+      (c) => c.length === 2,
+    );
+    await rememberPids();
+  }, 60_000);
+
+  it('refuses bad input with a clear error and changes nothing', async () => {
+    const unknown = await cli('service', 'scale', 'nope=3');
+    expect(unknown.code).toBe(125);
+    expect(unknown.stderr).toBe('Error: service nope not found\n');
+    expect((await cli('node', 'update', '--availability', 'active', 'nonode')).stderr).toBe(
+      'Error: node nonode not found\n',
+    );
+    await ok(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'g',
+      '--mode',
+      'global',
+      'busybox',
+      'sleep',
+      '1000',
+    );
+    const global = await cli('service', 'scale', 'g=3');
+    expect(global.code).toBe(125);
+    expect(global.stderr).toContain(
+      'scale can only be used with replicated or replicated-job mode',
+    );
+    const bad = await cli('service', 'create', '--constraint', 'node.role=manager=x', 'busybox');
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('--constraint');
+    const globalReplicas = await cli(
+      'service',
+      'create',
+      '--mode',
+      'global',
+      '--replicas',
+      '2',
+      'busybox',
+    );
+    expect(globalReplicas.stderr).toContain('replicas can only be used with replicated');
+    const names = (await ok('service', 'ls', '--format', 'json'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { Name: string }).Name);
+    expect(names.sort()).toEqual(['g', 'web']);
+    await rememberPids();
+  }, 60_000);
+
+  it('swarm leave --force removes every container, process and file it started', async () => {
+    await rememberPids();
+    const natsPid = Number(readFileSync(join(dataRoot, 'nats', 'nats-server.pid'), 'utf8').trim());
+    pids.add(natsPid);
+    expect(alive(natsPid)).toBe(true);
+    const out = await ok('swarm', 'leave', '--force');
+    expect(out).toBe('Node left the swarm.\n');
+    expect(await runtime.list({ all: true })).toEqual([]);
+    for (const pid of pids) {
+      await until(
+        `pid ${pid} to exit`,
+        () => Promise.resolve(alive(pid)),
+        (a) => !a,
+        10_000,
+      );
+    }
+    const mounts = readFileSync('/proc/mounts', 'utf8');
+    expect(mounts).not.toContain(base);
+    for (const dir of ['raft', 'certificates', 'nats', 'swarm', 'worker']) {
+      expect(existsSync(join(dataRoot, dir))).toBe(false);
+    }
+  }, 60_000);
+});
