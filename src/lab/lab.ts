@@ -25,6 +25,7 @@ import {
 } from './lab-state.js';
 import { launchNode } from './launcher.js';
 import { mountsUnder } from './mounts.js';
+import { withLabLock } from './lab-lock.js';
 import { claimLabName, defaultClaimDir, readClaim, releaseClaim } from './claim.js';
 import {
   bridgeName,
@@ -551,12 +552,24 @@ export async function startNode(
       `${lab}/${node}: its network namespace ${n.netns} is gone (host rebooted?); run tsswarm lab rm ${lab} and create it again`,
     );
   }
-  try {
-    await (await startNodeProcess(ctx, state, n, readyTimeoutMs)).ready();
-  } finally {
+  const { ready } = await startNodeProcess(ctx, state, n, readyTimeoutMs);
+  const ref = n.process as ProcessRef;
+  await updateLabState(ctx, lab, (s) => (findNode(s, node).process = ref));
+  await ready();
+  return ref;
+}
+
+/** Read-modify-write of lab.json under the lab's lock, so concurrent verbs lose no change. */
+async function updateLabState(
+  ctx: LabContext,
+  lab: string,
+  change: (state: LabState) => void,
+): Promise<void> {
+  await withLabLock(ctx.host, join(labDir(ctx.dataRoot, lab), 'lock'), async () => {
+    const state = await readyLab(ctx, lab);
+    change(state);
     await writeLabState(ctx.dataRoot, state);
-  }
-  return n.process as ProcessRef;
+  });
 }
 
 async function setPartitioned(
@@ -578,8 +591,7 @@ async function setPartitioned(
     const r = await nft([verb, 'element', 'bridge', partitionTable, 'cut', `{ "${n.hubVeth}" }`]);
     if (r.code !== 0) throw new TsswarmError(ErrorCode.Internal, `nft ${verb}: ${r.stderr.trim()}`);
   }
-  n.partitioned = cut;
-  await writeLabState(ctx.dataRoot, state);
+  await updateLabState(ctx, lab, (s) => (findNode(s, node).partitioned = cut));
 }
 
 /** Cuts the node's link at the hub: its frames are dropped both ways, its own netns untouched. */

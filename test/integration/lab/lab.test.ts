@@ -288,6 +288,23 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     );
   });
 
+  it('concurrent verbs on one lab lose no change of lab.json', async () => {
+    const nodes = ['manager1', 'manager2', 'worker1'];
+    await Promise.all(nodes.map((n) => lab(['partition', L, n])));
+    expect((await ls()).filter((x) => x.lab === L).map((x) => x.partitioned)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    await Promise.all(nodes.map((n) => lab(['heal', L, n])));
+    expect((await ls()).filter((x) => x.lab === L).map((x) => x.partitioned)).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    expect(existsSync(join(dataRoot, `labs/${L}/lock`))).toBe(false);
+  });
+
   it('refuses an existing name and lets a second lab coexist', async () => {
     const dup = await lab(['create', `${L}`, '--node-command', httpdCommand]);
     expect(dup.code).toBe(125);
