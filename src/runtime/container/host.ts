@@ -30,7 +30,7 @@ export interface ContainerHost {
   runRuntime(binary: string, args: string[], inherit?: boolean): Promise<RuntimeCall>;
   unmount(target: string): Promise<void>;
   isMounted(target: string): boolean;
-  /** True when `pid` runs a program whose command line contains `marker`. */
+  /** True when `pid` is a live (not zombie) process whose program name begins `marker`. */
   processAlive(pid: number, marker: string): boolean;
 }
 
@@ -128,7 +128,14 @@ export const linuxHost: ContainerHost = {
   processAlive(pid, marker) {
     if (pid <= 0) return false;
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+      // stat, not cmdline: cmdline is read from the process's memory and can come back empty
+      // while the kernel holds its memory map (seen while the monitor forks).
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const open = stat.indexOf('(');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(open + 1, close);
+      const state = stat.slice(close + 2, close + 3);
+      return marker.startsWith(comm) && state !== 'Z' && state !== 'X';
     } catch {
       return false;
     }
