@@ -8,6 +8,8 @@ import {
   ExecLabHost,
   createLab,
   defaultLabConfig,
+  healNode,
+  partitionNode,
   detectCgroupRoot,
   removeLab,
   type LabContext,
@@ -290,13 +292,15 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
 
   it('concurrent verbs on one lab lose no change of lab.json', async () => {
     const nodes = ['manager1', 'manager2', 'worker1'];
-    await Promise.all(nodes.map((n) => lab(['partition', L, n])));
+    // In one process the reads and writes interleave at every await: without the lock, the
+    // last writer would win.
+    await Promise.all(nodes.map((n) => partitionNode(ctx, L, n)));
     expect((await ls()).filter((x) => x.lab === L).map((x) => x.partitioned)).toEqual([
       true,
       true,
       true,
     ]);
-    await Promise.all(nodes.map((n) => lab(['heal', L, n])));
+    await Promise.all(nodes.map((n) => healNode(ctx, L, n)));
     expect((await ls()).filter((x) => x.lab === L).map((x) => x.partitioned)).toEqual([
       false,
       false,
