@@ -142,6 +142,7 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     }
     dataRoot = await mkdtemp('/tmp/tsswarm-lab-');
     await busyboxImage(dataRoot);
+    await (await ImageStore.open(dataRoot)).tag('busybox:latest', 'extra:1');
     ctx = { dataRoot, host: new ExecLabHost(), cgroups: detectCgroupRoot() };
   });
 
@@ -179,6 +180,8 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
       '1',
       '--subnet',
       '172.30.77.0/24',
+      '--image',
+      'extra:1',
       '--node-command',
       httpdCommand,
     ]);
@@ -205,6 +208,7 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
       expect(alive(row.pid ?? 0)).toBe(true);
       const store = await ImageStore.open(join(dataRoot, `labs/${L}`, row.name, 'data'));
       expect((await store.resolve('busybox:latest')).ref).toBe('busybox:latest');
+      expect((await store.resolve('extra:1')).ref).toBe('extra:1');
       // The process lives in the node's namespaces (network, hostname) and its cgroup parent.
       const hostname = await run('nsenter', [`--target=${row.pid}`, '--uts', 'hostname']);
       expect(hostname.stdout.trim()).toBe(`${L}-${row.name}`);
