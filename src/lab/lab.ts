@@ -46,6 +46,8 @@ export interface LabContext {
   cgroups: CgroupRoot;
   /** Where lab names are claimed host-wide; defaultClaimDir unless a test isolates itself. */
   claimDir?: string;
+  /** Aborting it (Ctrl-C) stops a create at its next step, which then rolls back. */
+  signal?: AbortSignal;
   /** Progress lines for a person watching (`lab create` prints them on stderr). */
   progress?: (line: string) => void;
 }
@@ -189,8 +191,10 @@ export async function createLab(
     say(`lab ${name}: network ${subnet}`);
     await buildNetwork(ctx.host, state);
     say(`lab ${name}: ${nodes.length} namespaces on bridge ${bridgeName}`);
+    checkpoint(ctx, name);
     await copyImages(ctx, state, hostImages, config.images);
     say(`lab ${name}: copied ${config.images.join(', ')} into every node`);
+    checkpoint(ctx, name);
     if (config.nodeCommand === null) {
       state.unavailable.push('start daemons', 'swarm init/join');
     } else {
@@ -203,6 +207,7 @@ export async function createLab(
       }
       await writeLabState(ctx.dataRoot, state);
       await Promise.all(waiters.map((ready) => ready()));
+      checkpoint(ctx, name);
       if (config.cluster !== 'none') await formCluster(ctx, config, nodes, say);
       if (config.cluster === 'init' && nodes.length > 1) state.unavailable.push('swarm join');
     }
@@ -356,7 +361,7 @@ async function startNodeProcess(
   return {
     ready: () =>
       command.waitForSocket
-        ? waitForSocket(ctx.host, node, ref, readyTimeoutMs)
+        ? waitForSocket(ctx.host, node, ref, readyTimeoutMs, ctx.signal)
         : Promise.resolve(),
   };
 }
@@ -372,6 +377,13 @@ function canConnect(path: string): Promise<boolean> {
   });
 }
 
+const interrupted = (what: string): TsswarmError =>
+  new TsswarmError(ErrorCode.Unavailable, `${what}: interrupted; removing what was made`);
+
+function checkpoint(ctx: LabContext, what: string): void {
+  if (ctx.signal?.aborted === true) throw interrupted(`lab ${what}`);
+}
+
 async function logTail(file: string): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');
   return text.trimEnd().split('\n').slice(-5).join('\n');
@@ -382,6 +394,7 @@ async function waitForSocket(
   node: LabNode,
   ref: ProcessRef,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -392,6 +405,7 @@ async function waitForSocket(
       );
     }
     if (await canConnect(node.socket)) return;
+    if (signal?.aborted === true) throw interrupted(node.name);
     if (Date.now() > deadline) {
       throw new TsswarmError(
         ErrorCode.Unavailable,
@@ -437,6 +451,7 @@ async function formCluster(
   };
   // One at a time: raft changes membership one server per step.
   for (const n of rest) {
+    if (ctx.signal?.aborted === true) throw interrupted(`joining ${n.name}`);
     await tsswarmOn(ctx, c, n, [
       'swarm',
       'join',

@@ -56,7 +56,19 @@ export function registerLabCommands(program: Command): void {
           unavailable.push('swarm join (this build has no `tsswarm swarm join`): one-node swarm');
         }
       }
-      const state = await createLab(await ctxOf(cmd), name, config);
+      // Ctrl-C stops the create at its next step and rolls back, rather than leaving half a lab.
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const state = await createLab(
+        { ...(await ctxOf(cmd)), signal: abort.signal },
+        name,
+        config,
+      ).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      });
       for (const step of unavailable)
         process.stderr.write(`lab ${name}: not available yet: ${step}\n`);
       process.stdout.write(`${state.name}\n`);

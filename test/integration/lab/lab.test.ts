@@ -127,7 +127,7 @@ interface NodeRow {
 describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => {
   let dataRoot: string;
   let ctx: LabContext;
-  const labs = [`${L}`, `${L}2`, `${L}fail`, `${L}crash`, `${L}lost`];
+  const labs = [`${L}`, `${L}2`, `${L}fail`, `${L}crash`, `${L}lost`, `${L}int`];
   const extraPids: number[] = [];
   const lab = (args: string[]) => run(cli, ['--data-root', dataRoot, 'lab', ...args]);
   const ls = async (): Promise<NodeRow[]> => {
@@ -367,6 +367,31 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}fail-`))).toEqual([]);
     expect(labCgroups(`${L}fail`)).toEqual([]);
     expect(existsSync(join(dataRoot, `labs/${L}fail`))).toBe(false);
+  });
+
+  it('Ctrl-C during create rolls the lab back', async () => {
+    const creating = spawn(
+      cli,
+      ['--data-root', dataRoot, 'lab', 'create', `${L}int`, '--managers', '3', '--workers', '3'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    creating.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((r) => creating.once('exit', (code) => r(code)));
+    try {
+      await eventually(
+        'the first node namespace',
+        () => Promise.resolve(existsSync(`/run/netns/tsswarm-lab-${L}int-manager1`)),
+        10_000,
+      );
+    } finally {
+      creating.kill('SIGINT');
+    }
+    expect(await exited).toBe(125);
+    expect(stderr).toMatch(/interrupted/);
+    expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}int-`))).toEqual([]);
+    expect(labCgroups(`${L}int`)).toEqual([]);
+    expect(existsSync(join(dataRoot, `labs/${L}int`))).toBe(false);
   });
 
   it('rm cleans up after a create killed half-way', async () => {
