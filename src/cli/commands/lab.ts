@@ -176,6 +176,15 @@ function rootOf(cmd: Command): Command {
 
 async function ctxOf(cmd: Command): Promise<LabContext> {
   const { ExecLabHost, detectCgroupRoot } = await import('../../lab/index.js');
+  const verb = cmd.name();
+  if (verb !== 'ls' && verb !== 'env' && process.getuid?.() !== 0) {
+    const { TsswarmError, ErrorCode } = await import('../../api/errors.js');
+    // Said up front: otherwise the first `ip netns add` fails with a bare EPERM.
+    throw new TsswarmError(
+      ErrorCode.PermissionDenied,
+      `tsswarm lab ${verb} needs root (network namespaces, cgroups, mounts)`,
+    );
+  }
   return {
     dataRoot: globalOptions(cmd).dataRoot,
     host: new ExecLabHost(),
