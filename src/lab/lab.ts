@@ -533,14 +533,45 @@ export async function nodeEnv(ctx: LabContext, lab: string, node: string): Promi
   return `export TSSWARM_HOST=unix://${n.socket}\n`;
 }
 
-export async function killNode(ctx: LabContext, lab: string, node: string): Promise<ProcessRef> {
+/**
+ * SIGKILLs the node's daemon. With `all`, the whole node as in a power cut: also every process
+ * in its namespace and cgroup (nats-server, monitors) and its containers; mounts stay, as the
+ * daemon's own recovery has to cope with what a crash leaves.
+ */
+export async function killNode(
+  ctx: LabContext,
+  lab: string,
+  node: string,
+  opts: { all?: boolean } = {},
+): Promise<ProcessRef> {
   const state = await readyLab(ctx, lab);
   const n = findNode(state, node);
   if (n.process === null || !isRunning(ctx.host, n.process)) {
     throw conflict(`${lab}/${node} is not running`);
   }
   await killProcess(ctx.host, n.process);
+  if (opts.all === true) {
+    await killLeftovers(ctx, [n.netns], [n.cgroupParent]);
+    await deleteContainers(ctx.host, join(n.execRoot, 'runc'));
+  }
   return n.process;
+}
+
+/** Kills what is left in the given namespaces and cgroup trees; a few rounds for forks. */
+async function killLeftovers(
+  ctx: LabContext,
+  namespaces: Iterable<string>,
+  cgroups: Iterable<string>,
+): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const pids = new Set<number>();
+    for (const ns of namespaces) for (const p of await pidsInNetns(ctx.host, ns)) pids.add(p);
+    for (const cg of cgroups) {
+      for (const d of nodeCgroupDirs(ctx.cgroups, cg)) for (const p of pidsInTree(d)) pids.add(p);
+    }
+    if (pids.size === 0) return;
+    await killAll(ctx.host, pids);
+  }
 }
 
 export async function startNode(
@@ -623,12 +654,15 @@ export const healNode = (ctx: LabContext, lab: string, node: string): Promise<vo
 async function removeContainers(host: LabHost, dir: string): Promise<void> {
   if (!existsSync(dir)) return;
   for (const node of readdirSync(dir, { withFileTypes: true })) {
-    const runcRoot = join(dir, node.name, 'exec', 'runc');
-    if (!node.isDirectory() || !existsSync(runcRoot)) continue;
-    const listed = await host.run('runc', ['--root', runcRoot, 'list', '-q']);
-    for (const id of listed.stdout.split('\n').filter((l) => l.trim() !== '')) {
-      await host.run('runc', ['--root', runcRoot, 'delete', '--force', id]);
-    }
+    if (node.isDirectory()) await deleteContainers(host, join(dir, node.name, 'exec', 'runc'));
+  }
+}
+
+async function deleteContainers(host: LabHost, runcRoot: string): Promise<void> {
+  if (!existsSync(runcRoot)) return;
+  const listed = await host.run('runc', ['--root', runcRoot, 'list', '-q']);
+  for (const id of listed.stdout.split('\n').filter((l) => l.trim() !== '')) {
+    await host.run('runc', ['--root', runcRoot, 'delete', '--force', id]);
   }
 }
 
@@ -682,15 +716,7 @@ export async function removeLab(ctx: LabContext, name: string): Promise<boolean>
   for (const n of state?.nodes ?? []) {
     if (n.process !== null) await killProcess(ctx.host, n.process);
   }
-  for (let round = 0; round < 3; round++) {
-    const pids = new Set<number>();
-    for (const ns of namespaces) for (const p of await pidsInNetns(ctx.host, ns)) pids.add(p);
-    for (const cg of cgroups) {
-      for (const d of nodeCgroupDirs(ctx.cgroups, cg)) for (const p of pidsInTree(d)) pids.add(p);
-    }
-    if (pids.size === 0) break;
-    await killAll(ctx.host, pids);
-  }
+  await killLeftovers(ctx, namespaces, cgroups);
   await removeContainers(ctx.host, dir);
   for (const m of mountsUnder(dir)) {
     const r = await ctx.host.run('umount', [m]);

@@ -108,9 +108,10 @@ export function registerLabCommands(program: Command): void {
     .description("SIGKILL a node's daemon")
     .argument('<name>')
     .argument('<node>')
-    .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
+    .option('--all', 'the whole node, as in a power cut: also nats-server, monitors, containers')
+    .action(async (name: string, node: string, o: { all?: boolean }, cmd: Command) => {
       const { killNode } = await import('../../lab/index.js');
-      const ref = await killNode(await ctxOf(cmd), name, node);
+      const ref = await killNode(await ctxOf(cmd), name, node, { all: o.all === true });
       process.stdout.write(`${ref.pid}\n`);
     });
 

@@ -558,9 +558,39 @@ describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
     );
     expect(alive(ctrPid)).toBe(true);
 
+    // A power cut: nothing of the node survives, and a start brings its daemon back as leader.
+    expect((await lab(['kill', `${L}d`, 'manager1', '--all'])).code).toBe(0);
+    await eventually('the container gone with its node', () => Promise.resolve(!alive(ctrPid)));
+    const left = await run('ip', ['netns', 'pids', `tsswarm-lab-${L}d-manager1`]);
+    expect(left.stdout.trim()).toBe('');
+    expect((await lab(['start', `${L}d`, 'manager1'], 40_000)).code).toBe(0);
+    await eventually(
+      'manager1 leader again',
+      async () => {
+        const r = await onManager(['node', 'ls']);
+        return r.code === 0 && /Leader/.test(r.stdout);
+      },
+      20_000,
+    );
+
+    // Whatever containers the restarted daemon runs now, rm takes them with it.
+    await eventually(
+      'the task running again after the power cut',
+      async () => {
+        const ps = await onManager(['service', 'ps', 'web']);
+        return ps.code === 0 && /web\.1 .*Running\s+Running/.test(ps.stdout);
+      },
+      30_000,
+    );
+    const again = await run('runc', ['--root', runcRoot, 'list', '-f', 'json']);
+    const pids = ((JSON.parse(again.stdout || '[]') as { pid: number }[] | null) ?? []).map(
+      (c) => c.pid,
+    );
+    expect(pids.filter(alive).length).toBeGreaterThan(0);
+
     const removed = await lab(['rm', `${L}d`]);
     expect(removed.code).toBe(0);
-    await eventually('the container gone', () => Promise.resolve(!alive(ctrPid)));
+    await eventually('every container gone', () => Promise.resolve(!pids.some(alive)));
     expect(mountsUnder(join(dataRoot, `labs/${L}d`))).toEqual([]);
     expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}d-`))).toEqual([]);
     expect(labCgroups(`${L}d`)).toEqual([]);
