@@ -112,8 +112,11 @@ export async function startApiServer(daemon: Daemon): Promise<FastifyInstance> {
     { schema: { querystring: { type: 'object', properties: { force: { type: 'boolean' } } } } },
     async (req, reply) => {
       await daemon.leave(req.query.force === true);
+      if (daemon.config.exitOnLeave) {
+        // Exit only once the answer is out, or the CLI sees the connection drop.
+        reply.raw.once('finish', () => setImmediate(() => process.kill(process.pid, 'SIGTERM')));
+      }
       await reply.send({});
-      if (daemon.config.exitOnLeave) setImmediate(() => process.kill(process.pid, 'SIGTERM'));
     },
   );
 

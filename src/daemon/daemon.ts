@@ -225,10 +225,14 @@ export class Daemon {
       }
       const agent = this.agent;
       this.agent = undefined;
+      this.log.info('leave: stopping the worker session');
       await agent?.stop().catch(() => undefined);
+      this.log.info('leave: removing task containers');
       await agent?.worker.removeAll();
+      this.log.info('leave: stopping the manager');
       await this.stopRoles();
       await removeSwarmState(this.config.dataRoot);
+      this.log.info('left the swarm');
       this.state = undefined;
       this.localState = 'inactive';
     });

@@ -146,10 +146,14 @@ export class Agent {
         .catch((err: unknown) => this.log.warn({ err }, 'reconcile failed'));
     } else if (r.type === 'gap') {
       this.log.warn({ 'seq.last': r.lastSeq, 'seq.got': msg.seq }, 'assignment gap: resync');
-      this.nc?.publish(
-        dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.resync),
-        enc({ sessionId: this.sessionId, lastSeq: r.lastSeq }),
-      );
+      try {
+        this.nc?.publish(
+          dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.resync),
+          enc({ sessionId: this.sessionId, lastSeq: r.lastSeq }),
+        );
+      } catch (err) {
+        this.log.debug({ err }, 'resync not sent');
+      }
     }
   }
 
@@ -195,13 +199,18 @@ export class Agent {
   }
 
   private flushStatus(): void {
-    if (this.sessionId === undefined || !this.nc || this.statusQueue.length === 0) return;
+    const nc = this.nc;
+    if (this.sessionId === undefined || !nc || nc.isClosed() || this.statusQueue.length === 0) {
+      return;
+    }
     const batch: StatusBatch = { sessionId: this.sessionId, updates: this.statusQueue };
     this.statusQueue = [];
-    this.nc.publish(
-      dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.status),
-      enc(batch),
-    );
+    try {
+      nc.publish(dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.status), enc(batch));
+    } catch (err) {
+      // Closing (leave, shutdown): the next session's complete set carries the truth anyway.
+      this.log.debug({ err }, 'status not sent');
+    }
   }
 
   /** Ends the session; containers keep running (the next daemon adopts them). */

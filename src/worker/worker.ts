@@ -63,14 +63,16 @@ export class Worker {
       this.controllers.set(id, ctl);
       void ctl.kick();
     }
+    const closing = new Set<string>();
     for (const [id, ctl] of this.controllers) {
       if (tasks.has(id)) continue;
       this.controllers.delete(id);
+      closing.add(id);
       this.track(ctl.close());
     }
     // Containers of tasks this node no longer has (removed while the daemon was down).
     for (const c of containers) {
-      if (tasks.has(c.taskId) || this.controllers.has(c.taskId)) continue;
+      if (tasks.has(c.taskId) || this.controllers.has(c.taskId) || closing.has(c.taskId)) continue;
       if (adopting && c.running) continue; // the manager's complete set decides about these
       this.track(
         this.executor
@@ -111,6 +113,9 @@ export class Worker {
   /** Swarm leave: every task container stopped and removed, the saved set emptied. */
   async removeAll(): Promise<void> {
     await this.reconcile(new Map());
+    // Controllers first: stopping a container twice at once can leave the runtime's second
+    // stop waiting on a container the first one already removed.
+    await this.settled();
     for (const c of await this.executor.list()) {
       await this.executor.stop(c.id, 1).catch(() => undefined);
       await this.executor.remove(c.id).catch(() => undefined);

@@ -6,6 +6,7 @@ import { registerDaemonCommands } from './daemon.js';
 import { registerSwarmCommands } from './swarm.js';
 import { registerServiceCommands } from './service.js';
 import { registerNodeCommands } from './node.js';
+import { registerStackDeployCommands } from './stack-deploy.js';
 import { registerLabCommands } from './lab.js';
 
 /**
@@ -21,5 +22,6 @@ export function registerCommands(program: Command): void {
   registerSwarmCommands(program);
   registerServiceCommands(program);
   registerNodeCommands(program);
+  registerStackDeployCommands(program);
   registerLabCommands(program);
 }

@@ -24,6 +24,9 @@ async function ensureDaemon(g: GlobalOptions, flags: DaemonFlags, api: ApiClient
   const child = spawn(
     process.execPath,
     [
+      // A long-lived, mostly idle process: a 1 MB young generation keeps ~20 MB of RSS off an
+      // idle node (measured: 104 → 84 MB for a manager that also runs its worker).
+      '--max-semi-space-size=1',
       script,
       '--data-root',
       g.dataRoot,

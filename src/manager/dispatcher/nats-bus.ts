@@ -4,7 +4,10 @@ import type { Bus, BusMessage } from './bus.js';
 /** `Bus` over a nats.js connection. */
 export function natsBus(nc: NatsConnection): Bus {
   return {
-    publish: (subject, data) => nc.publish(subject, data),
+    publish: (subject, data) => {
+      // A closed connection (leadership lost, shutdown) drops the message like a lost one.
+      if (!nc.isClosed()) nc.publish(subject, data);
+    },
     subscribe(subject, handler) {
       const sub = nc.subscribe(subject, {
         callback: (err, m) => {

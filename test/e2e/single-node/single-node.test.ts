@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -213,6 +213,7 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     const child = spawn(
       process.execPath,
       [
+        '--max-semi-space-size=1',
         bin,
         '--data-root',
         dataRoot,
@@ -304,6 +305,54 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       .split('\n')
       .map((l) => (JSON.parse(l) as { Name: string }).Name);
     expect(names.sort()).toEqual(['g', 'web']);
+    await rememberPids();
+  }, 60_000);
+
+  it('deploys a stack and redeploys only the services that changed', async () => {
+    const file = join(base, 'compose.yml');
+    const compose = (replicas: number) =>
+      [
+        'services:',
+        '  web:',
+        '    image: busybox',
+        '    command: httpd -f',
+        '    stop_grace_period: 1s',
+        '    deploy:',
+        `      replicas: ${replicas}`,
+        '  worker:',
+        '    image: busybox',
+        '    command: sleep 1000',
+        '    stop_grace_period: 1s',
+        '',
+      ].join('\n');
+    writeFileSync(file, compose(1));
+    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toBe(
+      'Creating service shop_web\nCreating service shop_worker\n',
+    );
+    await until(
+      'shop running',
+      () => running('shop_web'),
+      (c) => c.length === 1,
+    );
+    writeFileSync(file, compose(2));
+    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toMatch(
+      /^Updating service shop_web \(id: \w+\)\n$/,
+    );
+    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toBe('');
+    await until(
+      'shop_web scaled',
+      () => running('shop_web'),
+      (c) => c.length === 2,
+    );
+    expect(await ok('stack', 'ls')).toMatch(/shop\s+2/);
+    expect(await ok('stack', 'rm', 'shop')).toBe(
+      'Removing service shop_web\nRemoving service shop_worker\n',
+    );
+    await until(
+      'shop gone',
+      async () => [...(await running('shop_web')), ...(await running('shop_worker'))],
+      (c) => c.length === 0,
+    );
     await rememberPids();
   }, 60_000);
 
