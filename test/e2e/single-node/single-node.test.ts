@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../../src/api/index.js';
+import { ApiClient } from '../../../src/cli/client.js';
 import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { findNatsServer } from '../../../src/manager/nats/index.js';
 import { busyboxImage } from '../../helpers/images.js';
@@ -278,6 +280,8 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       'g',
       '--mode',
       'global',
+      '--stop-grace-period',
+      '1s',
       'busybox',
       'sleep',
       '1000',
@@ -300,6 +304,18 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       'busybox',
     );
     expect(globalReplicas.stderr).toContain('replicas can only be used with replicated');
+    // Optimistic concurrency: an update carrying a version older than the stored one is refused.
+    const api = new ApiClient({ socketPath: join(execRoot, 'tsswarm.sock') });
+    const web = await api.get<Service>('/services/web');
+    const stale = api.post(`/services/${web.ID}/update?version=${web.Version.Index - 1}`, {
+      ...web.Spec,
+      Mode: { Replicated: { Replicas: 9 } },
+    });
+    await expect(stale).rejects.toMatchObject({
+      code: 'TSS_OUT_OF_SEQUENCE',
+      message: 'update out of sequence',
+    });
+    expect((await api.get<Service>('/services/web')).Spec.Mode).toEqual(web.Spec.Mode);
     const names = (await ok('service', 'ls', '--format', 'json'))
       .trim()
       .split('\n')
