@@ -372,6 +372,39 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     await rememberPids();
   }, 60_000);
 
+  it('shows service logs, join tokens and takes swarm updates', async () => {
+    await ok(
+      'service',
+      'create',
+      '-q',
+      '--name',
+      'echo',
+      '--stop-grace-period',
+      '1s',
+      'busybox',
+      'sh',
+      '-c',
+      'echo hello; sleep 1000',
+    );
+    const logs = await until(
+      'a log line',
+      () => ok('service', 'logs', 'echo'),
+      (l) => l !== '',
+    );
+    expect(logs).toMatch(/^echo\.1\.\w+@\S+ +\| hello\n$/);
+    const token = (await ok('swarm', 'join-token', '-q', 'worker')).trim();
+    expect(token).toMatch(/^SWMTKN-1-\w{50}-\w{25}$/);
+    const rotated = (await ok('swarm', 'join-token', '--rotate', '-q', 'worker')).trim();
+    expect(rotated).not.toBe(token);
+    expect(rotated.slice(0, 60)).toBe(token.slice(0, 60));
+    await ok('swarm', 'update', '--task-history-limit', '2', '--dispatcher-heartbeat', '2s');
+    const bad = await cli('swarm', 'update', '--dispatcher-heartbeat', 'soon');
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('--dispatcher-heartbeat');
+    await ok('service', 'rm', 'echo');
+    await rememberPids();
+  }, 60_000);
+
   it('swarm leave --force removes every container, process and file it started', async () => {
     await rememberPids();
     const natsPid = Number(readFileSync(join(dataRoot, 'nats', 'nats-server.pid'), 'utf8').trim());
