@@ -1,0 +1,76 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Node, Task } from '../../../src/api/index.js';
+import { LeaderLoops } from '../../../src/manager/leader-loops.js';
+import { InMemoryProposer, MemoryStore, type NewObject } from '../../../src/manager/store/index.js';
+
+function node(id: string): NewObject<Node> {
+  return {
+    ID: id,
+    Spec: { Labels: {}, Role: 'worker', Availability: 'active' },
+    Description: {
+      Hostname: id,
+      Platform: { Architecture: 'x86_64', OS: 'linux' },
+      Resources: { NanoCPUs: 4e9, MemoryBytes: 8e9 },
+      Engine: { Labels: {} },
+    },
+    Status: { State: 'ready', Addr: '127.0.0.1' },
+  };
+}
+
+const until = async (ok: () => boolean): Promise<void> => {
+  const deadline = Date.now() + 2000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+describe('LeaderLoops (orchestrator + scheduler over the store)', () => {
+  let loops: LeaderLoops | undefined;
+  afterEach(() => loops?.stop());
+
+  it('assigns replicas, moves tasks off a node that goes down, and explains what cannot run', async () => {
+    const store = new MemoryStore();
+    store.setProposer(new InMemoryProposer(store));
+    await store.update((tx) => {
+      tx.nodes.create(node('n1'));
+      tx.nodes.create(node('n2'));
+      tx.services.create({
+        ID: 's1',
+        Spec: {
+          Name: 'web',
+          TaskTemplate: { ContainerSpec: { Image: 'busybox' } },
+          Mode: { Replicated: { Replicas: 4 } },
+        },
+      });
+    });
+    loops = new LeaderLoops({ store, logger: pino({ enabled: false }) });
+    loops.start();
+    const live = (): Task[] =>
+      store
+        .view((tx) => tx.tasks.find({ by: 'serviceId', serviceId: 's1' }))
+        .filter((t) => t.DesiredState === 'running');
+    await until(() => live().length === 4 && live().every((t) => t.Status.State === 'assigned'));
+    expect(
+      live()
+        .map((t) => t.Name?.split('.').slice(0, 2).join('.'))
+        .sort(),
+    ).toEqual(['web.1', 'web.2', 'web.3', 'web.4']);
+    expect(new Set(live().map((t) => t.NodeID))).toEqual(new Set(['n1', 'n2']));
+
+    await store.update((tx) => {
+      const n = tx.nodes.get('n1')!;
+      tx.nodes.update({ ...n, Status: { ...n.Status, State: 'down' } });
+    });
+    await until(() => live().length === 4 && live().every((t) => t.NodeID === 'n2'));
+
+    await store.update((tx) => {
+      const n = tx.nodes.get('n2')!;
+      tx.nodes.update({ ...n, Spec: { ...n.Spec, Availability: 'drain' } });
+    });
+    await until(() => live().length === 4 && live().every((t) => t.Status.State === 'pending'));
+    expect(live()[0]?.Status.Err).toMatch(/^no suitable node \(/);
+    await loops.settled();
+  });
+});
