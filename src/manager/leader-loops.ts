@@ -26,6 +26,12 @@ export interface LeaderLoopsOptions {
   nowMs?: () => number;
   /** Seed of the scheduler's tie-breaks; each pass adds its counter. */
   seed?: number;
+  /**
+   * Called after `maxFailures` passes in a row failed: a leader whose loops cannot work must
+   * not go on leading as if they did (the manager restarts its leader components).
+   */
+  onFailing?: (err: unknown) => void;
+  maxFailures?: number;
 }
 
 /**
@@ -46,6 +52,7 @@ export class LeaderLoops {
   private passes = 0;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
+  private failures = 0;
 
   constructor(private readonly options: LeaderLoopsOptions) {
     this.log = options.logger.child({ component: 'leader-loops' });
@@ -93,7 +100,14 @@ export class LeaderLoops {
         this.again = false;
         try {
           await this.pass();
+          this.failures = 0;
         } catch (err) {
+          if (++this.failures >= (this.options.maxFailures ?? 5) && this.options.onFailing) {
+            this.log.error({ err, failures: this.failures }, 'reconcile keeps failing');
+            this.options.onFailing(err);
+            this.stop();
+            break;
+          }
           // A failed write (not leader any more, a conflict with a concurrent API call) is
           // retried by the next commit or wake-up; a bug shows up in the log each time.
           this.log.warn({ err }, 'reconcile pass failed');

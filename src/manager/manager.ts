@@ -227,7 +227,17 @@ export class Manager {
       logger: this.log,
     });
     this.dispatcher.start();
-    this.loops = new LeaderLoops({ store: this.store, logger: this.log });
+    this.loops = new LeaderLoops({
+      store: this.store,
+      logger: this.log,
+      onFailing: () => {
+        // Start the leader components afresh from the store, as a new leader would.
+        this.leaderChange = this.leaderChange
+          .then(() => this.stopLeading())
+          .then(() => (this.raft?.isLeader() && !this.stopped ? this.becomeLeader() : undefined))
+          .catch((err: unknown) => this.log.error({ err }, 'leader restart failed'));
+      },
+    });
     this.loops.start();
     this.log.info('leading: orchestrators, scheduler and dispatcher running');
   }

@@ -73,4 +73,32 @@ describe('LeaderLoops (orchestrator + scheduler over the store)', () => {
     expect(live()[0]?.Status.Err).toMatch(/^no suitable node \(/);
     await loops.settled();
   });
+
+  it('gives up leading its loops when passes keep failing', async () => {
+    const store = new MemoryStore();
+    const proposer = new InMemoryProposer(store);
+    store.setProposer(proposer);
+    await store.update((tx) => {
+      tx.nodes.create(node('n1'));
+      tx.services.create({
+        ID: 's1',
+        Spec: {
+          Name: 'web',
+          TaskTemplate: { ContainerSpec: { Image: 'busybox' } },
+          Mode: { Replicated: { Replicas: 1 } },
+        },
+      });
+    });
+    store.setProposer({ propose: () => Promise.reject(new Error('no quorum')) });
+    let failing: unknown;
+    loops = new LeaderLoops({
+      store,
+      logger: pino({ enabled: false }),
+      maxFailures: 2,
+      onFailing: (err) => (failing = err),
+    });
+    loops.start();
+    await until(() => failing !== undefined);
+    expect((failing as Error).message).toBe('no quorum');
+  });
 });
