@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, TsswarmError, conflict, invalidArgument } from '../../api/errors.js';
+import { ErrorCode, TsswarmError, conflict, invalidArgument, notFound } from '../../api/errors.js';
 import {
   cgroupDirs,
   cgroupsPath,
@@ -511,6 +511,8 @@ export class ContainerRuntime {
           : { exitCode: s.ExitCode, oomKilled: s.OOMKilled };
       }
       if (signal?.aborted) throw new TsswarmError(ErrorCode.Unavailable, 'wait aborted');
+      // Removed by another caller while we waited: its state files will never change again.
+      if (!existsSync(this.store.paths(id).dir)) throw notFound(`No such container: ${ref}`);
       await waitForChange(this.store.paths(id).dir, 200);
     }
   }

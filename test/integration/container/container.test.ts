@@ -408,4 +408,19 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     expect(cgroupDirsOf(env.cgroupParent).length).toBeGreaterThan(0);
     rmSync(join(env.work, 'nothing'), { force: true });
   });
+
+  it('a wait ends when another caller removes the container meanwhile', async () => {
+    // Never started: nothing but the removal can end this wait.
+    const id = await env.rt.create({ image: 'busybox', cmd: ['sleep', '30'] });
+    const waiting = env.rt.wait(id).then(
+      (r) => `exited ${r.exitCode}`,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
+    expect((await cli(env, ['rm', '-f', id.slice(0, 12)])).code).toBe(0);
+    const outcome = await Promise.race([
+      waiting,
+      new Promise<string>((resolve) => setTimeout(() => resolve('still waiting'), 15_000)),
+    ]);
+    expect(outcome).toMatch(/^No such container/);
+  });
 });
