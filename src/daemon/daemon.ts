@@ -179,9 +179,12 @@ export class Daemon {
     const root = await ca.readRootCa(this.config.dataRoot);
     const cert = await ca.readNodeCertificate(this.config.dataRoot);
     if (!root || !cert) throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
+    // Lab nodes share one machine: each daemon keeps its containers under its own cgroup.
+    const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
     const runtime = ContainerRuntime.open({
       dataRoot: this.config.dataRoot,
       execRoot: this.config.execRoot,
+      ...(cgroupParent ? { cgroupParent } : {}),
     });
     this.agent = new Agent(
       {
