@@ -10,4 +10,5 @@ export * from './network.js';
 export * from './secret.js';
 export * from './config.js';
 export * from './constraint.js';
+export * from './human-units.js';
 export * from './validate/index.js';

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Node, Service, ServiceSpec, Task } from '../../api/index.js';
+import { humanDuration } from '../../api/human-units.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 
@@ -18,21 +19,6 @@ export function formatTable(header: string[], rows: string[][]): string {
       .join('')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** "5 seconds", "About a minute", as docker's units.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(m / 60);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  return `${Math.round(h / 24)} days`;
 }
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

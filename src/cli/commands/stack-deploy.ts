@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Service, ServiceSpec, Task } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
-import { formatTable, humanDuration } from './service.js';
+import { humanDuration } from '../../api/human-units.js';
+import { formatTable } from './service.js';
 
 const namespaceLabel = 'com.docker.stack.namespace';
 const collect = (v: string, prev: string[]): string[] => [...prev, v];

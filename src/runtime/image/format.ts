@@ -1,34 +1,12 @@
 import { hexOf } from './digest.js';
 import type { HistoryEntry, ImageSummary } from './types.js';
+import { humanDuration, humanSizeWithPrecision } from '../../api/human-units.js';
 
-/** docker's units.HumanSize: decimal units, three significant digits ("2.14MB"). */
+export { humanDuration };
+
+/** `docker images` prints sizes with three significant digits ("2.14MB"), not go-units' four. */
 export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))}${units[i] ?? 'B'}`;
-}
-
-/** docker's units.HumanDuration, used as "<duration> ago". */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3_600_000);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(hours / 24 / 365)} years`;
+  return humanSizeWithPrecision(bytes, 3);
 }
 
 function since(iso: string, now: number): string {
