@@ -1,3 +1,4 @@
+import { formatTable } from '../api/text-table.js';
 import type { LabNodeStatus } from './lab.js';
 
 /** `lab ls` as a table, columns padded like docker's. */
@@ -12,14 +13,5 @@ export function formatLabList(rows: readonly LabNodeStatus[]): string {
     r.partitioned ? `${r.state}, partitioned` : r.state,
     r.socket,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  return [header, ...lines]
-    .map((cols) =>
-      cols
-        .map((c, i) => (i === cols.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
-        .join('')
-        .trimEnd(),
-    )
-    .map((l) => `${l}\n`)
-    .join('');
+  return formatTable(header, lines);
 }

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { Node, Service, ServiceSpec, Task } from '../../api/index.js';
 import { humanDuration } from '../../api/human-units.js';
+import { formatTable } from '../../api/text-table.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 
@@ -10,16 +11,8 @@ function client(cmd: Command): ApiClient {
   return new ApiClient(clientTarget(globalOptions(cmd)));
 }
 
-/** Left-aligned columns separated by three spaces, as docker's tabwriter prints them. */
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
-      .join('')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
+// node.ts takes the table from here.
+export { formatTable };
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 

@@ -3,7 +3,7 @@ import type { Service, ServiceSpec, Task } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import { humanDuration } from '../../api/human-units.js';
-import { formatTable } from './service.js';
+import { formatTable } from '../../api/text-table.js';
 
 const namespaceLabel = 'com.docker.stack.namespace';
 const collect = (v: string, prev: string[]): string[] => [...prev, v];

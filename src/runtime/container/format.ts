@@ -3,6 +3,7 @@ import type { ContainerInfo } from './types.js';
 import type { ContainerPaths } from './container-store.js';
 import { overlayLowerdir } from './oci-spec.js';
 import { humanDuration } from '../../api/human-units.js';
+import { formatTable } from '../../api/text-table.js';
 
 export { humanDuration };
 
@@ -62,17 +63,10 @@ export function psTable(infos: readonly ContainerInfo[], now = Date.now()): stri
   return table([header, ...rows]);
 }
 
+/** A docker-style table of header-first rows, without the final newline (callers add it). */
 export function table(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((c, k) => (widths[k] = Math.max(widths[k] ?? 0, c.length)));
-  return rows
-    .map((row) =>
-      row
-        .map((c, k) => (k === row.length - 1 ? c : c.padEnd((widths[k] ?? 0) + 3)))
-        .join('')
-        .trimEnd(),
-    )
-    .join('\n');
+  const [header = [], ...body] = rows;
+  return formatTable(header, body).slice(0, -1);
 }
 
 export function inspectDocument(info: ContainerInfo, p: ContainerPaths): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { hexOf } from './digest.js';
 import type { HistoryEntry, ImageSummary } from './types.js';
 import { humanDuration, humanSizeWithPrecision } from '../../api/human-units.js';
+import { formatTable } from '../../api/text-table.js';
 
 export { humanDuration };
 
@@ -13,17 +14,6 @@ function since(iso: string, now: number): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return 'N/A';
   return `${humanDuration(Math.max(0, now - t))} ago`;
-}
-
-/** Columns padded as docker's tabwriter pads them (at least three spaces between). */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
-      .join('')
-      .trimEnd();
-  return [header, ...rows].map(line).join('\n') + '\n';
 }
 
 /** docker's "2006-01-02 15:04:05 -0700 MST" rendering of a time, in UTC. */
@@ -64,7 +54,7 @@ export function formatImageList(rows: ImageSummary[], f: ListFormat): string {
   if (f.format !== 'table') {
     throw new TemplateError(`unknown format "${f.format}" (table, json or a {{.Field}} template)`);
   }
-  return table(
+  return formatTable(
     ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
     rows.map((r) => [r.repository, r.tag, id(r.id), since(r.created, f.now), humanSize(r.size)]),
   );
@@ -97,7 +87,7 @@ export function formatHistory(entries: HistoryEntry[], f: HistoryFormat): string
       )
       .join('');
   }
-  return table(
+  return formatTable(
     ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
     entries.map((e) => [
       id(e.id),
