@@ -18,7 +18,7 @@ import {
 import { FakeClock } from './fake-clock.js';
 import { KvFsm, encodeKv, type KvCommand, type KvResult } from './kv-fsm.js';
 import { checkKvHistory, type KvOperation } from './linearizability.js';
-import { seededRandom } from './rng.js';
+import { seededRandom } from '../../../src/scheduler/index.js';
 
 export interface SimOptions {
   seed: number;

@@ -19,7 +19,7 @@ import {
 } from '../../../src/manager/raft/index.js';
 import { FakeClock } from '../../sim/raft/fake-clock.js';
 import { KvFsm, encodeKv, type KvResult } from '../../sim/raft/kv-fsm.js';
-import { seededRandom } from '../../sim/raft/rng.js';
+import { seededRandom } from '../../../src/scheduler/index.js';
 
 function cluster(
   ids: string[],
