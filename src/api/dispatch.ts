@@ -50,7 +50,7 @@ export interface ResyncRequest {
   lastSeq: number;
 }
 
-/** Topics under `tsswarm.node.<id>.` and `tsswarm.dispatcher.<id>.` (see manager/nats subjects). */
+/** Topics under `tsswarm.node.<id>.` and `tsswarm.dispatcher.<id>.` (see `dispatchSubjects`). */
 export const dispatchTopics = {
   assignments: 'assignments',
   register: 'register',
@@ -59,10 +59,43 @@ export const dispatchTopics = {
   resync: 'resync',
 } as const;
 
-/** Same subject scheme as manager/nats `subjects`, which renders the permissions from it. */
+/**
+ * NATS subject names of the dispatch protocol, the one source for the worker, the dispatcher and
+ * the nats-server permissions (manager/nats renders them from these very builders).
+ *
+ *   tsswarm.node.<nodeId>.<topic>        managers → one node (assignments, log requests)
+ *   tsswarm.dispatcher.<nodeId>.<topic>  one node → managers (register, heartbeat, status, logs)
+ *   _INBOX.<nodeId>.>                    that node's request/reply inboxes
+ */
+export const subjectRoot = 'tsswarm';
+
+const subjectTokenPattern = /^[A-Za-z0-9_-]+$/;
+
+function subjectToken(value: string, what: string): string {
+  // '.', '*', '>' and whitespace would change what a subject or a permission matches.
+  if (!subjectTokenPattern.test(value))
+    throw new Error(`${what} ${JSON.stringify(value)} is not a valid NATS subject token`);
+  return value;
+}
+
+export type NodeTopic = 'assignments' | 'logs' | (string & {});
+export type DispatcherTopic = 'register' | 'heartbeat' | 'status' | 'logs' | (string & {});
+
 export const dispatchSubjects = {
-  toNode: (nodeId: string, topic: string): string => `tsswarm.node.${nodeId}.${topic}`,
-  fromNode: (nodeId: string, topic: string): string => `tsswarm.dispatcher.${nodeId}.${topic}`,
-  allFromNodes: 'tsswarm.dispatcher.*.>',
-  inboxPrefix: (nodeId: string): string => `_INBOX.${nodeId}`,
+  /** Where managers send to one node: `tsswarm.node.<nodeId>.<topic>`. */
+  toNode: (nodeId: string, topic: NodeTopic): string =>
+    `${subjectRoot}.node.${subjectToken(nodeId, 'node id')}.${topic}`,
+  /** Where one node reports to the managers: `tsswarm.dispatcher.<nodeId>.<topic>`. */
+  fromNode: (nodeId: string, topic: DispatcherTopic): string =>
+    `${subjectRoot}.dispatcher.${subjectToken(nodeId, 'node id')}.${topic}`,
+  /** Every subject a node may receive on. */
+  allToNode: (nodeId: string): string => `${subjectRoot}.node.${subjectToken(nodeId, 'node id')}.>`,
+  /** Every subject a node may publish on. */
+  allFromNode: (nodeId: string): string =>
+    `${subjectRoot}.dispatcher.${subjectToken(nodeId, 'node id')}.>`,
+  /** What the dispatcher subscribes to: reports of every node. */
+  allFromNodes: `${subjectRoot}.dispatcher.*.>`,
+  /** Per-node inbox prefix (nats.js `inboxPrefix`), so a node cannot read others' replies. */
+  inboxPrefix: (nodeId: string): string => `_INBOX.${subjectToken(nodeId, 'node id')}`,
+  allInboxes: (nodeId: string): string => `_INBOX.${subjectToken(nodeId, 'node id')}.>`,
 } as const;

@@ -14,7 +14,6 @@ import {
   type Bus,
   type BusMessage,
 } from '../../../src/manager/dispatcher/index.js';
-import { subjects } from '../../../src/manager/nats/index.js';
 import { InMemoryProposer, MemoryStore } from '../../../src/manager/store/index.js';
 
 function task(id: string, nodeId: string, state: Task['Status']['State'], version = 1): Task {
@@ -50,15 +49,6 @@ describe('AssignmentStream', () => {
     });
     // A resync sends everything again and keeps counting.
     expect(s.complete([a2])).toMatchObject({ type: 'complete', seq: 3, tasks: [a2] });
-  });
-});
-
-describe('dispatch subjects', () => {
-  it('match the subjects the nats-server permissions are rendered from', () => {
-    expect(dispatchSubjects.toNode('n1', 'assignments')).toBe(subjects.toNode('n1', 'assignments'));
-    expect(dispatchSubjects.fromNode('n1', 'status')).toBe(subjects.fromNode('n1', 'status'));
-    expect(dispatchSubjects.allFromNodes).toBe(subjects.allFromNodes);
-    expect(dispatchSubjects.inboxPrefix('n1')).toBe(subjects.inboxPrefix('n1'));
   });
 });
 
