@@ -14,6 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cgroupDirs, detectCgroups } from '../src/runtime/container/cgroups.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(repo, 'bin', 'tsswarm');
@@ -105,27 +106,7 @@ try {
   );
 } finally {
   if (ids.length > 0) spawnSync(cli, [...base, 'rm', '-f', ...ids], { env, stdio: 'ignore' });
-  for (const ctrl of [
-    'memory',
-    'cpu',
-    'cpuacct',
-    'pids',
-    'blkio',
-    'cpuset',
-    'devices',
-    'freezer',
-    'net_cls',
-    'net_prio',
-    'perf_event',
-    'hugetlb',
-    'misc',
-    'rdma',
-    'systemd',
-    'unified',
-    '',
-  ]) {
-    const d = join('/sys/fs/cgroup', ctrl, cgroupParent);
-    if (existsSync(d)) rmdirSync(d);
-  }
+  const layout = detectCgroups();
+  for (const d of cgroupDirs(layout, `/${cgroupParent}`)) if (existsSync(d)) rmdirSync(d);
   rmSync(work, { recursive: true, force: true });
 }
