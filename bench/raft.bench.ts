@@ -10,7 +10,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { RaftProcessCluster, freePort } from '../test/integration/raft/raft-processes.js';
+import {
+  RaftProcessCluster,
+  freePort,
+  isRunning,
+  killAndWait,
+  requestJson,
+  waitForLeader,
+} from '../test/integration/raft/raft-processes.js';
 
 const sequentialWrites = Number(process.env.RAFT_BENCH_SEQUENTIAL ?? '2000');
 const concurrency = 64;
@@ -50,16 +57,6 @@ function percentile(sorted: number[], p: number): number {
 }
 const round = (n: number): number => Math.round(n * 100) / 100;
 
-async function waitForLeader(t: Target, ms: number): Promise<string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const l = await t.leader();
-    if (l !== null) return l;
-    if (Date.now() > deadline) throw new Error(`no leader within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 interface System {
   name: string;
   target: Target;
@@ -83,7 +80,7 @@ async function measureAll(systems: System[]): Promise<Map<string, Figures>> {
     }
   >();
   for (const { name, target: t } of systems) {
-    const leader = await waitForLeader(t, 30_000);
+    const leader = await waitForLeader(() => t.leader(), 30_000);
     for (let i = 0; i < 200; i++) await t.put(leader, `warm${i}`);
     await t.serverLatency?.reset(leader);
     state.set(name, { leader, lat: [], failures: 0, done: 0, failed: 0, busyMs: 0 });
@@ -100,7 +97,7 @@ async function measureAll(systems: System[]): Promise<Map<string, Figures>> {
         }
         // A leader change mid-run (this machine is shared): count it, find the leader, go on.
         if (++st.failures > 10) throw new Error(`${name}: sequential writes keep failing`);
-        st.leader = await waitForLeader(t, 30_000);
+        st.leader = await waitForLeader(() => t.leader(), 30_000);
       }
     }
   }
@@ -137,7 +134,7 @@ async function measureAll(systems: System[]): Promise<Map<string, Figures>> {
     );
     const failoverMs: number[] = [];
     for (let trial = 0; trial < failoverTrials; trial++) {
-      const leader = await waitForLeader(t, 30_000);
+      const leader = await waitForLeader(() => t.leader(), 30_000);
       const survivors = t.nodes.filter((n) => n !== leader);
       await t.kill(leader);
       const start = performance.now();
@@ -256,11 +253,7 @@ class EtcdCluster {
   }
 
   async kill(name: string): Promise<void> {
-    const child = this.children.get(name);
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await killAndWait(this.children.get(name));
   }
 
   async stopAll(): Promise<void> {
@@ -275,40 +268,7 @@ class EtcdCluster {
     timeoutMs = 3000,
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     const port = this.clientPorts[this.names.indexOf(name)]!;
-    const payload = JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: url,
-          agent: this.agent,
-          timeout: timeoutMs,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(payload),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            try {
-              resolve({
-                status: res.statusCode ?? 0,
-                body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
-              });
-            } catch (e) {
-              reject(e as Error);
-            }
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return requestJson<Record<string, unknown>>(port, this.agent, 'POST', url, body, timeoutMs);
   }
 
   async put(name: string, key: string): Promise<boolean> {
@@ -325,8 +285,7 @@ class EtcdCluster {
 
   async leader(): Promise<string | null> {
     for (const n of this.names) {
-      const child = this.children.get(n);
-      if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+      if (!isRunning(this.children.get(n))) continue;
       try {
         const r = await this.post(n, '/v3/maintenance/status', {}, 1000);
         const header = r.body.header as { member_id?: string } | undefined;

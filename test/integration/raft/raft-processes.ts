@@ -24,6 +24,81 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** True while a child we spawned has neither exited nor been killed by a signal. */
+export function isRunning(child: ChildProcess | undefined): child is ChildProcess {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
+/** SIGKILL one child by its own handle (so only a PID we spawned), then wait for the exit. */
+export async function killAndWait(child: ChildProcess | undefined): Promise<void> {
+  if (!isRunning(child)) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Polls `leader` until it names one, or throws after `timeoutMs`. */
+export async function waitForLeader(
+  leader: () => Promise<string | null>,
+  timeoutMs: number,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const l = await leader();
+    if (l !== null) return l;
+    if (Date.now() > deadline) throw new Error(`no leader within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** One JSON request to a loopback HTTP port; the reply body is parsed as JSON. */
+export function requestJson<T>(
+  port: number,
+  agent: http.Agent,
+  method: string,
+  url: string,
+  body?: unknown,
+  timeoutMs = 3000,
+): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: url,
+        agent,
+        timeout: timeoutMs,
+        headers:
+          payload === undefined
+            ? {}
+            : {
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(payload),
+              },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve({
+              status: res.statusCode ?? 0,
+              body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T,
+            });
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 /**
  * A cluster of raft server processes on loopback, for tests and benchmarks. Only the PIDs it
  * spawned are ever signalled.
@@ -92,17 +167,12 @@ export class RaftProcessCluster {
   }
 
   isRunning(id: string): boolean {
-    const c = this.children.get(id);
-    return c !== undefined && c.exitCode === null && c.signalCode === null;
+    return isRunning(this.children.get(id));
   }
 
   /** SIGKILL by PID, then wait for the exit. */
   async kill(id: string): Promise<void> {
-    const child = this.children.get(id);
-    if (child === undefined || !this.isRunning(id)) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await killAndWait(this.children.get(id));
   }
 
   async stopAll(): Promise<void> {
@@ -129,43 +199,7 @@ export class RaftProcessCluster {
     body?: unknown,
     timeoutMs = 3000,
   ): Promise<{ status: number; body: T }> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: this.httpPort(id),
-          method,
-          path: url,
-          agent: this.agent,
-          timeout: timeoutMs,
-          headers:
-            payload === undefined
-              ? {}
-              : {
-                  'content-type': 'application/json',
-                  'content-length': Buffer.byteLength(payload),
-                },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            try {
-              resolve({
-                status: res.statusCode ?? 0,
-                body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T,
-              });
-            } catch (e) {
-              reject(e as Error);
-            }
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('request timed out')));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return requestJson<T>(this.httpPort(id), this.agent, method, url, body, timeoutMs);
   }
 
   async stats(id: string): Promise<RaftStats | null> {
@@ -188,13 +222,7 @@ export class RaftProcessCluster {
   }
 
   async waitForLeader(timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const l = await this.leader();
-      if (l !== null) return l;
-      if (Date.now() > deadline) throw new Error(`no leader within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    return waitForLeader(() => this.leader(), timeoutMs);
   }
 
   /** One write; follows NotLeader redirects. Resolves with the index, or null when not acknowledged. */
