@@ -1,47 +1,83 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { ErrorCode, TsswarmError, type WireError } from '../api/errors.js';
 import type { GlobalOptions } from './context.js';
 
-export interface ClientTarget {
-  socketPath: string;
-}
+/** The local unix socket, or a manager's TLS API authenticated with this node's certificate. */
+export type ClientTarget =
+  { socketPath: string } | { host: string; port: number; dataRoot: string };
 
 /** Where the daemon listens: -H / TSSWARM_HOST, else `<exec-root>/tsswarm.sock`. */
 export function clientTarget(g: GlobalOptions): ClientTarget {
   const host = g.host;
   if (host === undefined) return { socketPath: join(g.execRoot, 'tsswarm.sock') };
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  if (host.startsWith('tcp://')) {
+    const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(host.slice('tcp://'.length));
+    const port = m?.[2] !== undefined ? Number(m[2]) : 2377;
+    if (m?.[1] && Number.isInteger(port) && port >= 1 && port <= 65535) {
+      return { host: m[1], port, dataRoot: g.dataRoot };
+    }
+  }
   throw new TsswarmError(
     ErrorCode.InvalidArgument,
-    `-H ${host}: only unix:///path is supported so far (TCP with TLS is not served yet)`,
+    `-H ${host}: expected unix:///path or tcp://host[:port]`,
   );
+}
+
+function describeTarget(t: ClientTarget): string {
+  return 'socketPath' in t ? `unix://${t.socketPath}` : `tcp://${t.host}:${t.port}`;
+}
+
+/** TLS options from the node certificate in the data root; read once per client. */
+async function tlsRequestOptions(dataRoot: string): Promise<RequestOptions> {
+  const ca = await import('../manager/ca/index.js');
+  const paths = ca.certificatePaths(dataRoot);
+  let creds;
+  try {
+    const [caPem, certPem, keyPem] = await Promise.all(
+      [paths.caCert, paths.nodeCert, paths.nodeKey].map((p) => readFile(p, 'utf8')),
+    );
+    creds = { caPem: caPem ?? '', certPem: certPem ?? '', keyPem: keyPem ?? '' };
+  } catch (err) {
+    throw new TsswarmError(
+      ErrorCode.InvalidArgument,
+      `-H tcp://: this node has no swarm certificates under ${dataRoot} (${(err as Error).message}); join the swarm first or pass --data-root`,
+    );
+  }
+  return ca.mutualTlsClientOptions(creds, 'manager') as RequestOptions;
 }
 
 /** A small JSON client of the daemon's API over its unix socket. */
 export class ApiClient {
+  private tls: Promise<RequestOptions> | undefined;
+
   constructor(readonly target: ClientTarget) {}
 
-  private raw(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
+  private async raw(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
+    const t = this.target;
+    const where: RequestOptions =
+      'socketPath' in t
+        ? { socketPath: t.socketPath }
+        : { ...(await (this.tls ??= tlsRequestOptions(t.dataRoot))), host: t.host, port: t.port };
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = httpRequest(
-        {
-          socketPath: this.target.socketPath,
-          path,
-          method,
-          headers: data
-            ? { 'content-type': 'application/json', 'content-length': data.length }
-            : {},
-        },
-        resolve,
-      );
+      const options: RequestOptions = {
+        ...where,
+        path,
+        method,
+        headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
+      };
+      const req =
+        'socketPath' in t ? httpRequest(options, resolve) : httpsRequest(options, resolve);
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
           reject(
             new TsswarmError(
               ErrorCode.Unavailable,
-              `Cannot connect to the tsswarm daemon at unix://${this.target.socketPath}. Is the daemon running?`,
+              `Cannot connect to the tsswarm daemon at ${describeTarget(t)}. Is the daemon running?`,
             ),
           );
         } else reject(err);

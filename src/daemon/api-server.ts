@@ -1,5 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { NodeCredentials } from '../manager/ca/index.js';
 import {
   ErrorCode,
   TsswarmError,
@@ -28,13 +30,84 @@ const versionQuery = {
 
 const objectBody = { type: 'object' } as const;
 
+/** Paths a client without a node certificate may call over TCP: a joiner has none yet. */
+const anonymousPaths = new Set(['/swarm/join', '/_ping']);
+/** Membership changes of this very node: only its local root user may ask for them. */
+const localOnlyPaths = new Set(['/swarm/init', '/swarm/leave']);
+
 /**
  * The daemon's HTTP API (Docker-shaped paths, JSON bodies, errors as `{code, message}`) on the
  * unix socket `<exec-root>/tsswarm.sock`, mode 0600: only root talks to the local daemon.
  */
 export async function startApiServer(daemon: Daemon): Promise<FastifyInstance> {
+  const app = await buildApiApp(daemon, undefined);
+  await mkdir(daemon.config.execRoot, { recursive: true, mode: 0o700 });
+  await rm(daemon.socketPath, { force: true });
+  await app.listen({ path: daemon.socketPath });
+  await chmod(daemon.socketPath, 0o600);
+  return app;
+}
+
+/**
+ * The same API over TLS on TCP (a manager's `--api-port`): the server presents the node
+ * certificate; callers present theirs, signed by the cluster CA. Only the join path accepts a
+ * caller without one, and it checks the join token itself.
+ *
+ *   CLI -H tcp://host:2377 ──mTLS──▶ onRequest (cert check) ──▶ same routes as the unix socket
+ */
+export async function startTcpApiServer(
+  daemon: Daemon,
+  creds: NodeCredentials,
+  listen: { host: string; port: number },
+): Promise<FastifyInstance> {
+  const app = await buildApiApp(daemon, creds);
+  await app.listen({ host: listen.host, port: listen.port });
+  return app;
+}
+
+async function buildApiApp(
+  daemon: Daemon,
+  tls: NodeCredentials | undefined,
+): Promise<FastifyInstance> {
   const { default: fastify } = await import('fastify');
-  const app = fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const app = (tls
+    ? fastify({
+        logger: false,
+        bodyLimit: 16 * 1024 * 1024,
+        https: {
+          ca: tls.caPem,
+          cert: tls.certPem,
+          key: tls.keyPem,
+          // The certificate is checked per request below, so a joiner without one can connect.
+          requestCert: true,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.2',
+        },
+      })
+    : fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
+
+  if (tls) {
+    const { peerIdentity } = await import('../manager/ca/index.js');
+    app.addHook('onRequest', async (req, reply) => {
+      const path = req.url.split('?')[0] ?? '';
+      if (localOnlyPaths.has(path)) {
+        await reply.status(403).send({
+          code: ErrorCode.PermissionDenied,
+          message: `${path} is served on the local socket only: run it on the node itself`,
+        });
+        return reply;
+      }
+      if (anonymousPaths.has(path)) return;
+      const who = peerIdentity(req.raw.socket as TLSSocket);
+      if (!who.ok) {
+        await reply.status(403).send({
+          code: ErrorCode.PermissionDenied,
+          message: `${path} needs a node certificate of this swarm (${who.message})`,
+        });
+        return reply;
+      }
+    });
+  }
 
   app.setErrorHandler((err: unknown, _req, reply: FastifyReply) => {
     if (err instanceof TsswarmError) {
@@ -228,9 +301,5 @@ export async function startApiServer(daemon: Daemon): Promise<FastifyInstance> {
     },
   );
 
-  await mkdir(daemon.config.execRoot, { recursive: true, mode: 0o700 });
-  await rm(daemon.socketPath, { force: true });
-  await app.listen({ path: daemon.socketPath });
-  await chmod(daemon.socketPath, 0o600);
   return app;
 }

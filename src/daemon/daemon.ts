@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
   conflict,
@@ -25,6 +26,7 @@ export class Daemon {
   readonly config: DaemonConfig;
   private manager: Manager | undefined;
   private agent: Agent | undefined;
+  private tcpApi: FastifyInstance | undefined;
   private state: NodeState | undefined;
   private localState: LocalNodeState = 'inactive';
   private lastError = '';
@@ -160,13 +162,40 @@ export class Daemon {
       this.manager = manager;
       this.state = state;
       await manager.start();
+      await this.startTcpApi();
       await this.startAgent(state, manager.natsUrl);
       this.localState = 'active';
-      this.lastError = '';
+      if (this.tcpApi) this.lastError = '';
     } catch (err) {
       this.localState = 'error';
       this.lastError = err instanceof Error ? err.message : String(err);
       throw err;
+    }
+  }
+
+  /**
+   * The TLS API on `--api-port`. A port already taken leaves the node without it (logged and
+   * shown in `info`), not without its manager: the local socket still serves everything.
+   */
+  private async startTcpApi(): Promise<void> {
+    const [{ startTcpApiServer }, ca] = await Promise.all([
+      import('./api-server.js'),
+      import('../manager/ca/index.js'),
+    ]);
+    const root = await ca.readRootCa(this.config.dataRoot);
+    const cert = await ca.readNodeCertificate(this.config.dataRoot);
+    if (!root || !cert) throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
+    const listen = { host: '0.0.0.0', port: this.config.apiPort };
+    try {
+      this.tcpApi = await startTcpApiServer(
+        this,
+        { caPem: root.certPem, certPem: cert.certPem, keyPem: cert.keyPem },
+        listen,
+      );
+      this.log.info({ 'api.port': listen.port }, 'TLS API listening');
+    } catch (err) {
+      this.lastError = `TLS API on port ${listen.port}: ${(err as Error).message}`;
+      this.log.error({ err, 'api.port': listen.port }, 'TLS API could not listen');
     }
   }
 
@@ -206,6 +235,9 @@ export class Daemon {
   }
 
   private async stopRoles(): Promise<void> {
+    const tcpApi = this.tcpApi;
+    this.tcpApi = undefined;
+    await tcpApi?.close().catch((err: unknown) => this.log.warn({ err }, 'TLS API close failed'));
     const agent = this.agent;
     this.agent = undefined;
     await agent?.stop().catch((err: unknown) => this.log.warn({ err }, 'agent stop failed'));

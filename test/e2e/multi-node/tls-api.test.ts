@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { freePorts } from '../../integration/nats/harness.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const bin = join(repo, 'bin', 'tsswarm');
+const isRoot = process.getuid?.() === 0;
+const haveNats = (await findNatsServer()) !== undefined;
+const built = existsSync(join(repo, 'dist', 'tsswarm.mjs'));
+const ci = process.env['CI'] === 'true';
+const skip = !ci && (!isRoot || !haveNats || !built);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An HTTPS request to the manager's TLS API without any client certificate. */
+function anonymous(
+  port: number,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, method, path, rejectUnauthorized: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe.skipIf(skip)('TLS TCP API of a manager (root, nats-server, built CLI)', () => {
+  let base = '';
+  let dataRoot = '';
+  let execRoot = '';
+  let ports: number[] = [];
+  const pids = new Set<number>();
+
+  const cli = (...args: string[]): Promise<Run> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, '--data-root', dataRoot, '--exec-root', execRoot, ...args],
+        { timeout: 30_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+
+  const rememberPids = (): void => {
+    for (const file of [join(execRoot, 'tsswarm.pid'), join(dataRoot, 'nats', 'nats-server.pid')]) {
+      if (existsSync(file)) {
+        const pid = Number(readFileSync(file, 'utf8').trim());
+        if (pid > 0) pids.add(pid);
+      }
+    }
+  };
+
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'tsswarm-tls-api-'));
+    dataRoot = join(base, 'data');
+    execRoot = join(base, 'exec');
+    ports = await freePorts(6);
+    const r = await cli(
+      'swarm',
+      'init',
+      '--advertise-addr',
+      '127.0.0.1',
+      '--api-port',
+      String(ports[0]),
+      '--raft-port',
+      String(ports[1]),
+      '--nats-port',
+      String(ports[2]),
+      '--nats-cluster-port',
+      String(ports[3]),
+      '--nats-monitor-port',
+      String(ports[4]),
+    );
+    rememberPids();
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    try {
+      rememberPids();
+      if (existsSync(join(execRoot, 'tsswarm.sock'))) await cli('swarm', 'leave', '--force');
+    } finally {
+      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      await rm(base, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('serves the CLI with the node certificate over -H tcp://', async () => {
+    const r = await cli('-H', `tcp://127.0.0.1:${ports[0]}`, 'node', 'ls');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Ready\s+Active\s+Leader/);
+  });
+
+  it('refuses a caller without a certificate, and local-only paths from anyone', async () => {
+    const nodes = await anonymous(ports[0] ?? 0, 'GET', '/nodes');
+    expect(nodes.status).toBe(403);
+    expect(nodes.body).toContain('needs a node certificate of this swarm');
+    const leave = await anonymous(ports[0] ?? 0, 'POST', '/swarm/leave');
+    expect(leave.status).toBe(403);
+    expect(leave.body).toContain('local socket only');
+    expect((await anonymous(ports[0] ?? 0, 'GET', '/_ping')).body).toBe('OK');
+  });
+
+  it('says which -H forms exist and which certificates are missing', async () => {
+    const bad = await cli('-H', 'ftp://x', 'node', 'ls');
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('expected unix:///path or tcp://host[:port]');
+    const noCerts = await new Promise<Run>((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, '--data-root', join(base, 'none'), '-H', `tcp://127.0.0.1:${ports[0]}`, 'node', 'ls'],
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(noCerts.code).toBe(125);
+    expect(noCerts.stderr).toContain('has no swarm certificates');
+  });
+});
