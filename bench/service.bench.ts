@@ -13,7 +13,7 @@ import { freePorts } from '../test/integration/nats/harness.js';
 
 const replicas = Number(process.argv[2] ?? 100);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(repo, 'bin', 'tsswarm');
+const bin = join(repo, 'dist', 'tsswarm.mjs');
 const base = await mkdtemp(join(tmpdir(), 'tsswarm-bench-svc-'));
 const dataRoot = join(base, 'data');
 const execRoot = join(base, 'exec');

@@ -13,7 +13,7 @@ import { busyboxImage } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(repo, 'bin', 'tsswarm');
+const bin = join(repo, 'dist', 'tsswarm.mjs');
 const isRoot = process.getuid?.() === 0;
 const haveNats = (await findNatsServer()) !== undefined;
 const built =

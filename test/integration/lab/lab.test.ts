@@ -356,7 +356,7 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
       startTimeOf: (pid) => real.startTimeOf(pid),
       signal: (pid, s) => real.signal(pid, s),
     };
-    const config = defaultLabConfig([process.execPath, cli]);
+    const config = defaultLabConfig([process.execPath, join(repo, 'dist/tsswarm.mjs')]);
     config.managers = 2;
     config.workers = 1;
     config.nodeCommand = { argv: ['sleep', '1000'], waitForSocket: false };
