@@ -6,6 +6,7 @@ import {
   ErrorCode,
   TsswarmError,
   type ClusterSpec,
+  type NodeDescription,
   type NodeSpec,
   type ServiceSpec,
 } from '../api/index.js';
@@ -31,9 +32,9 @@ const versionQuery = {
 const objectBody = { type: 'object' } as const;
 
 /** Paths a client without a node certificate may call over TCP: a joiner has none yet. */
-const anonymousPaths = new Set(['/swarm/join', '/_ping']);
+const anonymousPaths = new Set(['/cluster/join', '/cluster/ca', '/_ping']);
 /** Membership changes of this very node: only its local root user may ask for them. */
-const localOnlyPaths = new Set(['/swarm/init', '/swarm/leave']);
+const localOnlyPaths = new Set(['/swarm/init', '/swarm/join', '/swarm/leave']);
 
 /**
  * The daemon's HTTP API (Docker-shaped paths, JSON bodies, errors as `{code, message}`) on the
@@ -149,6 +150,63 @@ async function buildApiApp(
       });
       return { NodeID: id };
     },
+  );
+  app.post<{
+    Body: { RemoteAddrs: string[]; JoinToken: string; AdvertiseAddr?: string };
+  }>(
+    '/swarm/join',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          properties: {
+            RemoteAddrs: { type: 'array', items: { type: 'string' }, minItems: 1 },
+            JoinToken: { type: 'string' },
+            AdvertiseAddr: { type: 'string' },
+          },
+          required: ['RemoteAddrs', 'JoinToken'],
+        },
+      },
+    },
+    async (req) => {
+      const id = await daemon.join({
+        remoteAddrs: req.body.RemoteAddrs,
+        token: req.body.JoinToken,
+        ...(req.body.AdvertiseAddr ? { advertiseAddr: req.body.AdvertiseAddr } : {}),
+      });
+      return { NodeID: id };
+    },
+  );
+  // The two anonymous cluster paths: a joiner first pins the CA against its token, then asks in.
+  app.get('/cluster/ca', async () => ({ CaPem: (await daemon.rootCaPem()) ?? '' }));
+  app.post<{
+    Body: { Token: string; PublicKeyPem: string; Description: NodeDescription; Addr: string };
+  }>(
+    '/cluster/join',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          properties: {
+            Token: { type: 'string' },
+            PublicKeyPem: { type: 'string' },
+            Description: {
+              type: 'object',
+              required: ['Hostname', 'Platform', 'Resources', 'Engine'],
+            },
+            Addr: { type: 'string' },
+          },
+          required: ['Token', 'PublicKeyPem', 'Description', 'Addr'],
+        },
+      },
+    },
+    (req) =>
+      daemon.managerOrThrow().join({
+        token: req.body.Token,
+        publicKeyPem: req.body.PublicKeyPem,
+        description: req.body.Description,
+        addr: req.body.Addr,
+      }),
   );
   app.get('/swarm', () => control().getCluster());
   app.post<{

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -138,8 +138,101 @@ export class Daemon {
     });
   }
 
+  /** `swarm join`: ask a manager in, store the certificate it signs, start the worker. */
+  async join(req: {
+    remoteAddrs: string[];
+    token: string;
+    advertiseAddr?: string;
+  }): Promise<string> {
+    return this.serialised(async () => {
+      if (this.state) {
+        throw conflict(
+          'This node is already part of a swarm. Use "tsswarm swarm leave" to leave this swarm and join another one.',
+        );
+      }
+      const advertiseAddr = stripPort(
+        req.advertiseAddr || this.config.advertiseAddr || defaultAdvertiseAddr(),
+      );
+      const [{ requestJoin }, ca] = await Promise.all([
+        import('./join-swarm.js'),
+        import('../manager/ca/index.js'),
+      ]);
+      const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const problems: string[] = [];
+      for (const remote of req.remoteAddrs) {
+        let answer;
+        try {
+          answer = await requestJoin({
+            remote,
+            token: req.token,
+            publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+            description: nodeDescription(),
+            addr: advertiseAddr,
+            timeoutMs: 10_000,
+          });
+        } catch (err) {
+          // A bad token or an impostor CA is final; an unreachable manager is worth the next.
+          if (err instanceof TsswarmError && err.code !== ErrorCode.Unavailable) throw err;
+          problems.push(err instanceof Error ? err.message : String(err));
+          continue;
+        }
+        const state: NodeState = {
+          nodeId: answer.NodeID,
+          clusterId: answer.ClusterID,
+          role: answer.Role,
+          advertiseAddr,
+          raftHost: '0.0.0.0',
+          raftPort: this.config.raftPort,
+          natsPort: this.config.natsPort,
+          natsClusterPort: this.config.natsClusterPort,
+          natsMonitorPort: this.config.natsMonitorPort,
+          managerNatsUrls: answer.NatsUrls,
+        };
+        await ca.writeRootCa(this.config.dataRoot, {
+          certPem: answer.CaPem,
+          digest: ca.certificateDigest(answer.CaPem),
+        });
+        await ca.writeNodeCertificate(this.config.dataRoot, {
+          certPem: answer.CertPem,
+          keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        });
+        await writeNodeState(this.config.dataRoot, state);
+        try {
+          await this.startRoles(state);
+        } catch (err) {
+          await this.stopRoles();
+          await removeSwarmState(this.config.dataRoot);
+          this.state = undefined;
+          throw err;
+        }
+        return state.nodeId;
+      }
+      throw new TsswarmError(ErrorCode.Unavailable, `could not join: ${problems.join('; ')}`);
+    });
+  }
+
+  /** The cluster's CA certificate, for a joiner to pin against its token. */
+  async rootCaPem(): Promise<string | undefined> {
+    if (!this.manager) return undefined;
+    const ca = await import('../manager/ca/index.js');
+    return (await ca.readRootCa(this.config.dataRoot))?.certPem;
+  }
+
   private async startRoles(state: NodeState): Promise<void> {
     this.localState = 'pending';
+    if (state.role === 'worker') {
+      try {
+        this.state = state;
+        await this.startAgent(state, state.managerNatsUrls ?? []);
+        this.localState = 'active';
+        this.lastError = '';
+      } catch (err) {
+        this.localState = 'error';
+        this.lastError = err instanceof Error ? err.message : String(err);
+        throw err;
+      }
+      return;
+    }
     try {
       const { Manager } = await import('../manager/manager.js');
       const natsHost = '0.0.0.0';
@@ -163,7 +256,7 @@ export class Daemon {
       this.state = state;
       await manager.start();
       await this.startTcpApi();
-      await this.startAgent(state, manager.natsUrl);
+      await this.startAgent(state, [manager.natsUrl]);
       this.localState = 'active';
       if (this.tcpApi) this.lastError = '';
     } catch (err) {
@@ -199,7 +292,7 @@ export class Daemon {
     }
   }
 
-  private async startAgent(state: NodeState, natsUrl: string): Promise<void> {
+  private async startAgent(state: NodeState, natsUrls: string[]): Promise<void> {
     const [{ Agent, RuntimeExecutor }, { ContainerRuntime }, ca] = await Promise.all([
       import('../worker/index.js'),
       import('../runtime/index.js'),
@@ -218,7 +311,7 @@ export class Daemon {
     this.agent = new Agent(
       {
         nodeId: state.nodeId,
-        servers: [natsUrl],
+        servers: natsUrls,
         caPem: root.certPem,
         certPem: cert.certPem,
         keyPem: cert.keyPem,

@@ -13,6 +13,8 @@ export interface NodeState {
   natsPort: number;
   natsClusterPort: number;
   natsMonitorPort: number;
+  /** A worker's managers: their NATS URLs (tls://host:port), from the join answer. */
+  managerNatsUrls?: string[];
 }
 
 export const nodeStateFile = (dataRoot: string): string => join(dataRoot, 'swarm', 'node.json');

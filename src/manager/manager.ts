@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -6,6 +7,7 @@ import {
   defaultClusterSpec,
   DEFAULT_CLUSTER_NAME,
   ErrorCode,
+  generateId,
   nsToMs,
   TsswarmError,
   type NodeDescription,
@@ -15,10 +17,12 @@ import {
   createRootCa,
   generateJoinTokens,
   issueCertificate,
+  matchJoinToken,
   readNodeCertificate,
   readRootCa,
   writeNodeCertificate,
   writeRootCa,
+  type NodeIdentity,
   type RootCa,
 } from './ca/index.js';
 import { ControlApi } from './controlapi/index.js';
@@ -39,6 +43,25 @@ import {
   type FileStores,
 } from './raft/index.js';
 import { MemoryStore, type ApplyResult } from './store/index.js';
+
+/** What a joining node sends to a manager (`POST /cluster/join`). */
+export interface JoinRequest {
+  token: string;
+  /** SPKI PEM of the key the joiner generated; the private key never leaves it. */
+  publicKeyPem: string;
+  description: NodeDescription;
+  addr: string;
+}
+
+/** What the manager answers: the joiner's identity, its certificate, and where to connect. */
+export interface JoinAnswer {
+  NodeID: string;
+  ClusterID: string;
+  Role: 'manager' | 'worker';
+  CertPem: string;
+  CaPem: string;
+  NatsUrls: string[];
+}
 
 export interface ManagerConfig {
   dataRoot: string;
@@ -204,6 +227,8 @@ export class Manager {
     if (this.stopped || this.dispatcher) return;
     await this.raft?.readBarrier();
     await this.ensureCluster();
+    // After a restart only this manager is a user of its nats-server: the joined nodes come back.
+    await this.syncNatsUsers();
     const { connect } = await import('nats');
     const cert = await readNodeCertificate(this.config.dataRoot);
     if (!cert || !this.ca) throw new Error('certificates vanished');
@@ -290,6 +315,69 @@ export class Manager {
       }
     });
     if (!res.ok) throw new Error(`cluster bootstrap refused: ${res.error.message}`);
+  }
+
+  /**
+   * Admits a node: checks the token secret, records the node through raft, signs its key.
+   * Only the leader admits (one writer of the node list); manager joins are not served yet.
+   */
+  async join(req: JoinRequest): Promise<JoinAnswer> {
+    if (!this.isLeader() || !this.ca) {
+      throw new TsswarmError(
+        ErrorCode.NotLeader,
+        'this manager is not the leader: join through the leader',
+      );
+    }
+    const cluster = this.control.getCluster();
+    const match = matchJoinToken(req.token, {
+      worker: cluster.JoinTokens.Worker,
+      manager: cluster.JoinTokens.Manager,
+    });
+    if (!match.ok) throw new TsswarmError(ErrorCode.PermissionDenied, match.message);
+    if (match.role === 'manager') {
+      throw new TsswarmError(
+        ErrorCode.Unavailable,
+        'joining as a manager is not supported yet: use the worker join token',
+      );
+    }
+    const nodeId = generateId(randomBytes);
+    const cert = await issueCertificate(this.ca, {
+      nodeId,
+      role: match.role,
+      clusterId: this.config.clusterId,
+      publicKeyPem: req.publicKeyPem,
+      ...(req.addr ? { sans: { ips: [req.addr] } } : {}),
+    });
+    const res = await this.store.update((tx) => {
+      tx.nodes.create({
+        ID: nodeId,
+        Spec: { Labels: {}, Role: match.role, Availability: 'active' },
+        Description: req.description,
+        Status: { State: 'unknown', Addr: req.addr },
+      });
+    });
+    if (!res.ok) throw res.error;
+    await this.syncNatsUsers();
+    this.log.info({ 'join.node': nodeId, 'join.role': match.role }, 'node joined');
+    return {
+      NodeID: nodeId,
+      ClusterID: this.config.clusterId,
+      Role: match.role,
+      CertPem: cert.certPem,
+      CaPem: this.ca.certPem,
+      NatsUrls: [`tls://${this.config.advertiseAddr}:${this.config.natsClient.port}`],
+    };
+  }
+
+  /** Every node of the store is a NATS user, so a joined worker's agent may connect. */
+  private async syncNatsUsers(): Promise<void> {
+    const users: NodeIdentity[] = this.store
+      .view((tx) => tx.nodes.find({ by: 'all' }))
+      .map((n) => ({ nodeId: n.ID, role: n.Spec.Role, clusterId: this.config.clusterId }));
+    if (!users.some((u) => u.nodeId === this.config.nodeId)) {
+      users.push({ nodeId: this.config.nodeId, role: 'manager', clusterId: this.config.clusterId });
+    }
+    await this.nats?.reconfigure({ users });
   }
 
   setHeartbeatPeriod(ms: number): void {
