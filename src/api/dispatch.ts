@@ -1,4 +1,5 @@
-import type { NodeDescription } from './node.js';
+import type { JoinAnswer, ManagerPorts } from './join.js';
+import type { NodeDescription, NodeRole } from './node.js';
 import type { Task, TaskStatus } from './task.js';
 
 /**
@@ -21,6 +22,8 @@ export interface RegisterRequest {
 export interface RegisterReply {
   sessionId: string;
   heartbeatPeriodMs: number;
+  /** The role the managers want this node in (promote/demote reach the node this way). */
+  role?: NodeRole;
 }
 
 export interface HeartbeatRequest {
@@ -28,7 +31,16 @@ export interface HeartbeatRequest {
 }
 
 export type HeartbeatReply =
-  { ok: true; heartbeatPeriodMs: number } | { ok: false; reason: 'unknown-session' };
+  | { ok: true; heartbeatPeriodMs: number; role?: NodeRole }
+  | { ok: false; reason: 'unknown-session' };
+
+/** A promoted worker asks the leader for manager credentials for a key it generated. */
+export interface PromoteRequest {
+  publicKeyPem: string;
+  ports: ManagerPorts;
+}
+
+export type PromoteReply = { ok: true; answer: JoinAnswer } | { ok: false; message: string };
 
 export type AssignmentMessage =
   | { type: 'complete'; sessionId: string; seq: number; tasks: Task[] }
@@ -57,6 +69,7 @@ export const dispatchTopics = {
   heartbeat: 'heartbeat',
   status: 'status',
   resync: 'resync',
+  promote: 'promote',
 } as const;
 
 /**

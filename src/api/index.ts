@@ -3,6 +3,7 @@ export * from './meta.js';
 export * from './id.js';
 export * from './cluster.js';
 export * from './node.js';
+export * from './join.js';
 export * from './service.js';
 export * from './task-state.js';
 export * from './task.js';

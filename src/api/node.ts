@@ -36,8 +36,12 @@ export interface NodeStatus {
 export interface ManagerStatus {
   Leader: boolean;
   Reachability: Reachability;
-  /** host:port of the manager's raft/API endpoint. */
+  /** host:port of the manager's TLS API (what `swarm join` is given, docker's 2377). */
   Addr: string;
+  /** tsswarm: where the other managers reach this one's raft and nats-server. */
+  RaftAddr?: string;
+  NatsAddr?: string;
+  NatsClusterAddr?: string;
 }
 
 export interface Node extends Meta {

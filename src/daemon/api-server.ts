@@ -10,7 +10,9 @@ import {
   type NodeSpec,
   type ServiceSpec,
 } from '../api/index.js';
+import type { ManagerPorts } from '../manager/manager.js';
 import type { Daemon } from './daemon.js';
+import { ForwardError, forwardToLeader, indexHeader, isClusterWrite } from './forward.js';
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.InvalidArgument]: 400,
@@ -35,6 +37,8 @@ const objectBody = { type: 'object' } as const;
 const anonymousPaths = new Set(['/cluster/join', '/cluster/ca', '/_ping']);
 /** Membership changes of this very node: only its local root user may ask for them. */
 const localOnlyPaths = new Set(['/swarm/init', '/swarm/join', '/swarm/leave']);
+/** Set on a forwarded request, so a leader that just lost its role does not forward it again. */
+const forwardedHeader = 'x-tsswarm-forwarded';
 
 /**
  * The daemon's HTTP API (Docker-shaped paths, JSON bodies, errors as `{code, message}`) on the
@@ -110,6 +114,52 @@ async function buildApiApp(
     });
   }
 
+  // Writes reach the leader wherever they arrive; the answer waits until this replica has the
+  // change, so the caller's next read here sees it.
+  app.addHook('preHandler', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (!isClusterWrite(req.method, path) || req.headers[forwardedHeader] !== undefined) return;
+    const manager = daemon.currentManager();
+    if (!manager || manager.isLeader()) return;
+    // A leader that just died or is cut off: try whoever leads next, for a bounded time.
+    const deadline = Date.now() + 15_000;
+    let fwd;
+    for (;;) {
+      if (manager.isLeader()) return;
+      const leader = manager.leaderApiAddr();
+      if (leader) {
+        try {
+          fwd = await forwardToLeader(
+            leader,
+            await daemon.nodeCredentials(),
+            { method: req.method, url: req.url, body: req.body },
+            { connectMs: 2_000, totalMs: 30_000 },
+          );
+          break;
+        } catch (err) {
+          // Once the request may have reached a leader, a retry could apply it twice.
+          if (!(err instanceof ForwardError) || err.sent || Date.now() > deadline) throw err;
+        }
+      } else if (Date.now() > deadline) {
+        // No leader known: the handler runs and fails with raft's "not the leader" error.
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (fwd.index !== undefined) await manager.waitApplied(fwd.index, 2_000);
+    void reply.status(fwd.status);
+    if (fwd.contentType) void reply.header('content-type', fwd.contentType);
+    await reply.send(fwd.body);
+    return reply;
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    const manager = daemon.currentManager();
+    if (manager?.isLeader() && isClusterWrite(req.method, req.url.split('?')[0] ?? '')) {
+      void reply.header(indexHeader, String(manager.store.index));
+    }
+    return payload;
+  });
+
   app.setErrorHandler((err: unknown, _req, reply: FastifyReply) => {
     if (err instanceof TsswarmError) {
       void reply.status(statusOf[err.code] ?? 500).send(err.toWire());
@@ -180,7 +230,13 @@ async function buildApiApp(
   // The two anonymous cluster paths: a joiner first pins the CA against its token, then asks in.
   app.get('/cluster/ca', async () => ({ CaPem: (await daemon.rootCaPem()) ?? '' }));
   app.post<{
-    Body: { Token: string; PublicKeyPem: string; Description: NodeDescription; Addr: string };
+    Body: {
+      Token: string;
+      PublicKeyPem: string;
+      Description: NodeDescription;
+      Addr: string;
+      Ports?: ManagerPorts;
+    };
   }>(
     '/cluster/join',
     {
@@ -195,6 +251,16 @@ async function buildApiApp(
               required: ['Hostname', 'Platform', 'Resources', 'Engine'],
             },
             Addr: { type: 'string' },
+            Ports: {
+              type: 'object',
+              properties: Object.fromEntries(
+                ['api', 'raft', 'nats', 'natsCluster'].map((k) => [
+                  k,
+                  { type: 'integer', minimum: 1, maximum: 65535 },
+                ]),
+              ),
+              required: ['api', 'raft', 'nats', 'natsCluster'],
+            },
           },
           required: ['Token', 'PublicKeyPem', 'Description', 'Addr'],
         },
@@ -206,6 +272,7 @@ async function buildApiApp(
         publicKeyPem: req.body.PublicKeyPem,
         description: req.body.Description,
         addr: req.body.Addr,
+        ...(req.body.Ports ? { ports: req.body.Ports } : {}),
       }),
   );
   app.get('/swarm', () => control().getCluster());

@@ -10,8 +10,10 @@ import {
   generateId,
   TsswarmError,
   type NodeDescription,
+  type NodeRole,
 } from '../api/index.js';
-import type { Manager } from '../manager/manager.js';
+import type { NodeCredentials } from '../manager/ca/index.js';
+import type { JoinAnswer, Manager, ManagerPorts } from '../manager/manager.js';
 import type { Agent } from '../worker/index.js';
 import { defaultAdvertiseAddr, validateDaemonConfig, type DaemonConfig } from './daemon-config.js';
 import { readNodeState, removeSwarmState, writeNodeState, type NodeState } from './node-state.js';
@@ -52,7 +54,7 @@ export class Daemon {
     await mkdir(this.config.dataRoot, { recursive: true });
     await writeFile(this.pidFile, `${process.pid}\n`);
     const state = await readNodeState(this.config.dataRoot);
-    if (state) await this.serialised(() => this.startRoles(state));
+    if (state) await this.serialised(() => this.startRoles(state, 'restart'));
   }
 
   /** One membership change at a time (init, leave, shutdown). */
@@ -89,6 +91,31 @@ export class Daemon {
       );
     }
     return this.manager;
+  }
+
+  /** The manager role when this node plays it (no error when it does not). */
+  currentManager(): Manager | undefined {
+    return this.manager;
+  }
+
+  private creds: Promise<NodeCredentials> | undefined;
+
+  /** This node's certificate, key and CA, for calls to other managers. */
+  nodeCredentials(): Promise<NodeCredentials> {
+    this.creds ??= (async () => {
+      const ca = await import('../manager/ca/index.js');
+      const root = await ca.readRootCa(this.config.dataRoot);
+      const cert = await ca.readNodeCertificate(this.config.dataRoot);
+      if (!root || !cert) {
+        throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
+      }
+      return { caPem: root.certPem, certPem: cert.certPem, keyPem: cert.keyPem };
+    })();
+    const p = this.creds;
+    p.catch(() => {
+      if (this.creds === p) this.creds = undefined;
+    });
+    return p;
   }
 
   nodeId(): string | undefined {
@@ -128,7 +155,7 @@ export class Daemon {
       });
       await writeNodeState(this.config.dataRoot, state);
       try {
-        await this.startRoles(state);
+        await this.startRoles(state, 'init');
       } catch (err) {
         await this.stopRoles();
         await removeSwarmState(this.config.dataRoot);
@@ -168,6 +195,7 @@ export class Daemon {
             publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
             description: nodeDescription(),
             addr: advertiseAddr,
+            ports: this.managerPorts(),
             timeoutMs: 10_000,
           });
         } catch (err) {
@@ -188,17 +216,20 @@ export class Daemon {
           natsMonitorPort: this.config.natsMonitorPort,
           managerNatsUrls: answer.NatsUrls,
         };
-        await ca.writeRootCa(this.config.dataRoot, {
-          certPem: answer.CaPem,
-          digest: ca.certificateDigest(answer.CaPem),
-        });
+        const digest = ca.certificateDigest(answer.CaPem);
+        await ca.writeRootCa(
+          this.config.dataRoot,
+          answer.CaKeyPem
+            ? { certPem: answer.CaPem, keyPem: answer.CaKeyPem, digest }
+            : { certPem: answer.CaPem, digest },
+        );
         await ca.writeNodeCertificate(this.config.dataRoot, {
           certPem: answer.CertPem,
           keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         });
         await writeNodeState(this.config.dataRoot, state);
         try {
-          await this.startRoles(state);
+          await this.startRoles(state, 'join', answer);
         } catch (err) {
           await this.stopRoles();
           await removeSwarmState(this.config.dataRoot);
@@ -211,6 +242,88 @@ export class Daemon {
     });
   }
 
+  private managerPorts(): ManagerPorts {
+    return {
+      api: this.config.apiPort,
+      raft: this.config.raftPort,
+      nats: this.config.natsPort,
+      natsCluster: this.config.natsClusterPort,
+    };
+  }
+
+  private roleChange: Promise<void> | undefined;
+
+  /** The agent heard the role the managers want (node promote/demote): follow it. */
+  private onRoleWanted(role: NodeRole): void {
+    if (!this.state || this.state.role === role || this.roleChange) return;
+    this.roleChange = this.serialised(() => this.changeRole(role))
+      .catch((err: unknown) =>
+        this.log.warn({ err }, `becoming a ${role} failed; trying again at the next heartbeat`),
+      )
+      .finally(() => {
+        this.roleChange = undefined;
+      });
+  }
+
+  /**
+   * Promote: manager credentials from the leader (over the NATS session), then the manager role
+   * starts as a joining manager would. Demote (once another manager leads): a worker
+   * certificate, the manager role and its raft, NATS and CA key go. Task containers keep running
+   * and the new agent adopts them, as after a daemon restart.
+   */
+  private async changeRole(role: NodeRole): Promise<void> {
+    const state = this.state;
+    if (!state || state.role === role) return;
+    const ca = await import('../manager/ca/index.js');
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicKeyPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const keyPem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    if (role === 'manager') {
+      const agent = this.agent;
+      if (!agent) return;
+      const answer = await agent.requestPromotion({ publicKeyPem, ports: this.managerPorts() });
+      await this.stopRoles();
+      await ca.writeRootCa(this.config.dataRoot, {
+        certPem: answer.CaPem,
+        keyPem: answer.CaKeyPem ?? '',
+        digest: ca.certificateDigest(answer.CaPem),
+      });
+      await ca.writeNodeCertificate(this.config.dataRoot, { certPem: answer.CertPem, keyPem });
+      const next: NodeState = { ...state, role: 'manager', managerNatsUrls: answer.NatsUrls };
+      await writeNodeState(this.config.dataRoot, next);
+      await this.startRoles(next, 'join', answer);
+      this.log.info('promoted: this node is a manager now');
+      return;
+    }
+    const manager = this.manager;
+    // The leader hands its leadership over before it is removed: wait for that.
+    if (!manager || manager.isLeader()) return;
+    const root = await ca.readRootCa(this.config.dataRoot);
+    if (!root || !('keyPem' in root)) {
+      throw new TsswarmError(ErrorCode.DataCorrupt, 'the CA key of this manager is missing');
+    }
+    const cert = await ca.issueCertificate(root, {
+      nodeId: state.nodeId,
+      role: 'worker',
+      clusterId: state.clusterId,
+      publicKeyPem,
+      sans: { ips: [state.advertiseAddr] },
+    });
+    const own = `${state.advertiseAddr}:${state.natsPort}`;
+    const natsUrls = manager.natsUrls().filter((u) => !u.endsWith(own));
+    await this.stopRoles();
+    for (const dir of ['raft', 'nats']) {
+      await rm(join(this.config.dataRoot, dir), { recursive: true, force: true });
+    }
+    await rm(ca.certificatePaths(this.config.dataRoot).caKey, { force: true });
+    await ca.writeRootCa(this.config.dataRoot, { certPem: root.certPem, digest: root.digest });
+    await ca.writeNodeCertificate(this.config.dataRoot, { certPem: cert.certPem, keyPem });
+    const next: NodeState = { ...state, role: 'worker', managerNatsUrls: natsUrls };
+    await writeNodeState(this.config.dataRoot, next);
+    await this.startRoles(next, 'restart');
+    this.log.info('demoted: this node is a worker now');
+  }
+
   /** The cluster's CA certificate, for a joiner to pin against its token. */
   async rootCaPem(): Promise<string | undefined> {
     if (!this.manager) return undefined;
@@ -218,7 +331,11 @@ export class Daemon {
     return (await ca.readRootCa(this.config.dataRoot))?.certPem;
   }
 
-  private async startRoles(state: NodeState): Promise<void> {
+  private async startRoles(
+    state: NodeState,
+    mode: 'init' | 'join' | 'restart',
+    joined?: JoinAnswer,
+  ): Promise<void> {
     this.localState = 'pending';
     if (state.role === 'worker') {
       try {
@@ -242,6 +359,7 @@ export class Daemon {
           nodeId: state.nodeId,
           clusterId: state.clusterId,
           advertiseAddr: state.advertiseAddr,
+          apiPort: this.config.apiPort,
           raft: { host: state.raftHost, port: state.raftPort },
           natsClient: { host: natsHost, port: state.natsPort },
           natsCluster: { host: natsHost, port: state.natsClusterPort },
@@ -249,6 +367,9 @@ export class Daemon {
           description: nodeDescription(),
           electionTimeoutMs: this.config.electionTimeoutMs,
           leaderWaitMs: 15_000,
+          mode,
+          ...(joined?.NatsRoutes ? { natsRoutes: joined.NatsRoutes } : {}),
+          ...(joined?.RaftPeers ? { raftPeers: joined.RaftPeers } : {}),
         },
         this.log,
       );
@@ -256,7 +377,8 @@ export class Daemon {
       this.state = state;
       await manager.start();
       await this.startTcpApi();
-      await this.startAgent(state, [manager.natsUrl]);
+      // Its own server first; the other managers' when that one is down.
+      await this.startAgent(state, [manager.natsUrl, ...manager.natsUrls()]);
       this.localState = 'active';
       if (this.tcpApi) this.lastError = '';
     } catch (err) {
@@ -320,6 +442,7 @@ export class Daemon {
         stateDir: join(this.config.dataRoot, 'worker'),
         statusBatchMs: 10,
         requestTimeoutMs: 5_000,
+        onRole: (role) => this.onRoleWanted(role),
       },
       new RuntimeExecutor(runtime, state.nodeId),
       this.log,
@@ -328,6 +451,7 @@ export class Daemon {
   }
 
   private async stopRoles(): Promise<void> {
+    this.creds = undefined;
     const tcpApi = this.tcpApi;
     this.tcpApi = undefined;
     await tcpApi?.close().catch((err: unknown) => this.log.warn({ err }, 'TLS API close failed'));

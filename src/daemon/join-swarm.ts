@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode, TsswarmError, invalidArgument, type NodeDescription } from '../api/index.js';
 import { checkCaAgainstToken, parseJoinToken } from '../manager/ca/index.js';
-import type { JoinAnswer } from '../manager/manager.js';
+import type { JoinAnswer, ManagerPorts } from '../manager/manager.js';
 
 export interface JoinCall {
   /** host:port of a manager's TLS API. */
@@ -12,6 +12,7 @@ export interface JoinCall {
   publicKeyPem: string;
   description: NodeDescription;
   addr: string;
+  ports: ManagerPorts;
   timeoutMs: number;
 }
 
@@ -64,6 +65,7 @@ export async function requestJoin(call: JoinCall): Promise<JoinAnswer> {
       PublicKeyPem: call.publicKeyPem,
       Description: call.description,
       Addr: call.addr,
+      Ports: call.ports,
     },
     call,
   );

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { NatsConnection } from 'nats';
@@ -9,7 +10,14 @@ import {
   ErrorCode,
   generateId,
   nsToMs,
+  invalidArgument,
   TsswarmError,
+  type JoinAnswer,
+  type JoinRequest,
+  type ManagerPorts,
+  type ManagerStatus,
+  type Node,
+  type NodeRole,
   type NodeDescription,
 } from '../api/index.js';
 import {
@@ -25,9 +33,11 @@ import {
   type NodeIdentity,
   type RootCa,
 } from './ca/index.js';
+import type { PromoteRequest } from '../api/dispatch.js';
 import { ControlApi } from './controlapi/index.js';
 import { Dispatcher, defaultDispatcherConfig, natsBus } from './dispatcher/index.js';
 import { LeaderLoops } from './leader-loops.js';
+import { RaftMembership } from './membership.js';
 import {
   defaultNatsServerConfig,
   defaultNatsSupervisorConfig,
@@ -44,24 +54,7 @@ import {
 } from './raft/index.js';
 import { MemoryStore, type ApplyResult } from './store/index.js';
 
-/** What a joining node sends to a manager (`POST /cluster/join`). */
-export interface JoinRequest {
-  token: string;
-  /** SPKI PEM of the key the joiner generated; the private key never leaves it. */
-  publicKeyPem: string;
-  description: NodeDescription;
-  addr: string;
-}
-
-/** What the manager answers: the joiner's identity, its certificate, and where to connect. */
-export interface JoinAnswer {
-  NodeID: string;
-  ClusterID: string;
-  Role: 'manager' | 'worker';
-  CertPem: string;
-  CaPem: string;
-  NatsUrls: string[];
-}
+export type { JoinAnswer, JoinRequest, ManagerPorts } from '../api/index.js';
 
 export interface ManagerConfig {
   dataRoot: string;
@@ -69,6 +62,7 @@ export interface ManagerConfig {
   clusterId: string;
   /** Address other nodes use to reach this one (raft, NATS). */
   advertiseAddr: string;
+  apiPort: number;
   raft: HostPort;
   natsClient: HostPort;
   natsCluster: HostPort;
@@ -77,6 +71,30 @@ export interface ManagerConfig {
   /** Raft election timeout; lower only in tests. */
   electionTimeoutMs: number;
   leaderWaitMs: number;
+  /**
+   * init: bootstrap a one-voter raft and wait to lead; join: start empty, wait for the leader to
+   * add this node; restart: recover from disk, and serve even while no leader is known.
+   */
+  mode: 'init' | 'join' | 'restart';
+  /** Route URLs to start nats-server with, before the store names the managers (join). */
+  natsRoutes?: string[];
+  /** Raft addresses of the servers, before the log names them (join). */
+  raftPeers?: Record<string, string>;
+}
+
+const hostPort = (host: string, port: number): string =>
+  isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+
+/** A manager's entry before raft has heard from it. */
+function newManagerStatus(addr: string, ports: ManagerPorts): ManagerStatus {
+  return {
+    Leader: false,
+    Reachability: 'unknown',
+    Addr: hostPort(addr, ports.api),
+    RaftAddr: hostPort(addr, ports.raft),
+    NatsAddr: hostPort(addr, ports.nats),
+    NatsClusterAddr: hostPort(addr, ports.natsCluster),
+  };
 }
 
 /** Creates the cluster's root CA and this node's certificate under the data root (swarm init). */
@@ -117,6 +135,10 @@ export class Manager {
   private leaderNc: NatsConnection | undefined;
   private dispatcher: Dispatcher | undefined;
   private loops: LeaderLoops | undefined;
+  private membership: RaftMembership | undefined;
+  private readonly peersAbort = new AbortController();
+  private natsApplied = '';
+  private natsSync: Promise<void> = Promise.resolve();
   private leaderChange: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private ca: RootCa | undefined;
@@ -167,7 +189,14 @@ export class Manager {
       snapshotStore: this.stores.snapshotStore,
       transport: this.transport,
       logger: this.log,
-      bootstrap: { servers: [{ id: nodeId, address: advertise, suffrage: 'voter' }] },
+      ...(this.config.raftPeers ? { peerAddresses: this.config.raftPeers } : {}),
+      ...(this.config.mode === 'init'
+        ? {
+            bootstrap: {
+              servers: [{ id: nodeId, address: advertise, suffrage: 'voter' as const }],
+            },
+          }
+        : {}),
     });
     this.raft = raft;
     this.store.setProposer({ propose: (d) => raft.propose(d) });
@@ -192,6 +221,9 @@ export class Manager {
         clusterName: this.config.clusterId,
         client: this.config.natsClient,
         cluster: this.config.natsCluster,
+        routes: this.config.natsRoutes ?? [],
+        clientAdvertise: hostPort(this.config.advertiseAddr, this.config.natsClient.port),
+        clusterAdvertise: hostPort(this.config.advertiseAddr, this.config.natsCluster.port),
         monitor: this.config.natsMonitor,
         tls: {
           certFile: paths.nodeCert,
@@ -207,28 +239,97 @@ export class Manager {
     });
     await this.nats.start();
     raft.start();
-    await this.waitForLeader();
+    this.watchPeers();
+    await this.waitForLeader(this.config.mode !== 'restart');
+  }
+
+  /** Every manager keeps its nats-server's routes and users in step with the store's nodes. */
+  private watchPeers(): void {
+    const watcher = this.store.watch({ tables: ['nodes'], signal: this.peersAbort.signal });
+    void (async () => {
+      try {
+        for await (const e of watcher) {
+          void e;
+          this.natsSync = this.natsSync
+            .then(() => this.syncNats())
+            .catch((err: unknown) => this.log.warn({ err }, 'nats-server reconfigure failed'));
+        }
+      } catch (err) {
+        if (!this.stopped) this.log.warn({ err }, 'node watch ended');
+      }
+    })();
+  }
+
+  /** The store's managers (with their endpoints), this one included once it is recorded. */
+  private managerNodes(): Node[] {
+    return this.store
+      .view((tx) => tx.nodes.find({ by: 'all' }))
+      .filter((n) => n.Spec.Role === 'manager' && n.ManagerStatus?.NatsAddr);
+  }
+
+  /** NATS URLs of every manager's server, for workers and joiners. */
+  natsUrls(): string[] {
+    const urls = this.managerNodes().map((n) => `tls://${n.ManagerStatus?.NatsAddr}`);
+    return urls.length > 0
+      ? urls
+      : [`tls://${hostPort(this.config.advertiseAddr, this.config.natsClient.port)}`];
+  }
+
+  private natsRoutes(exceptSelf: boolean): string[] {
+    return this.managerNodes()
+      .filter((n) => !exceptSelf || n.ID !== this.config.nodeId)
+      .map((n) => `nats-route://${n.ManagerStatus?.NatsClusterAddr}`);
+  }
+
+  /** The TLS API address of the leader when it is another manager (forwarding writes). */
+  leaderApiAddr(): string | undefined {
+    const l = this.raft?.leader();
+    if (!l || l.id === this.config.nodeId) return undefined;
+    return this.store.view((tx) => tx.nodes.get(l.id))?.ManagerStatus?.Addr;
+  }
+
+  /** Resolves once the local store has applied `index` (read-your-writes after forwarding). */
+  async waitApplied(index: number, timeoutMs: number): Promise<boolean> {
+    if (this.store.index >= index) return true;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const w = this.store.watch({ types: ['commit', 'reset'], signal: abort.signal });
+      if (this.store.index >= index) return true;
+      for await (const e of w) {
+        if ('index' in e && e.index >= index) return true;
+      }
+      return this.store.index >= index;
+    } finally {
+      clearTimeout(timer);
+      abort.abort();
+    }
   }
 
   natsPid(): number | undefined {
     return this.nats?.pid;
   }
 
-  private async waitForLeader(): Promise<void> {
+  /**
+   * Waits until a leader is known (and, when it is this node, leads with its dispatcher). A
+   * restarted manager of a cluster that lost its quorum still serves reads, so it only warns.
+   */
+  private async waitForLeader(strict: boolean): Promise<void> {
     const deadline = Date.now() + this.config.leaderWaitMs;
     while (Date.now() < deadline) {
-      if (this.raft?.isLeader() && this.dispatcher) return;
+      const leader = this.raft?.leader();
+      if (leader && (leader.id !== this.config.nodeId || this.dispatcher)) return;
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new TsswarmError(ErrorCode.Unavailable, 'raft elected no leader in time');
+    if (strict) throw new TsswarmError(ErrorCode.Unavailable, 'raft elected no leader in time');
+    this.log.warn('no raft leader known yet: serving the local store, writes will fail');
   }
 
   private async becomeLeader(): Promise<void> {
     if (this.stopped || this.dispatcher) return;
     await this.raft?.readBarrier();
     await this.ensureCluster();
-    // After a restart only this manager is a user of its nats-server: the joined nodes come back.
-    await this.syncNatsUsers();
+    await this.syncNats();
     const { connect } = await import('nats');
     const cert = await readNodeCertificate(this.config.dataRoot);
     if (!cert || !this.ca) throw new Error('certificates vanished');
@@ -250,6 +351,7 @@ export class Manager {
         heartbeatPeriodMs: nsToMs(cluster.Spec.Dispatcher.HeartbeatPeriod),
       },
       logger: this.log,
+      onPromote: (nodeId, req) => this.promote(nodeId, req),
     });
     this.dispatcher.start();
     this.loops = new LeaderLoops({
@@ -264,10 +366,24 @@ export class Manager {
       },
     });
     this.loops.start();
-    this.log.info('leading: orchestrators, scheduler and dispatcher running');
+    const raft = this.raft;
+    if (raft) {
+      this.membership = new RaftMembership({
+        selfId: this.config.nodeId,
+        store: this.store,
+        raft,
+        unreachableAfterMs: this.config.electionTimeoutMs * 3,
+        periodMs: 500,
+        logger: this.log,
+      });
+      this.membership.start();
+    }
+    this.log.info('leading: orchestrators, scheduler, dispatcher and membership running');
   }
 
   private async stopLeading(): Promise<void> {
+    this.membership?.stop();
+    this.membership = undefined;
     this.dispatcher?.stop();
     this.dispatcher = undefined;
     this.loops?.stop();
@@ -296,11 +412,7 @@ export class Manager {
           JoinTokens: { Worker: tokens.worker, Manager: tokens.manager },
         });
       }
-      const managerStatus = {
-        Leader: true,
-        Reachability: 'reachable' as const,
-        Addr: `${advertiseAddr}:${this.config.raft.port}`,
-      };
+      const managerStatus = this.ownStatus();
       const n = tx.nodes.get(nodeId);
       if (!n) {
         tx.nodes.create({
@@ -310,74 +422,158 @@ export class Manager {
           Status: { State: 'unknown', Addr: advertiseAddr },
           ManagerStatus: managerStatus,
         });
-      } else if (!n.ManagerStatus?.Leader) {
+      } else if (JSON.stringify(n.ManagerStatus) !== JSON.stringify(managerStatus)) {
         tx.nodes.update({ ...n, ManagerStatus: managerStatus });
       }
     });
     if (!res.ok) throw new Error(`cluster bootstrap refused: ${res.error.message}`);
   }
 
-  /**
-   * Admits a node: checks the token secret, records the node through raft, signs its key.
-   * Only the leader admits (one writer of the node list); manager joins are not served yet.
-   */
-  async join(req: JoinRequest): Promise<JoinAnswer> {
-    if (!this.isLeader() || !this.ca) {
+  /** This manager's entry in the node list while it leads. */
+  private ownStatus(): ManagerStatus {
+    const a = this.config.advertiseAddr;
+    return {
+      Leader: true,
+      Reachability: 'reachable',
+      Addr: hostPort(a, this.config.apiPort),
+      RaftAddr: hostPort(a, this.config.raft.port),
+      NatsAddr: hostPort(a, this.config.natsClient.port),
+      NatsClusterAddr: hostPort(a, this.config.natsCluster.port),
+    };
+  }
+
+  /** The CA with its key, on the leader only: one writer of the node list. */
+  private leaderCa(): RootCa {
+    const ca = this.ca;
+    if (!this.isLeader() || !ca || !('keyPem' in ca)) {
       throw new TsswarmError(
         ErrorCode.NotLeader,
         'this manager is not the leader: join through the leader',
       );
     }
+    return ca;
+  }
+
+  /**
+   * Admits a node: checks the token secret, records the node through raft, signs its key. A
+   * manager joiner also gets the CA key and where the other managers are; the membership loop
+   * adds it to raft as a non-voter at once and gives it a vote once it has caught up.
+   */
+  async join(req: JoinRequest): Promise<JoinAnswer> {
+    const ca = this.leaderCa();
     const cluster = this.control.getCluster();
     const match = matchJoinToken(req.token, {
       worker: cluster.JoinTokens.Worker,
       manager: cluster.JoinTokens.Manager,
     });
     if (!match.ok) throw new TsswarmError(ErrorCode.PermissionDenied, match.message);
-    if (match.role === 'manager') {
-      throw new TsswarmError(
-        ErrorCode.Unavailable,
-        'joining as a manager is not supported yet: use the worker join token',
-      );
+    const ports = req.ports;
+    if (match.role === 'manager' && !ports) {
+      throw invalidArgument('a manager joiner must send the ports it listens on');
     }
     const nodeId = generateId(randomBytes);
-    const cert = await issueCertificate(this.ca, {
-      nodeId,
-      role: match.role,
-      clusterId: this.config.clusterId,
-      publicKeyPem: req.publicKeyPem,
-      ...(req.addr ? { sans: { ips: [req.addr] } } : {}),
-    });
+    const answer = await this.credentials(ca, nodeId, match.role, req.publicKeyPem, req.addr);
     const res = await this.store.update((tx) => {
       tx.nodes.create({
         ID: nodeId,
         Spec: { Labels: {}, Role: match.role, Availability: 'active' },
         Description: req.description,
         Status: { State: 'unknown', Addr: req.addr },
+        ...(match.role === 'manager' && ports
+          ? { ManagerStatus: newManagerStatus(req.addr, ports) }
+          : {}),
       });
     });
     if (!res.ok) throw res.error;
-    await this.syncNatsUsers();
+    await this.syncNats();
     this.log.info({ 'join.node': nodeId, 'join.role': match.role }, 'node joined');
+    return answer;
+  }
+
+  /**
+   * A worker that `node promote` made a manager asks for its manager credentials (over its
+   * authenticated NATS session): the same answer a manager joiner gets, for its existing id.
+   */
+  async promote(nodeId: string, req: PromoteRequest): Promise<JoinAnswer> {
+    const ca = this.leaderCa();
+    const node = this.store.view((tx) => tx.nodes.get(nodeId));
+    if (!node) throw new TsswarmError(ErrorCode.NotFound, `node ${nodeId} is not in the swarm`);
+    if (node.Spec.Role !== 'manager') {
+      throw invalidArgument(`node ${nodeId} has not been promoted to manager`);
+    }
+    const addr = node.Status.Addr;
+    const answer = await this.credentials(ca, nodeId, 'manager', req.publicKeyPem, addr);
+    const res = await this.store.update((tx) => {
+      const n = tx.nodes.get(nodeId);
+      if (n) tx.nodes.update({ ...n, ManagerStatus: newManagerStatus(addr, req.ports) });
+    });
+    if (!res.ok) throw res.error;
+    await this.syncNats();
+    this.log.info({ 'promote.node': nodeId }, 'node promoted: manager credentials issued');
+    return answer;
+  }
+
+  private async credentials(
+    ca: RootCa,
+    nodeId: string,
+    role: NodeRole,
+    publicKeyPem: string,
+    addr: string,
+  ): Promise<JoinAnswer> {
+    const cert = await issueCertificate(ca, {
+      nodeId,
+      role,
+      clusterId: this.config.clusterId,
+      publicKeyPem,
+      sans:
+        role === 'manager'
+          ? { dns: ['localhost'], ips: [...new Set(['127.0.0.1', addr])] }
+          : { ips: [addr] },
+    });
     return {
       NodeID: nodeId,
       ClusterID: this.config.clusterId,
-      Role: match.role,
+      Role: role,
       CertPem: cert.certPem,
-      CaPem: this.ca.certPem,
-      NatsUrls: [`tls://${this.config.advertiseAddr}:${this.config.natsClient.port}`],
+      CaPem: ca.certPem,
+      NatsUrls: this.natsUrls(),
+      ...(role === 'manager'
+        ? {
+            CaKeyPem: ca.keyPem,
+            NatsRoutes: this.natsRoutes(false),
+            RaftPeers: Object.fromEntries(
+              (this.raft?.configuration().servers ?? []).map((x) => [x.id, x.address]),
+            ),
+          }
+        : {}),
     };
   }
 
-  /** Every node of the store is a NATS user, so a joined worker's agent may connect. */
-  private async syncNatsUsers(): Promise<void> {
+  /**
+   * Every node of the store is a NATS user (so its agent may connect to any manager's server),
+   * and every other manager's server is a route. Reloads nats-server only when that changed.
+   */
+  private async syncNats(): Promise<void> {
+    // Identities follow the certificates a node may hold, not its wanted role: every node has
+    // its worker one, managers (and nodes between promotion and demotion) the manager one too,
+    // so a node whose role changes keeps its session until it has its new certificate.
+    const clusterId = this.config.clusterId;
     const users: NodeIdentity[] = this.store
       .view((tx) => tx.nodes.find({ by: 'all' }))
-      .map((n) => ({ nodeId: n.ID, role: n.Spec.Role, clusterId: this.config.clusterId }));
-    if (!users.some((u) => u.nodeId === this.config.nodeId)) {
-      users.push({ nodeId: this.config.nodeId, role: 'manager', clusterId: this.config.clusterId });
+      .flatMap((n) => [
+        { nodeId: n.ID, role: 'worker' as const, clusterId },
+        ...(n.ManagerStatus ? [{ nodeId: n.ID, role: 'manager' as const, clusterId }] : []),
+      ]);
+    if (!users.some((u) => u.nodeId === this.config.nodeId && u.role === 'manager')) {
+      users.push({ nodeId: this.config.nodeId, role: 'manager', clusterId });
     }
-    await this.nats?.reconfigure({ users });
+    const known = this.natsRoutes(true);
+    // Until the store names the managers (a joiner catching up), keep the routes it came with.
+    const routes = this.managerNodes().length > 0 ? known : (this.config.natsRoutes ?? []);
+    const key = JSON.stringify({ users, routes });
+    if (key === this.natsApplied || !this.nats) return;
+    await this.nats.reconfigure({ users, routes });
+    this.natsApplied = key;
   }
 
   setHeartbeatPeriod(ms: number): void {
@@ -386,6 +582,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.peersAbort.abort();
     await bounded(this.leaderChange, 5_000);
     await bounded(this.stopLeading(), 5_000);
     this.raft?.stop();

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { NatsConnection, Subscription } from 'nats';
-import type { NodeDescription, TaskStatus } from '../api/index.js';
+import type { JoinAnswer, NodeDescription, NodeRole, TaskStatus } from '../api/index.js';
 import {
   dispatchSubjects,
   dispatchTopics,
   type AssignmentMessage,
   type HeartbeatReply,
+  type PromoteReply,
+  type PromoteRequest,
   type RegisterReply,
   type RegisterRequest,
   type StatusBatch,
@@ -28,6 +30,8 @@ export interface AgentConfig {
   stateDir: string;
   statusBatchMs: number;
   requestTimeoutMs: number;
+  /** Told the role the managers want this node in, at each register and heartbeat. */
+  onRole?: (role: NodeRole) => void;
 }
 
 const encoder = new TextEncoder();
@@ -113,6 +117,7 @@ export class Agent {
           const reply = dec<RegisterReply>(m.data);
           this.sessionId = reply.sessionId;
           this.heartbeatPeriodMs = reply.heartbeatPeriodMs;
+          if (reply.role) this.config.onRole?.(reply.role);
           this.tracker.reset(reply.sessionId);
           this.log.info({ 'session.id': reply.sessionId }, 'registered');
           const early = this.early;
@@ -184,10 +189,24 @@ export class Agent {
         return;
       }
       this.heartbeatPeriodMs = reply.heartbeatPeriodMs;
+      if (reply.role) this.config.onRole?.(reply.role);
     } catch (err) {
       this.log.debug({ err }, 'heartbeat failed');
     }
     this.armHeartbeat();
+  }
+
+  /** A promoted node asks the leader for its manager credentials. */
+  async requestPromotion(req: PromoteRequest): Promise<JoinAnswer> {
+    if (!this.nc) throw new Error('not connected to the managers');
+    const m = await this.nc.request(
+      dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.promote),
+      enc(req),
+      { timeout: 10_000 },
+    );
+    const reply = dec<PromoteReply>(m.data);
+    if (!reply.ok) throw new Error(`the leader refused the promotion: ${reply.message}`);
+    return reply.answer;
   }
 
   private queueStatus(taskId: string, status: TaskStatus): void {

@@ -81,12 +81,13 @@ export function registerNodeCommands(program: Command): void {
     .description('Update a node')
     .argument('<node>')
     .option('--availability <a>', 'active, pause or drain')
+    .option('--role <role>', 'worker or manager')
     .option('--label-add <K=V>', 'add or update a node label', collect, [])
     .option('--label-rm <K>', 'remove a node label', collect, [])
     .action(
       async (
         ref: string,
-        opts: { availability?: string; labelAdd: string[]; labelRm: string[] },
+        opts: { availability?: string; role?: string; labelAdd: string[]; labelRm: string[] },
         cmd: Command,
       ) => {
         const { invalidArgument } = await import('../../api/index.js');
@@ -101,6 +102,15 @@ export function registerNodeCommands(program: Command): void {
             );
           }
           spec.Availability = a;
+        }
+        if (opts.role !== undefined) {
+          const r = opts.role.toLowerCase();
+          if (r !== 'worker' && r !== 'manager') {
+            throw invalidArgument(
+              `invalid argument "${opts.role}" for "--role" flag: use worker or manager`,
+            );
+          }
+          spec.Role = r;
         }
         for (const kv of opts.labelAdd) {
           const i = kv.indexOf('=');
@@ -118,6 +128,39 @@ export function registerNodeCommands(program: Command): void {
         process.stdout.write(`${ref}\n`);
       },
     );
+
+  for (const [verb, role] of [
+    ['promote', 'manager'],
+    ['demote', 'worker'],
+  ] as const) {
+    node
+      .command(verb)
+      .description(
+        verb === 'promote'
+          ? 'Promote one or more nodes to manager in the swarm'
+          : 'Demote one or more nodes from manager in the swarm',
+      )
+      .argument('<node...>')
+      .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+        const api = client(cmd);
+        for (const ref of refs) {
+          const n = await api.get<Node>(`/nodes/${encodeURIComponent(ref)}`);
+          if (n.Spec.Role === role) {
+            process.stdout.write(`Node ${ref} is already a ${role}.\n`);
+            continue;
+          }
+          await api.post(`/nodes/${n.ID}/update?version=${n.Version.Index}`, {
+            ...n.Spec,
+            Role: role,
+          });
+          process.stdout.write(
+            role === 'manager'
+              ? `Node ${ref} promoted to a manager in the swarm.\n`
+              : `Manager ${ref} demoted in the swarm.\n`,
+          );
+        }
+      });
+  }
 
   node
     .command('rm')

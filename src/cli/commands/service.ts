@@ -159,9 +159,12 @@ export function progress(
   const running = tasks.filter(
     (t) => t.DesiredState === 'running' && t.Status.State === 'running',
   ).length;
+  // A task on a node that is down cannot report that it stopped: nothing to wait for.
+  const down = new Set(nodes.filter((n) => n.Status.State === 'down').map((n) => n.ID));
   const stopping = tasks.filter(
     (t) =>
       (t.DesiredState === 'shutdown' || t.DesiredState === 'remove') &&
+      !down.has(t.NodeID) &&
       ['assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'].includes(
         t.Status.State,
       ),

@@ -78,6 +78,27 @@ export function registerSwarmCommands(program: Command): void {
     );
   });
 
+  addDaemonFlags(
+    swarm
+      .command('join')
+      .description('Join a swarm as a node and/or manager (starts the daemon first when none runs)')
+      .argument('<host:port>', 'a manager of the swarm (its TLS API, port 2377 by default)')
+      .requiredOption('--token <token>', 'token for entry into the swarm'),
+  ).action(async (remote: string, flags: DaemonFlags & { token: string }, cmd: Command) => {
+    const g = globalOptions(cmd);
+    const api = new ApiClient(clientTarget(g));
+    await ensureDaemon(g, flags, api);
+    await api.post<{ NodeID: string }>('/swarm/join', {
+      RemoteAddrs: [remote],
+      JoinToken: flags.token,
+      ...(flags.advertiseAddr ? { AdvertiseAddr: flags.advertiseAddr } : {}),
+    });
+    const info = await api.get<{ Swarm: { ControlAvailable: boolean } }>('/info');
+    process.stdout.write(
+      `This node joined a swarm as a ${info.Swarm.ControlAvailable ? 'manager' : 'worker'}.\n`,
+    );
+  });
+
   swarm
     .command('join-token')
     .description('Manage join tokens')

@@ -159,10 +159,14 @@ export class ControlApi {
     const res = await this.store.update((tx) => {
       const n = resolveNode(tx, ref);
       if (n.Version.Index !== version) throw outOfSequence();
-      if (spec.Role !== n.Spec.Role) {
-        throw invalidArgument(
-          'changing a node role needs a multi-manager cluster: not supported yet',
-        );
+      if (spec.Role === 'worker' && n.Spec.Role === 'manager') {
+        const managers = tx.nodes.find({ by: 'all' }).filter((x) => x.Spec.Role === 'manager');
+        if (managers.length <= 1) {
+          throw new TsswarmError(
+            ErrorCode.InUse,
+            `rpc error: attempting to demote the last manager of the swarm (node ${n.ID})`,
+          );
+        }
       }
       tx.nodes.update({ ...n, Spec: spec });
     });

@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { advanceTaskStatus, type Node, type Task } from '../../api/index.js';
+import {
+  advanceTaskStatus,
+  type JoinAnswer,
+  type Node,
+  type NodeRole,
+  type Task,
+} from '../../api/index.js';
 import {
   dispatchSubjects,
   dispatchTopics,
   type HeartbeatReply,
   type HeartbeatRequest,
+  type PromoteReply,
+  type PromoteRequest,
   type RegisterReply,
   type RegisterRequest,
   type ResyncRequest,
@@ -53,6 +61,8 @@ export interface DispatcherOptions {
   config: DispatcherConfig;
   logger: Logger;
   nowMs?: () => number;
+  /** Answers a promoted worker's request for manager credentials (the manager signs them). */
+  onPromote?: (nodeId: string, req: PromoteRequest) => Promise<JoinAnswer>;
 }
 
 /**
@@ -150,7 +160,10 @@ export class Dispatcher {
     try {
       switch (topic) {
         case dispatchTopics.register:
-          void this.register(nodeId, decodeJson<RegisterRequest>(m.data), m);
+          // A leader that loses its role mid-register must not take the process down with it.
+          this.register(nodeId, decodeJson<RegisterRequest>(m.data), m).catch((err: unknown) =>
+            this.log.warn({ err, 'node.id': nodeId }, 'register failed'),
+          );
           return;
         case dispatchTopics.heartbeat:
           this.heartbeat(nodeId, decodeJson<HeartbeatRequest>(m.data), m);
@@ -160,6 +173,9 @@ export class Dispatcher {
           return;
         case dispatchTopics.resync:
           this.resync(nodeId, decodeJson<ResyncRequest>(m.data), m);
+          return;
+        case dispatchTopics.promote:
+          void this.promote(nodeId, decodeJson<PromoteRequest>(m.data), m);
           return;
         default:
           this.log.warn({ 'node.id': nodeId, topic }, 'unknown topic');
@@ -199,6 +215,7 @@ export class Dispatcher {
     const reply: RegisterReply = {
       sessionId: session.stream.sessionId,
       heartbeatPeriodMs: this.config.heartbeatPeriodMs,
+      ...this.roleOf(nodeId),
     };
     m.respond(encodeJson(reply));
     this.log.info({ 'node.id': nodeId, 'session.id': reply.sessionId }, 'node registered');
@@ -213,7 +230,28 @@ export class Dispatcher {
       return;
     }
     s.lastSeenMs = this.nowMs();
-    const reply: HeartbeatReply = { ok: true, heartbeatPeriodMs: this.config.heartbeatPeriodMs };
+    const reply: HeartbeatReply = {
+      ok: true,
+      heartbeatPeriodMs: this.config.heartbeatPeriodMs,
+      ...this.roleOf(nodeId),
+    };
+    m.respond(encodeJson(reply));
+  }
+
+  /** The role the store wants the node in: how promote and demote reach it. */
+  private roleOf(nodeId: string): { role?: NodeRole } {
+    const role = this.options.store.view((tx) => tx.nodes.get(nodeId))?.Spec.Role;
+    return role ? { role } : {};
+  }
+
+  private async promote(nodeId: string, req: PromoteRequest, m: BusMessage): Promise<void> {
+    let reply: PromoteReply;
+    try {
+      if (!this.options.onPromote) throw new Error('this dispatcher cannot promote nodes');
+      reply = { ok: true, answer: await this.options.onPromote(nodeId, req) };
+    } catch (err) {
+      reply = { ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
     m.respond(encodeJson(reply));
   }
 

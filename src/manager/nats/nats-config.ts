@@ -20,6 +20,12 @@ export interface NatsServerConfig {
   cluster: HostPort;
   /** The other managers' route URLs, `nats-route://host:port`. Changing them is a reload. */
   routes: string[];
+  /**
+   * host:port other nodes reach the client and route listeners at, gossiped to clients and
+   * routes (a server listening on 0.0.0.0 would otherwise gossip every local address).
+   */
+  clientAdvertise?: string;
+  clusterAdvertise?: string;
   /** HTTP monitoring (/healthz, /varz, /routez), loopback only: it is not authenticated. */
   monitor: HostPort;
   tls: { certFile: string; keyFile: string; caFile: string; handshakeTimeoutMs: number };
@@ -115,8 +121,10 @@ export function validateNatsServerConfig(config: NatsServerConfig): void {
       );
     if (user.role !== 'manager' && user.role !== 'worker')
       bad(`users[${i}].role`, user.role, 'must be manager or worker');
-    if (seen.has(user.nodeId)) bad(`users[${i}].nodeId`, user.nodeId, 'appears twice');
-    seen.add(user.nodeId);
+    // A node may hold a worker and a manager identity at once (while its role changes).
+    const key = `${user.nodeId}/${user.role}`;
+    if (seen.has(key)) bad(`users[${i}].nodeId`, user.nodeId, `appears twice as ${user.role}`);
+    seen.add(key);
   }
   if (!config.users.some((u) => u.nodeId === config.serverName && u.role === 'manager')) {
     bad('users', config.serverName, "the server's own node must be a manager user");
@@ -188,6 +196,7 @@ export function renderNatsConfig(config: NatsServerConfig): string {
     '# Written by tsswarm; changes are overwritten. Routes change by reload (SIGHUP).',
     `server_name: ${q(config.serverName)}`,
     `listen: ${hostPort(config.client)}`,
+    ...(config.clientAdvertise ? [`client_advertise: ${q(config.clientAdvertise)}`] : []),
     `http: ${hostPort(config.monitor)}`,
     `pid_file: ${q(config.pidFile)}`,
     `max_payload: ${config.maxPayloadBytes}`,
@@ -202,6 +211,7 @@ export function renderNatsConfig(config: NatsServerConfig): string {
     'cluster {',
     `  name: ${q(config.clusterName)}`,
     `  listen: ${hostPort(config.cluster)}`,
+    ...(config.clusterAdvertise ? [`  advertise: ${q(config.clusterAdvertise)}`] : []),
     // Routes connect only between managers: a certificate of the cluster CA is required, and
     // the servers share no route credentials beyond it.
     tls('  ', 'verify'),

@@ -35,6 +35,12 @@ export interface RaftNodeOptions<R> {
   logger?: Logger;
   /** The servers of a new cluster. Used only when the stores hold nothing yet. */
   bootstrap?: Configuration;
+  /**
+   * Where servers outside this node's configuration are reached: a server that joins an
+   * existing cluster starts with no configuration and must answer the leader before the log
+   * tells it the leader's address (etcd's initial-cluster, in short).
+   */
+  peerAddresses?: Record<string, string>;
 }
 
 type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
@@ -117,6 +123,7 @@ export class RaftNode<R = unknown> {
 
   private votes = new Set<string>();
   private progress = new Map<string, Progress>();
+  private readonly peerAddresses: Record<string, string>;
   private pending = new Map<number, PendingProposal<R>>();
   private queue: QueuedEntry<R>[] = [];
   private flushScheduled = false;
@@ -147,6 +154,7 @@ export class RaftNode<R = unknown> {
     this.clock = options.clock ?? systemClock();
     this.random = options.random ?? Math.random;
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ 'raft.id': this.id });
+    this.peerAddresses = { ...options.peerAddresses };
     this.recover(options.bootstrap);
   }
 
@@ -297,7 +305,12 @@ export class RaftNode<R = unknown> {
 
   stats(): RaftStats {
     const matchIndex: Record<string, number> = {};
-    for (const [id, p] of this.progress) matchIndex[id] = p.match;
+    const lastContactAgoMs: Record<string, number> = {};
+    const now = this.clock.now();
+    for (const [id, p] of this.progress) {
+      matchIndex[id] = p.match;
+      lastContactAgoMs[id] = now - p.lastContactMs;
+    }
     return {
       id: this.id,
       role: this.role,
@@ -312,6 +325,7 @@ export class RaftNode<R = unknown> {
       snapshotTerm: this.snapshotTerm,
       configuration: this.configuration(),
       matchIndex,
+      lastContactAgoMs,
     };
   }
 
@@ -706,7 +720,13 @@ export class RaftNode<R = unknown> {
   private serverFor(id: string): Server {
     return (
       this.latestConfig.servers.find((s) => s.id === id) ??
-      this.progress.get(id)?.server ?? { id, address: id, suffrage: 'nonvoter' }
+      this.progress.get(id)?.server ?? {
+        id,
+        // Unknown: the id itself (the in-memory transport addresses servers by id; the TCP one
+        // drops a frame it has no host:port for, e.g. a reply to a removed server).
+        address: this.peerAddresses[id] ?? id,
+        suffrage: 'nonvoter',
+      }
     );
   }
 

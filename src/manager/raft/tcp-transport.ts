@@ -22,6 +22,11 @@ export interface TcpTransportConfig {
   maxQueuedBytes?: number;
   /** Pause between reconnect attempts to an unreachable peer. */
   reconnectDelayMs?: number;
+  /**
+   * A connection whose frames go unacknowledged this long is dead and is replaced. After a
+   * partition heals, TCP's own retransmission backoff could otherwise keep it mute for a minute.
+   */
+  peerDeadMs?: number;
   logger?: Logger;
 }
 
@@ -39,12 +44,21 @@ interface Peer {
   waiting: Buffer[][];
   waitingBytes: number;
   corked: boolean;
+  /** When the oldest frame not yet covered by an ack was written (undefined: all acked). */
+  unackedSinceMs: number | undefined;
 }
+
+/** The one byte a receiver writes back on a connection: "frames up to here arrived". */
+const ACK = Buffer.from([6]);
+/** A receiver acks at most this often (and at least once after this when frames arrived). */
+const ackIntervalMs = 200;
 
 /**
  * Raft over TCP with mutual TLS: length-prefixed frames (u32 length, then a codec.ts message),
  * one long-lived outbound connection per peer that carries our messages to it, and inbound
- * connections that carry the peers' messages to us. A peer must present a certificate from
+ * connections that carry the peers' messages to us; the receiver acks on the same connection
+ * (one byte, at most every 200 ms) so a sender notices a connection that died silently. A peer
+ * must present a certificate from
  * the cluster CA whose CN is the `from` of every message it sends. A malformed frame closes that
  * connection only. When a peer is slow, frames beyond `maxQueuedBytes` are dropped: raft treats
  * them as lost and resends, which is the backpressure.
@@ -71,6 +85,7 @@ export class TcpTransport implements Transport {
       maxFrameBytes: config.maxFrameBytes ?? defaultMaxFrameBytes,
       maxQueuedBytes: config.maxQueuedBytes ?? defaultMaxQueuedBytes,
       reconnectDelayMs: config.reconnectDelayMs ?? 100,
+      peerDeadMs: config.peerDeadMs ?? 3_000,
     };
     this.localAddress = config.advertise ?? config.listen;
     this.logger = (config.logger ?? pino({ level: 'silent' })).child({
@@ -99,7 +114,20 @@ export class TcpTransport implements Transport {
 
   send(to: Server, message: RaftMessage): void {
     if (this.closed) return;
+    if (!addressPattern.test(to.address)) {
+      // A server we have no address for (one removed from the configuration): like a lost frame.
+      this.framesDropped++;
+      return;
+    }
     const peer = this.peer(to.address);
+    if (
+      peer.socket !== null &&
+      peer.unackedSinceMs !== undefined &&
+      performance.now() - peer.unackedSinceMs > this.config.peerDeadMs
+    ) {
+      this.logger.info({ 'peer.address': peer.address }, 'raft peer stopped acking: reconnecting');
+      this.forget(peer);
+    }
     const parts = encodeMessage(message);
     let size = 0;
     for (const p of parts) size += p.length;
@@ -134,6 +162,7 @@ export class TcpTransport implements Transport {
         waiting: [],
         waitingBytes: 0,
         corked: false,
+        unackedSinceMs: undefined,
       };
       this.peers.set(address, peer);
     }
@@ -201,9 +230,23 @@ export class TcpTransport implements Transport {
     socket.on('error', () => socket.destroy());
     let chunks: Buffer[] = [];
     let buffered = 0;
+    let lastAckMs = 0;
+    let ackTimer: NodeJS.Timeout | undefined;
+    const ack = (): void => {
+      ackTimer = undefined;
+      if (socket.destroyed) return;
+      lastAckMs = performance.now();
+      socket.write(ACK);
+    };
+    socket.on('close', () => clearTimeout(ackTimer));
     // Bytes needed before parsing is worth a concat: a large snapshot arrives in many chunks.
     let needed = 4;
     socket.on('data', (chunk: Buffer) => {
+      if (ackTimer === undefined) {
+        const wait = lastAckMs + ackIntervalMs - performance.now();
+        if (wait <= 0) ack();
+        else ackTimer = setTimeout(ack, wait);
+      }
       chunks.push(chunk);
       buffered += chunk.length;
       if (buffered < needed) return;
@@ -284,8 +327,14 @@ export class TcpTransport implements Transport {
       peer.waitingBytes = 0;
       for (const f of waiting) this.write(peer, f);
     });
-    // We never expect data on our outbound connections.
-    socket.on('data', () => socket.destroy());
+    // The peer acks what it received; anything but acks is a protocol error.
+    socket.on('data', (chunk: Buffer) => {
+      if (chunk.some((b) => b !== ACK[0])) {
+        socket.destroy();
+        return;
+      }
+      peer.unackedSinceMs = undefined;
+    });
     socket.on('error', (err) => {
       this.logger.debug(
         { 'peer.address': peer.address, err: err.message },
@@ -293,13 +342,19 @@ export class TcpTransport implements Transport {
       );
     });
     socket.on('close', () => {
-      if (peer.socket === socket) {
-        peer.socket = null;
-        peer.connected = false;
-        peer.waiting = [];
-        peer.waitingBytes = 0;
-      }
+      if (peer.socket === socket) this.forget(peer);
     });
+  }
+
+  /** Drops the peer's connection; the next send dials again. */
+  private forget(peer: Peer): void {
+    const socket = peer.socket;
+    peer.socket = null;
+    peer.connected = false;
+    peer.waiting = [];
+    peer.waitingBytes = 0;
+    peer.unackedSinceMs = undefined;
+    socket?.destroy();
   }
 
   /**
@@ -318,12 +373,15 @@ export class TcpTransport implements Transport {
         socket.uncork();
       });
     }
+    peer.unackedSinceMs ??= performance.now();
     socket.write(buf);
   }
 }
 
+const addressPattern = /^\[?([^\]]*?)\]?:(\d+)$/;
+
 export function splitAddress(address: string): { host: string; port: number } {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
+  const m = addressPattern.exec(address);
   const port = m === null ? NaN : Number(m[2]);
   if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw invalidArgument(`raft transport: address ${JSON.stringify(address)} is not host:port`);

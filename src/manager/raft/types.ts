@@ -201,4 +201,6 @@ export interface RaftStats {
   configuration: Configuration;
   /** Leader only: each follower's known match index. */
   matchIndex: Record<string, number>;
+  /** Leader only: ms since each follower last answered. */
+  lastContactAgoMs: Record<string, number>;
 }

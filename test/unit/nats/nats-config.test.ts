@@ -100,10 +100,10 @@ describe('nats-server config', () => {
         {
           users: [
             { nodeId: 'm1', role: 'manager', clusterId: 'c1' },
-            { nodeId: 'm1', role: 'worker', clusterId: 'c1' },
+            { nodeId: 'm1', role: 'manager', clusterId: 'c1' },
           ],
         },
-        /users\[1\].nodeId "m1": appears twice/,
+        /users\[1\].nodeId "m1": appears twice as manager/,
       ],
       [{ maxPayloadBytes: 10 }, /maxPayloadBytes/],
     ];

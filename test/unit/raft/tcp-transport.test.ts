@@ -60,6 +60,8 @@ function rawConnect(port: number, opts: tls.ConnectionOptions): Promise<tls.TLSS
       checkServerIdentity: () => undefined,
     });
     sockets.push(s);
+    // The receiver acks frames with a byte: read them, or 'close' would wait for a reader.
+    s.resume();
     s.once('secureConnect', () => resolve(s));
     s.once('error', reject);
   });
@@ -253,5 +255,44 @@ describe('TcpTransport (mutual TLS on loopback)', () => {
     s.write(frame(Buffer.concat(encodeMessage(heartbeat('a', 1)))));
     await closed;
     expect(got).toHaveLength(0);
+  });
+
+  it('replaces a connection whose peer stops acking (a partition TCP would sit out)', async () => {
+    const pki = await testPki(['a', 'b']);
+    const a = await TcpTransport.listen({
+      listen: '127.0.0.1:0',
+      caPem: pki.ca.certPem,
+      certPem: pki.node('a').certPem,
+      keyPem: pki.node('a').keyPem,
+      peerDeadMs: 300,
+    });
+    open.push(a);
+    // A peer that reads every frame and never acks: what a sender sees of a silent black hole.
+    let connections = 0;
+    const mute = tls.createServer({
+      ca: pki.ca.certPem,
+      cert: pki.node('b').certPem,
+      key: pki.node('b').keyPem,
+      requestCert: true,
+    });
+    mute.on('secureConnection', (sock) => {
+      connections++;
+      sockets.push(sock);
+      sock.resume();
+    });
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    try {
+      const port = (mute.address() as { port: number }).port;
+      const to = { id: 'b', address: `127.0.0.1:${port}`, suffrage: 'voter' as const };
+      for (let seq = 1; seq <= 60 && connections < 2; seq++) {
+        a.send(to, heartbeat('a', seq));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(connections).toBeGreaterThanOrEqual(2);
+    } finally {
+      // close() waits for open connections: drop ours first.
+      for (const sock of sockets.splice(0)) sock.destroy();
+      await new Promise((r) => mute.close(r));
+    }
   });
 });
