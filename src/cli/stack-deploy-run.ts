@@ -180,10 +180,12 @@ export async function runStackDeploy(o: StackDeployRun): Promise<StackDeployFail
     for (const w of a.waitFor) {
       const dep = trackers.get(w.service);
       if (!dep) continue;
-      if (!(dep.progress !== undefined && conditionMet(w.condition, dep.progress))) {
+      const met = (p: ServiceProgress): boolean => conditionMet(w.condition, p);
+      // Say that it waits only when the first look at the dependency finds it not ready.
+      if ((await dep.until(() => true)).ok && !met(dep.progress as ServiceProgress)) {
         o.out(`Waiting for ${w.service} (${w.condition}) before deploying ${a.name}`);
       }
-      const r = await dep.until((p) => conditionMet(w.condition, p));
+      const r = await dep.until(met);
       if (r.ok) continue;
       if (w.required) {
         const error = `not deployed: dependency ${w.service} failed: ${r.error}`;
