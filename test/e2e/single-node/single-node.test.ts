@@ -478,6 +478,28 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     expect(left.map((c) => c.record.Id)).toEqual([]);
   }, 120_000);
 
+  it('deploys stacks/demo as it is and removes it', async () => {
+    const out = await ok(
+      'stack',
+      'deploy',
+      '-c',
+      join(repo, 'stacks', 'demo', 'compose.yml'),
+      'demo',
+    );
+    expect(out).toContain('demo_migrate: verify: Service converged\n');
+    expect(out).toContain('demo_web: overall progress: 3 out of 3 tasks\n');
+    expect(out.indexOf('Creating service demo_web')).toBeGreaterThan(
+      out.indexOf('demo_migrate: verify: Service converged'),
+    );
+    expect((await running('demo_web')).length).toBe(3);
+    expect((await running('demo_agent')).length).toBe(1);
+    await rememberPids();
+    await ok('stack', 'rm', 'demo');
+    expect(
+      await runtime.list({ all: true, labels: { 'com.docker.stack.namespace': 'demo' } }),
+    ).toEqual([]);
+  }, 120_000);
+
   it('fails a stack deploy that cannot converge, naming the service and its task error', async () => {
     const file = join(base, 'bad.yml');
     writeFileSync(
