@@ -48,6 +48,7 @@ class Tracker {
   outcome: Outcome | undefined;
   private readonly listeners = new Set<() => void>();
   private started = false;
+  private stopped = false;
 
   constructor(
     readonly name: string,
@@ -79,6 +80,11 @@ class Tracker {
     });
   }
 
+  /** Ends the polling once nobody needs it any more (the deploy is over). */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** The service was never deployed: whoever waits for it learns why. */
   abandon(error: string): void {
     if (!this.started) this.settle({ ok: false, error });
@@ -97,7 +103,7 @@ class Tracker {
     const { api, now, pollMs, stallMs, limitMs, out } = this.run;
     const watch = new ConvergenceWatch(now(), stallMs, limitMs);
     let last = '';
-    for (;;) {
+    while (!this.stopped) {
       const [service, tasks] = await Promise.all([
         api.get<Service>(`/services/${encodeURIComponent(id)}?status=true`),
         api.get<Task[]>(`/tasks?service=${encodeURIComponent(id)}`),
@@ -116,6 +122,7 @@ class Tracker {
       if (stuck !== undefined) return { ok: false, error: stuck };
       await new Promise((r) => setTimeout(r, pollMs));
     }
+    return { ok: false, error: 'deploy ended before it converged' };
   }
 }
 
@@ -219,6 +226,8 @@ export async function runStackDeploy(o: StackDeployRun): Promise<StackDeployFail
     const r = await (trackers.get(a.name) as Tracker).until(() => false);
     if (!r.ok) fail(a.name, r.error);
   }
+  // Dependencies that were only waited for up to a condition need no more polling.
+  for (const t of trackers.values()) t.stop();
   return failures;
 }
 

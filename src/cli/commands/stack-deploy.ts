@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { serviceModeKind, type Service, type ServiceSpec, type Task } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
@@ -28,6 +28,11 @@ async function createStackObjects(_api: ApiClient, stack: Stack): Promise<Servic
     const { Networks: _networks, ...template } = spec.TaskTemplate;
     return { ...spec, TaskTemplate: template };
   });
+}
+
+/** Only the two formats tsswarm prints; anything else (a Go template) is refused by name. */
+function formatOption(): Option {
+  return new Option('--format <format>', 'json, or table').choices(['json', 'table']);
 }
 
 async function stackServices(api: ApiClient, name: string): Promise<Service[]> {
@@ -106,7 +111,7 @@ export function registerStackDeployCommands(program: Command): void {
     .command('ls')
     .alias('list')
     .description('List stacks')
-    .option('--format <format>', 'json, or table')
+    .addOption(formatOption())
     .action(async (opts: { format?: string }, cmd: Command) => {
       const all = await client(cmd).get<Service[]>('/services');
       const counts = new Map<string, number>();
@@ -134,7 +139,7 @@ export function registerStackDeployCommands(program: Command): void {
     .description('List the services in the stack')
     .argument('<stack>')
     .option('-q, --quiet', 'only display IDs')
-    .option('--format <format>', 'json, or table')
+    .addOption(formatOption())
     .action(async (name: string, opts: { quiet?: boolean; format?: string }, cmd: Command) => {
       const services = await stackServices(client(cmd), name);
       if (services.length === 0) {
@@ -171,7 +176,7 @@ export function registerStackDeployCommands(program: Command): void {
     .argument('<stack>')
     .option('-q, --quiet', 'only display task IDs')
     .option('--no-trunc', 'do not truncate output')
-    .option('--format <format>', 'json, or table')
+    .addOption(formatOption())
     .action(
       async (
         name: string,

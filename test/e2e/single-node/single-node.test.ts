@@ -457,10 +457,23 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       'shop_web.2',
     ]);
 
+    // A file without app: kept without --prune, removed with it, and nothing else is touched.
+    writeFileSync(file, compose(2).split('  app:')[0] as string);
+    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toBe('');
+    expect([...(await services()).keys()]).toContain('shop_app');
+    expect(await ok('stack', 'deploy', '--prune', '-c', file, 'shop')).toBe(
+      'Removing service shop_app\n',
+    );
+    expect(await idsOf('shop_db')).toEqual(before.db);
+    await until(
+      'shop_app containers gone',
+      () => running('shop_app'),
+      (c) => c.length === 0,
+    );
+
     await rememberPids();
     expect(await ok('stack', 'rm', 'shop')).toBe(
       [
-        'Removing service shop_app',
         'Removing service shop_db',
         'Removing service shop_migrate',
         'Removing service shop_web',
