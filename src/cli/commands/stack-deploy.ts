@@ -201,10 +201,15 @@ export function registerStackDeployCommands(program: Command): void {
               a.NodeID.localeCompare(b.NodeID) ||
               b.CreatedAt.localeCompare(a.CreatedAt),
           );
+          // Newest task of each slot first, older ones after it with docker's " \_ " mark.
+          let prev = '';
           for (const t of tasks) {
+            const taskName = `${s.Spec.Name}.${t.Slot > 0 ? t.Slot : t.NodeID}`;
+            const same = taskName === prev;
+            prev = taskName;
             rows.push({
               ID: opts.trunc ? t.ID.slice(0, 12) : t.ID,
-              Name: `${s.Spec.Name}.${t.Slot > 0 ? t.Slot : t.NodeID}`,
+              Name: same ? ` \\_ ${taskName}` : taskName,
               Image: t.Spec.ContainerSpec.Image,
               Node: host.get(t.NodeID) ?? '',
               DesiredState: cap(t.DesiredState),
