@@ -24,8 +24,10 @@ export function serviceProgress(service: Service, tasks: readonly Task[]): Servi
   const status = service.ServiceStatus ?? { RunningTasks: 0, DesiredTasks: 0, CompletedTasks: 0 };
   const template = canonicalJson(service.Spec.TaskTemplate);
   const wanted = tasks.filter((t) => t.DesiredState !== 'shutdown' && t.DesiredState !== 'remove');
-  const newestError = [...tasks]
+  // Errors of tasks of an older spec (history of a service being updated) say nothing now.
+  const newestError = tasks
     .filter((t) => t.Status.Err !== undefined && t.Status.Err !== '')
+    .filter((t) => canonicalJson(t.Spec) === template)
     .sort((a, b) => cmp(b.Status.Timestamp, a.Status.Timestamp))[0]?.Status.Err;
   const complete = tasks.filter((t) => t.Status.State === 'complete').length;
   const running = wanted.filter((t) => t.Status.State === 'running');

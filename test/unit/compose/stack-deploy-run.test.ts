@@ -305,6 +305,26 @@ describe('serviceProgress', () => {
     ).toBe(true);
   });
 
+  it('reports the newest error of a task of the current spec only', () => {
+    const spec = replicated('web', 'busybox:2');
+    const failed = (image: string, err: string, at: string): Task => ({
+      ...task(image, 'failed', 'shutdown'),
+      ID: `t-${err}`,
+      Status: { Timestamp: at, State: 'failed', Message: '', Err: err },
+    });
+    expect(
+      serviceProgress(svc(spec, 0, 1), [
+        failed('busybox:1', 'old trouble', '2026-01-01T00:00:09Z'),
+        failed('busybox:2', 'first', '2026-01-01T00:00:01Z'),
+        failed('busybox:2', 'second', '2026-01-01T00:00:02Z'),
+      ]).error,
+    ).toBe('second');
+    expect(
+      serviceProgress(svc(spec, 0, 1), [failed('busybox:1', 'old trouble', '2026-01-01T00:00:09Z')])
+        .error,
+    ).toBeUndefined();
+  });
+
   it('service_healthy holds once the service runs (no health checks yet)', () => {
     const p = serviceProgress(svc(replicated('web'), 1, 1), [task('busybox', 'running')]);
     expect(conditionMet('service_healthy', p)).toBe(true);
