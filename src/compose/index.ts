@@ -16,3 +16,5 @@ export type {
   StackObjectSource,
   StackVolume,
 } from './convert.js';
+export { planStackDeploy, dependencyOrder, canonicalJson, stackImageLabel } from './deploy-plan.js';
+export type { DeployAction, DeployPlanInput, DependencyWait } from './deploy-plan.js';

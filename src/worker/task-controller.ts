@@ -92,12 +92,24 @@ export class TaskController {
   }
 
   private async step(): Promise<void> {
-    if (this.closed || isTerminalTaskState(this.reported)) return;
+    if (this.closed) return;
     const desired = this.task.DesiredState;
+    if (isTerminalTaskState(this.reported)) {
+      // A finished task being removed: its container goes now, not only when the task is deleted.
+      if (desired === 'remove' && this.containerId !== undefined) {
+        await this.executor.remove(this.containerId).catch(() => undefined);
+      }
+      return;
+    }
     if (desired === 'shutdown' || desired === 'remove') {
       this.stopRequested = true;
       if (this.containerId !== undefined) {
         await this.executor.stop(this.containerId, this.graceSec()).catch(() => undefined);
+        // Removed (service rm, scale down): the container goes before the task says it stopped,
+        // so whoever waits for the task to end (stack rm) finds no container after it.
+        if (desired === 'remove') {
+          await this.executor.remove(this.containerId).catch(() => undefined);
+        }
       }
       if (!isTerminalTaskState(this.reported)) this.send('shutdown', 'shutdown');
       return;
@@ -124,6 +136,8 @@ export class TaskController {
       .then((exit) => {
         if (this.closed || isTerminalTaskState(this.reported)) return;
         if (this.stopRequested) {
+          // A removed task reports its end from step(), once its container is gone too.
+          if (this.task.DesiredState === 'remove') return;
           this.send('shutdown', 'shutdown', { ExitCode: exit.exitCode });
         } else if (exit.exitCode === 0) {
           this.send('complete', 'finished', { ExitCode: 0 });

@@ -1,9 +1,10 @@
-import type { Command } from 'commander';
-import type { Service, ServiceSpec, Task } from '../../api/index.js';
+import { Option, type Command } from 'commander';
+import { serviceModeKind, type Service, type ServiceSpec, type Task } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import { humanDuration } from '../../api/human-units.js';
 import { formatTable } from '../../api/text-table.js';
+import type { Stack } from '../../compose/index.js';
 
 const namespaceLabel = 'com.docker.stack.namespace';
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -13,16 +14,25 @@ function client(cmd: Command): ApiClient {
   return new ApiClient(clientTarget(globalOptions(cmd)));
 }
 
-/** Same value → same text, whatever the key order, so a redeploy sees only real changes. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+/**
+ * Stack objects that services refer to are created here, before any service: networks, then
+ * secrets and configs (as docker does). Returns the service specs to deploy, adjusted to what
+ * exists. Today no such object is created yet: overlay networks are not wired into tasks, so
+ * services are deployed without their network attachments (with a warning) rather than failing.
+ */
+async function createStackObjects(_api: ApiClient, stack: Stack): Promise<ServiceSpec[]> {
+  if (stack.services.some((s) => (s.TaskTemplate.Networks ?? []).length > 0)) {
+    process.stderr.write('WARNING: networks are not created yet; services run without them\n');
   }
-  return JSON.stringify(v);
+  return stack.services.map((spec): ServiceSpec => {
+    const { Networks: _networks, ...template } = spec.TaskTemplate;
+    return { ...spec, TaskTemplate: template };
+  });
+}
+
+/** Only the two formats tsswarm prints; anything else (a Go template) is refused by name. */
+function formatOption(): Option {
+  return new Option('--format <format>', 'json, or table').choices(['json', 'table']);
 }
 
 async function stackServices(api: ApiClient, name: string): Promise<Service[]> {
@@ -44,15 +54,22 @@ export function registerStackDeployCommands(program: Command): void {
 
   stack
     .command('deploy')
+    .alias('up')
     .description('Deploy a new stack or update an existing stack')
     .argument('<stack>')
     .requiredOption('-c, --compose-file <file>', 'compose file (repeat to merge)', collect, [])
     .option('--prune', 'remove services that are no longer referenced')
+    .option('-d, --detach', 'exit once the services are created instead of waiting for them')
     .action(
-      async (name: string, opts: { composeFile: string[]; prune?: boolean }, cmd: Command) => {
-        const { loadCompose, convertStack, formatDiagnostic } =
+      async (
+        name: string,
+        opts: { composeFile: string[]; prune?: boolean; detach?: boolean },
+        cmd: Command,
+      ) => {
+        const { loadCompose, convertStack, formatDiagnostic, planStackDeploy } =
           await import('../../compose/index.js');
-        const { invalidArgument } = await import('../../api/errors.js');
+        const { invalidArgument, TsswarmError, ErrorCode } = await import('../../api/errors.js');
+        const { runStackDeploy } = await import('../stack-deploy-run.js');
         const loaded = loadCompose({ files: opts.composeFile });
         const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
         if (loaded.config === undefined || errors.length > 0) {
@@ -66,34 +83,26 @@ export function registerStackDeployCommands(program: Command): void {
           process.stderr.write(`WARNING: ${formatDiagnostic(w)}\n`);
         }
         const api = client(cmd);
-        const existing = new Map((await stackServices(api, name)).map((s) => [s.Spec.Name, s]));
-        const wanted = converted.stack.services.map((spec): ServiceSpec => {
-          // Overlay networks are not wired into tasks yet: attach nothing rather than fail.
-          const { Networks: _networks, ...template } = spec.TaskTemplate;
-          return { ...spec, TaskTemplate: template };
+        const services = await createStackObjects(api, converted.stack);
+        const actions = planStackDeploy({
+          stack: name,
+          services,
+          dependsOn: converted.stack.dependsOn,
+          existing: await api.get<Service[]>('/services'),
+          prune: opts.prune === true,
         });
-        if (converted.stack.services.some((s) => (s.TaskTemplate.Networks ?? []).length > 0)) {
-          process.stderr.write(
-            'WARNING: networks are not created yet; services run without them\n',
+        const failures = await runStackDeploy({
+          api,
+          actions,
+          detach: opts.detach === true,
+          out: (line) => process.stdout.write(`${line}\n`),
+          warn: (line) => process.stderr.write(`${line}\n`),
+        });
+        if (failures.length > 0) {
+          throw new TsswarmError(
+            ErrorCode.Unavailable,
+            `failed to deploy stack ${name}:\n${failures.map((f) => `${f.service}: ${f.error}`).join('\n')}`,
           );
-        }
-        for (const spec of wanted) {
-          const current = existing.get(spec.Name);
-          if (!current) {
-            process.stdout.write(`Creating service ${spec.Name}\n`);
-            await api.post('/services/create', spec);
-          } else if (canonical(current.Spec) !== canonical(spec)) {
-            process.stdout.write(`Updating service ${spec.Name} (id: ${current.ID})\n`);
-            await api.post(`/services/${current.ID}/update?version=${current.Version.Index}`, spec);
-          }
-        }
-        if (opts.prune) {
-          const keep = new Set(wanted.map((s) => s.Name));
-          for (const s of existing.values()) {
-            if (keep.has(s.Spec.Name)) continue;
-            process.stdout.write(`Removing service ${s.Spec.Name}\n`);
-            await api.delete(`/services/${s.ID}`);
-          }
         }
       },
     );
@@ -102,7 +111,7 @@ export function registerStackDeployCommands(program: Command): void {
     .command('ls')
     .alias('list')
     .description('List stacks')
-    .option('--format <format>', 'json, or table')
+    .addOption(formatOption())
     .action(async (opts: { format?: string }, cmd: Command) => {
       const all = await client(cmd).get<Service[]>('/services');
       const counts = new Map<string, number>();
@@ -130,7 +139,8 @@ export function registerStackDeployCommands(program: Command): void {
     .description('List the services in the stack')
     .argument('<stack>')
     .option('-q, --quiet', 'only display IDs')
-    .action(async (name: string, opts: { quiet?: boolean }, cmd: Command) => {
+    .addOption(formatOption())
+    .action(async (name: string, opts: { quiet?: boolean; format?: string }, cmd: Command) => {
       const services = await stackServices(client(cmd), name);
       if (services.length === 0) {
         process.stderr.write(`Nothing found in stack: ${name}\n`);
@@ -140,17 +150,22 @@ export function registerStackDeployCommands(program: Command): void {
         process.stdout.write(services.map((s) => `${s.ID}\n`).join(''));
         return;
       }
+      const rows = services.map((s) => ({
+        ID: s.ID.slice(0, 12),
+        Name: s.Spec.Name,
+        Mode: modeName(s),
+        Replicas: replicas(s),
+        Image: s.Spec.TaskTemplate.ContainerSpec.Image,
+        Ports: '',
+      }));
+      if (opts.format === 'json') {
+        process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        return;
+      }
       process.stdout.write(
         formatTable(
           ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'],
-          services.map((s) => [
-            s.ID.slice(0, 12),
-            s.Spec.Name,
-            s.Spec.Mode.Global ? 'global' : 'replicated',
-            `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}`,
-            s.Spec.TaskTemplate.ContainerSpec.Image,
-            '',
-          ]),
+          rows.map((r) => [r.ID, r.Name, r.Mode, r.Replicas, r.Image, r.Ports]),
         ),
       );
     });
@@ -159,48 +174,88 @@ export function registerStackDeployCommands(program: Command): void {
     .command('ps')
     .description('List the tasks in the stack')
     .argument('<stack>')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
-      const api = client(cmd);
-      const services = await stackServices(api, name);
-      if (services.length === 0) {
-        process.stderr.write(`Nothing found in stack: ${name}\n`);
-        return;
-      }
-      const nodes = await api.get<{ ID: string; Description: { Hostname: string } }[]>('/nodes');
-      const host = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
-      const rows: string[][] = [];
-      const now = Date.now();
-      for (const s of services) {
-        const tasks = await api.get<Task[]>(`/tasks?service=${s.ID}`);
-        tasks.sort((a, b) => a.Slot - b.Slot || b.CreatedAt.localeCompare(a.CreatedAt));
-        for (const t of tasks) {
-          rows.push([
-            t.ID.slice(0, 12),
-            `${s.Spec.Name}.${t.Slot > 0 ? t.Slot : t.NodeID}`,
-            t.Spec.ContainerSpec.Image,
-            host.get(t.NodeID) ?? '',
-            cap(t.DesiredState),
-            `${cap(t.Status.State)} ${humanDuration(now - Date.parse(t.Status.Timestamp)).toLowerCase()} ago`,
-            t.Status.Err ? `"${t.Status.Err}"` : '',
-            '',
-          ]);
+    .option('-q, --quiet', 'only display task IDs')
+    .option('--no-trunc', 'do not truncate output')
+    .addOption(formatOption())
+    .action(
+      async (
+        name: string,
+        opts: { quiet?: boolean; trunc: boolean; format?: string },
+        cmd: Command,
+      ) => {
+        const api = client(cmd);
+        const services = await stackServices(api, name);
+        if (services.length === 0) {
+          process.stderr.write(`Nothing found in stack: ${name}\n`);
+          return;
         }
-      }
-      process.stdout.write(
-        formatTable(
-          ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
-          rows,
-        ),
-      );
-    });
+        const nodes = await api.get<{ ID: string; Description: { Hostname: string } }[]>('/nodes');
+        const host = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
+        const rows: Record<string, string>[] = [];
+        const now = Date.now();
+        for (const s of services) {
+          const tasks = await api.get<Task[]>(`/tasks?service=${s.ID}`);
+          tasks.sort(
+            (a, b) =>
+              a.Slot - b.Slot ||
+              a.NodeID.localeCompare(b.NodeID) ||
+              b.CreatedAt.localeCompare(a.CreatedAt),
+          );
+          // Newest task of each slot first, older ones after it with docker's " \_ " mark.
+          let prev = '';
+          for (const t of tasks) {
+            const taskName = `${s.Spec.Name}.${t.Slot > 0 ? t.Slot : t.NodeID}`;
+            const same = taskName === prev;
+            prev = taskName;
+            rows.push({
+              ID: opts.trunc ? t.ID.slice(0, 12) : t.ID,
+              Name: same ? ` \\_ ${taskName}` : taskName,
+              Image: t.Spec.ContainerSpec.Image,
+              Node: host.get(t.NodeID) ?? '',
+              DesiredState: cap(t.DesiredState),
+              CurrentState: `${cap(t.Status.State)} ${humanDuration(now - Date.parse(t.Status.Timestamp)).toLowerCase()} ago`,
+              Error: t.Status.Err ? `"${t.Status.Err}"` : '',
+              Ports: '',
+            });
+          }
+        }
+        if (opts.quiet) {
+          process.stdout.write(rows.map((r) => `${r['ID']}\n`).join(''));
+          return;
+        }
+        if (opts.format === 'json') {
+          process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+          return;
+        }
+        const keys = [
+          'ID',
+          'Name',
+          'Image',
+          'Node',
+          'DesiredState',
+          'CurrentState',
+          'Error',
+          'Ports',
+        ];
+        process.stdout.write(
+          formatTable(
+            ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
+            rows.map((r) => keys.map((k) => r[k] ?? '')),
+          ),
+        );
+      },
+    );
 
   stack
     .command('rm')
     .alias('remove')
+    .alias('down')
     .description('Remove one or more stacks')
     .argument('<stack...>')
-    .action(async (names: string[], _o: unknown, cmd: Command) => {
+    .option('-d, --detach', 'do not wait for the stack tasks and containers to be removed')
+    .action(async (names: string[], opts: { detach?: boolean }, cmd: Command) => {
       const api = client(cmd);
+      const removed = new Set<string>();
       for (const name of names) {
         const services = await stackServices(api, name);
         if (services.length === 0) {
@@ -210,7 +265,53 @@ export function registerStackDeployCommands(program: Command): void {
         for (const s of services) {
           process.stdout.write(`Removing service ${s.Spec.Name}\n`);
           await api.delete(`/services/${s.ID}`);
+          removed.add(s.ID);
         }
+        // Networks, secrets and configs of the stack are removed here, after its services.
       }
+      if (opts.detach || removed.size === 0) return;
+      await waitTasksGone(api, removed);
     });
+}
+
+function modeName(s: Service): string {
+  const kind = serviceModeKind(s.Spec.Mode);
+  return kind.replace('-', ' ');
+}
+
+/** REPLICAS as docker prints it; jobs add how many completed out of how many. */
+function replicas(s: Service): string {
+  const st = s.ServiceStatus ?? { RunningTasks: 0, DesiredTasks: 0, CompletedTasks: 0 };
+  const base = `${st.RunningTasks}/${st.DesiredTasks}`;
+  const kind = serviceModeKind(s.Spec.Mode);
+  if (kind === 'replicated-job') {
+    const total =
+      s.Spec.Mode.ReplicatedJob?.TotalCompletions ?? s.Spec.Mode.ReplicatedJob?.MaxConcurrent ?? 1;
+    return `${base} (${st.CompletedTasks}/${total} completed)`;
+  }
+  if (kind === 'global-job') {
+    return `${base} (${st.CompletedTasks}/${st.CompletedTasks + st.DesiredTasks} completed)`;
+  }
+  return base;
+}
+
+/**
+ * Docker's `stack rm` returns while containers still stop; this one waits until the managers
+ * hold no task of the removed services, which the reaper deletes only once their containers
+ * have stopped and been removed on their nodes.
+ */
+async function waitTasksGone(api: ApiClient, serviceIds: ReadonlySet<string>): Promise<void> {
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const left = (await api.get<Task[]>('/tasks')).filter((t) => serviceIds.has(t.ServiceID));
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      const { TsswarmError, ErrorCode } = await import('../../api/errors.js');
+      throw new TsswarmError(
+        ErrorCode.Unavailable,
+        `tasks still present after removing the stack: ${left.map((t) => `${t.ID.slice(0, 12)} (${t.Status.State})`).join(', ')}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../../../src/api/index.js';
+import type { Service, Task } from '../../../src/api/index.js';
 import { ApiClient } from '../../../src/cli/client.js';
 import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { findNatsServer } from '../../../src/manager/nats/index.js';
@@ -324,53 +324,230 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     await rememberPids();
   }, 60_000);
 
-  it('deploys a stack and redeploys only the services that changed', async () => {
+  it('deploys a stack in depends_on order, redeploys only what changed, rm leaves nothing', async () => {
     const file = join(base, 'compose.yml');
-    const compose = (replicas: number) =>
+    const compose = (webReplicas: number) =>
       [
         'services:',
+        '  db:',
+        '    image: busybox',
+        '    command: sleep 1000',
+        '    stop_grace_period: 1s',
         '  web:',
         '    image: busybox',
         '    command: httpd -f',
         '    stop_grace_period: 1s',
+        '    depends_on: [db]',
         '    deploy:',
-        `      replicas: ${replicas}`,
-        '  worker:',
+        `      replicas: ${webReplicas}`,
+        '  migrate:',
+        '    image: busybox',
+        '    command: sleep 1',
+        '    deploy:',
+        '      mode: replicated-job',
+        '  app:',
+        '    image: busybox',
+        '    command: sleep 1000',
+        '    stop_grace_period: 1s',
+        '    depends_on:',
+        '      migrate:',
+        '        condition: service_completed_successfully',
+        '',
+      ].join('\n');
+    writeFileSync(file, compose(1));
+    const first = await ok('stack', 'deploy', '-c', file, 'shop');
+    const lines = first.trim().split('\n');
+    // Services with nothing to wait for are created at once; dependents once theirs are ready.
+    expect(lines.slice(0, 2)).toEqual([
+      'Creating service shop_db',
+      'Creating service shop_migrate',
+    ]);
+    for (const want of [
+      'Waiting for shop_db (service_started) before deploying shop_web',
+      'Waiting for shop_migrate (service_completed_successfully) before deploying shop_app',
+      'Creating service shop_web',
+      'Creating service shop_app',
+      'shop_web: overall progress: 1 out of 1 tasks',
+      'shop_app: verify: Service converged',
+      'shop_migrate: verify: Service converged',
+    ]) {
+      expect(lines).toContain(want);
+    }
+    expect(lines.indexOf('Creating service shop_web')).toBeGreaterThan(
+      lines.indexOf('shop_db: verify: Service converged'),
+    );
+
+    const api = new ApiClient({ socketPath: join(execRoot, 'tsswarm.sock') });
+    const services = async () =>
+      new Map(
+        (await api.get<Service[]>('/services'))
+          .filter((s) => s.Spec.Labels?.['com.docker.stack.namespace'] === 'shop')
+          .map((s) => [s.Spec.Name, s]),
+      );
+    const tasksOf = async (name: string) => {
+      const s = (await services()).get(name);
+      if (!s) throw new Error(`no service ${name}`);
+      return api.get<Task[]>(`/tasks?service=${s.ID}`);
+    };
+    const deployed = await services();
+    expect(deployed.get('shop_web')?.Spec.Labels).toEqual({
+      'com.docker.stack.namespace': 'shop',
+      'com.docker.stack.image': 'busybox',
+    });
+    // Order, from the store: web's task was made after db's task ran, app's after migrate ended.
+    const [db] = await tasksOf('shop_db');
+    const [web] = await tasksOf('shop_web');
+    const [migrate] = await tasksOf('shop_migrate');
+    const [app] = await tasksOf('shop_app');
+    expect(db?.Status.State).toBe('running');
+    expect(migrate?.Status.State).toBe('complete');
+    expect(Date.parse(web?.CreatedAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(db?.Status.Timestamp ?? ''),
+    );
+    expect(Date.parse(app?.CreatedAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(migrate?.Status.Timestamp ?? ''),
+    );
+    expect((await running('shop_web')).length).toBe(1);
+    expect((await running('shop_app')).length).toBe(1);
+
+    // Redeploy with one more web replica: only web changes, the others keep their tasks.
+    const idsOf = async (name: string) => (await tasksOf(name)).map((t) => t.ID).sort();
+    const before = {
+      db: await idsOf('shop_db'),
+      app: await idsOf('shop_app'),
+      migrate: await idsOf('shop_migrate'),
+      web: await idsOf('shop_web'),
+    };
+    writeFileSync(file, compose(2));
+    const second = (await ok('stack', 'deploy', '-c', file, 'shop')).trim().split('\n');
+    expect(second[0]).toMatch(/^Updating service shop_web \(id: \w+\)$/);
+    expect(second.at(-1)).toBe('shop_web: verify: Service converged');
+    expect(second.filter((l) => !l.startsWith('shop_web'))).toEqual([second[0]]);
+    expect(await idsOf('shop_db')).toEqual(before.db);
+    expect(await idsOf('shop_app')).toEqual(before.app);
+    expect(await idsOf('shop_migrate')).toEqual(before.migrate);
+    expect(await idsOf('shop_web')).toEqual(expect.arrayContaining(before.web));
+    expect((await running('shop_web')).length).toBe(2);
+    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toBe('');
+
+    expect(await ok('stack', 'ls')).toMatch(/^NAME\s+SERVICES\nshop\s+4\n$/);
+    expect(await ok('stack', 'ls', '--format', 'json')).toBe('{"Name":"shop","Services":"4"}\n');
+    const rows = (await ok('stack', 'services', 'shop', '--format', 'json'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    expect(rows.map((r) => [r['Name'], r['Mode'], r['Replicas']])).toEqual([
+      ['shop_app', 'replicated', '1/1'],
+      ['shop_db', 'replicated', '1/1'],
+      ['shop_migrate', 'replicated job', '0/0 (1/1 completed)'],
+      ['shop_web', 'replicated', '2/2'],
+    ]);
+    expect(await ok('stack', 'ps', 'shop')).toMatch(
+      /^ID\s+NAME\s+IMAGE\s+NODE\s+DESIRED STATE\s+CURRENT STATE\s+ERROR\s+PORTS\n/,
+    );
+    const ps = (await ok('stack', 'ps', 'shop', '--format', 'json'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    expect(ps.map((r) => r['Name']).sort()).toEqual([
+      'shop_app.1',
+      'shop_db.1',
+      'shop_migrate.1',
+      'shop_web.1',
+      'shop_web.2',
+    ]);
+
+    // A file without app: kept without --prune, removed with it, and nothing else is touched.
+    writeFileSync(file, compose(2).split('  app:')[0] as string);
+    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toBe('');
+    expect([...(await services()).keys()]).toContain('shop_app');
+    expect(await ok('stack', 'deploy', '--prune', '-c', file, 'shop')).toBe(
+      'Removing service shop_app\n',
+    );
+    expect(await idsOf('shop_db')).toEqual(before.db);
+    await until(
+      'shop_app containers gone',
+      () => running('shop_app'),
+      (c) => c.length === 0,
+    );
+
+    await rememberPids();
+    expect(await ok('stack', 'rm', 'shop')).toBe(
+      [
+        'Removing service shop_db',
+        'Removing service shop_migrate',
+        'Removing service shop_web',
+        '',
+      ].join('\n'),
+    );
+    // stack rm returned: nothing of the stack is left, without waiting any further.
+    const ids = new Set([...deployed.values()].map((s) => s.ID));
+    expect((await services()).size).toBe(0);
+    expect((await api.get<Task[]>('/tasks')).filter((t) => ids.has(t.ServiceID))).toEqual([]);
+    const left = await runtime.list({
+      all: true,
+      labels: { 'com.docker.stack.namespace': 'shop' },
+    });
+    expect(left.map((c) => c.record.Id)).toEqual([]);
+  }, 120_000);
+
+  it('deploys stacks/demo as it is and removes it', async () => {
+    const out = await ok(
+      'stack',
+      'deploy',
+      '-c',
+      join(repo, 'stacks', 'demo', 'compose.yml'),
+      'demo',
+    );
+    expect(out).toContain('demo_migrate: verify: Service converged\n');
+    expect(out).toContain('demo_web: overall progress: 3 out of 3 tasks\n');
+    expect(out.indexOf('Creating service demo_web')).toBeGreaterThan(
+      out.indexOf('demo_migrate: verify: Service converged'),
+    );
+    expect((await running('demo_web')).length).toBe(3);
+    expect((await running('demo_agent')).length).toBe(1);
+    await rememberPids();
+    await ok('stack', 'rm', 'demo');
+    expect(
+      await runtime.list({ all: true, labels: { 'com.docker.stack.namespace': 'demo' } }),
+    ).toEqual([]);
+  }, 120_000);
+
+  it('fails a stack deploy that cannot converge, naming the service and its task error', async () => {
+    const file = join(base, 'bad.yml');
+    writeFileSync(
+      file,
+      [
+        'services:',
+        '  ghost:',
+        '    image: nope:1',
+        '  nowhere:',
+        '    image: busybox',
+        '    deploy:',
+        '      placement:',
+        '        constraints: [node.role == worker]',
+        '  ok:',
         '    image: busybox',
         '    command: sleep 1000',
         '    stop_grace_period: 1s',
         '',
-      ].join('\n');
-    writeFileSync(file, compose(1));
-    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toBe(
-      'Creating service shop_web\nCreating service shop_worker\n',
+      ].join('\n'),
     );
-    await until(
-      'shop running',
-      () => running('shop_web'),
-      (c) => c.length === 1,
-    );
-    writeFileSync(file, compose(2));
-    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toMatch(
-      /^Updating service shop_web \(id: \w+\)\n$/,
-    );
-    expect(await ok('stack', 'deploy', '-c', file, 'shop')).toBe('');
-    await until(
-      'shop_web scaled',
-      () => running('shop_web'),
-      (c) => c.length === 2,
-    );
-    expect(await ok('stack', 'ls')).toMatch(/shop\s+2/);
-    expect(await ok('stack', 'rm', 'shop')).toBe(
-      'Removing service shop_web\nRemoving service shop_worker\n',
-    );
-    await until(
-      'shop gone',
-      async () => [...(await running('shop_web')), ...(await running('shop_worker'))],
-      (c) => c.length === 0,
+    const r = await cli('stack', 'deploy', '-c', file, 'bad');
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain('Error: failed to deploy stack bad:\n');
+    expect(r.stderr).toContain('bad_ghost: No such image: nope:1\n');
+    expect(r.stderr).toMatch(/bad_nowhere: no suitable node \(.*\)\n/);
+    expect(r.stdout).toContain('bad_ok: verify: Service converged\n');
+    expect(await ok('stack', 'rm', 'bad')).toMatch(/^Removing service bad_ghost\n/);
+    expect(await ok('stack', 'deploy', '-d', '-c', file, 'bad')).toBe(
+      'Creating service bad_ghost\nCreating service bad_nowhere\nCreating service bad_ok\n',
     );
     await rememberPids();
-  }, 60_000);
+    expect(await ok('stack', 'rm', 'bad')).toMatch(/^Removing service bad_ghost\n/);
+    const left = await runtime.list({ all: true, labels: { 'com.docker.stack.namespace': 'bad' } });
+    expect(left).toEqual([]);
+  }, 120_000);
 
   it('shows service logs, join tokens and takes swarm updates', async () => {
     await ok(

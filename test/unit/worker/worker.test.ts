@@ -115,6 +115,34 @@ describe('Worker reconciliation', () => {
     expect(exec.containers.size).toBe(0);
   });
 
+  it('removes the container of a task desired remove before it reports the task stopped', async () => {
+    const { exec, worker, reports, states } = setup();
+    await worker.reconcile(new Map([['t1', task('t1')]]));
+    await until(() => states('t1').includes('running'));
+    let containersAtShutdown = -1;
+    const push = reports.push.bind(reports);
+    reports.push = (...items) => {
+      if (items.some((i) => i.status.State === 'shutdown'))
+        containersAtShutdown = exec.containers.size;
+      return push(...items);
+    };
+    await worker.reconcile(new Map([['t1', task('t1', 'remove', 2)]]));
+    await until(() => states('t1').includes('shutdown'));
+    expect(containersAtShutdown).toBe(0);
+    expect(states('t1').filter((s) => s === 'shutdown')).toHaveLength(1);
+  });
+
+  it('removes the container of a finished task as soon as it is desired remove', async () => {
+    const { exec, worker, states } = setup();
+    await worker.reconcile(new Map([['t1', task('t1')]]));
+    await until(() => states('t1').includes('running'));
+    exec.exit('c1', 0);
+    await until(() => states('t1').includes('complete'));
+    await worker.reconcile(new Map([['t1', task('t1', 'remove', 2)]]));
+    await until(() => exec.containers.size === 0);
+    expect(states('t1')).not.toContain('shutdown');
+  });
+
   it('waits with a task desired ready (restart delay) until it is desired running', async () => {
     const { exec, worker, states } = setup();
     await worker.reconcile(new Map([['t1', task('t1', 'ready')]]));
