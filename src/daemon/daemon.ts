@@ -84,6 +84,12 @@ export class Daemon {
   }
 
   managerOrThrow(): Manager {
+    if (this.manager && !this.manager.started) {
+      throw new TsswarmError(
+        ErrorCode.Unavailable,
+        'the manager of this node is starting (catching up with the leader): try again',
+      );
+    }
     if (!this.manager) {
       throw new TsswarmError(
         ErrorCode.Unavailable,

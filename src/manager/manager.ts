@@ -143,6 +143,8 @@ export class Manager {
   private readonly log: Logger;
   private ca: RootCa | undefined;
   private stopped = false;
+  /** Set once start() has a leader (or gave up waiting for one): reads are current from then. */
+  started = false;
 
   constructor(
     readonly config: ManagerConfig,
@@ -318,9 +320,18 @@ export class Manager {
     const deadline = Date.now() + this.config.leaderWaitMs;
     while (Date.now() < deadline) {
       const leader = this.raft?.leader();
-      if (leader && (leader.id !== this.config.nodeId || this.dispatcher)) return;
+      const s = this.raft?.stats();
+      // A follower has caught up once it applied what the leader said is committed: before
+      // that, a restarted manager's store is what its snapshot held, and reads would go back
+      // in time.
+      const caughtUp = s !== undefined && s.commitIndex > 0 && s.appliedIndex >= s.commitIndex;
+      if (leader && (leader.id === this.config.nodeId ? this.dispatcher : caughtUp)) {
+        this.started = true;
+        return;
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
+    this.started = true;
     if (strict) throw new TsswarmError(ErrorCode.Unavailable, 'raft elected no leader in time');
     this.log.warn('no raft leader known yet: serving the local store, writes will fail');
   }

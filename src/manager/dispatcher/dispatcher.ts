@@ -349,9 +349,13 @@ export class Dispatcher {
 
   private armCheck(): void {
     if (this.stopped) return;
-    this.checkTimer = setTimeout(() => {
-      void this.checkHeartbeats().finally(() => this.armCheck());
-    }, this.config.heartbeatPeriodMs);
+    this.checkTimer = setTimeout(
+      () => {
+        void this.checkHeartbeats().finally(() => this.armCheck());
+        // Every second at most: a node is down once its grace ends, not up to a period later.
+      },
+      Math.min(this.config.heartbeatPeriodMs, 1_000),
+    );
     this.checkTimer.unref();
   }
 
