@@ -70,7 +70,26 @@ export const dispatchTopics = {
   status: 'status',
   resync: 'resync',
   promote: 'promote',
+  logs: 'logs',
 } as const;
+
+/**
+ * `service logs` across nodes: a manager asks each node that ran a task of the service
+ * (`tsswarm.node.<id>.logs`), and the node streams lines back on
+ * `tsswarm.dispatcher.<id>.logs.<requestId>`, ending with `done` unless it follows.
+ */
+export interface LogsRequest {
+  requestId: string;
+  serviceId: string;
+  /** Task id → the name docker prints (`web.1.<id>`). */
+  taskNames: Record<string, string>;
+  tail?: number;
+  follow: boolean;
+  /** Ends a followed stream (the client went away). */
+  cancel?: boolean;
+}
+
+export type LogsChunk = { lines: string[] } | { done: true; error?: string };
 
 /**
  * NATS subject names of the dispatch protocol, the one source for the worker, the dispatcher and
@@ -108,6 +127,12 @@ export const dispatchSubjects = {
     `${subjectRoot}.dispatcher.${subjectToken(nodeId, 'node id')}.>`,
   /** What the dispatcher subscribes to: reports of every node. */
   allFromNodes: `${subjectRoot}.dispatcher.*.>`,
+  /** One node's answer stream to one `service logs` request. */
+  logStream: (nodeId: string, requestId: string): string =>
+    `${subjectRoot}.dispatcher.${subjectToken(nodeId, 'node id')}.logs.${subjectToken(requestId, 'request id')}`,
+  /** Every node's answer stream to one request. */
+  allLogStreams: (requestId: string): string =>
+    `${subjectRoot}.dispatcher.*.logs.${subjectToken(requestId, 'request id')}`,
   /** Per-node inbox prefix (nats.js `inboxPrefix`), so a node cannot read others' replies. */
   inboxPrefix: (nodeId: string): string => `_INBOX.${subjectToken(nodeId, 'node id')}`,
   allInboxes: (nodeId: string): string => `_INBOX.${subjectToken(nodeId, 'node id')}.>`,

@@ -355,21 +355,20 @@ async function buildApiApp(
       },
     },
     async (req, reply) => {
-      const { serviceLogs } = await import('./service-logs.js');
+      const { Readable } = await import('node:stream');
       const service = control().getService(req.params.id);
       const tasks = control().listTasks({ service: service.ID });
       const ac = new AbortController();
       req.raw.on('close', () => ac.abort());
-      const stream = serviceLogs({
-        dataRoot: daemon.config.dataRoot,
-        execRoot: daemon.config.execRoot,
-        service,
-        tasks,
-        nodeName: daemon.managerOrThrow().config.description.Hostname,
-        ...(req.query.tail !== undefined ? { tail: req.query.tail } : {}),
-        follow: req.query.follow === true,
-        signal: ac.signal,
-      });
+      const stream = Readable.from(
+        daemon.managerOrThrow().serviceLogs({
+          serviceId: service.ID,
+          tasks,
+          ...(req.query.tail !== undefined ? { tail: req.query.tail } : {}),
+          follow: req.query.follow === true,
+          signal: ac.signal,
+        }),
+      );
       return reply.type('text/plain').send(stream);
     },
   );

@@ -12,6 +12,7 @@ import {
   type NodeDescription,
   type NodeRole,
 } from '../api/index.js';
+import type { LogsRequest } from '../api/dispatch.js';
 import type { NodeCredentials } from '../manager/ca/index.js';
 import type { JoinAnswer, Manager, ManagerPorts } from '../manager/manager.js';
 import type { Agent } from '../worker/index.js';
@@ -449,11 +450,27 @@ export class Daemon {
         statusBatchMs: 10,
         requestTimeoutMs: 5_000,
         onRole: (role) => this.onRoleWanted(role),
+        logSource: (req, signal) => this.logSource(req, signal),
       },
       new RuntimeExecutor(runtime, state.nodeId),
       this.log,
     );
     await this.agent.start();
+  }
+
+  /** This node's lines of a service's tasks, for a manager's `service logs`. */
+  private async *logSource(req: LogsRequest, signal: AbortSignal): AsyncIterable<string> {
+    const { serviceLogs } = await import('./service-logs.js');
+    yield* serviceLogs({
+      dataRoot: this.config.dataRoot,
+      execRoot: this.config.execRoot,
+      serviceId: req.serviceId,
+      taskNames: req.taskNames,
+      nodeName: hostname(),
+      ...(req.tail !== undefined ? { tail: req.tail } : {}),
+      follow: req.follow,
+      signal,
+    }) as AsyncIterable<string>;
   }
 
   private async stopRoles(): Promise<void> {

@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
-import type { Service, Task } from '../api/index.js';
 import { ContainerRuntime } from '../runtime/index.js';
 
 export interface ServiceLogsOptions {
   dataRoot: string;
   execRoot: string;
-  service: Service;
-  tasks: Task[];
+  serviceId: string;
+  /** Task id → the name docker prints. */
+  taskNames: Record<string, string>;
   nodeName: string;
   tail?: number;
   follow: boolean;
@@ -15,19 +15,18 @@ export interface ServiceLogsOptions {
 
 /**
  * `service logs` for the tasks whose containers are on this node, prefixed as docker prints
- * them (`name.slot.taskid@node    | line`). Other nodes' logs are to come over NATS.
+ * them (`name.slot.taskid@node    | line`). Each node runs this for the managers' log broker.
  */
 export function serviceLogs(o: ServiceLogsOptions): Readable {
   const runtime = ContainerRuntime.open({ dataRoot: o.dataRoot, execRoot: o.execRoot });
   async function* lines(): AsyncGenerator<string> {
     const infos = await runtime.list({
       all: true,
-      labels: { 'com.docker.swarm.service.id': o.service.ID },
+      labels: { 'com.docker.swarm.service.id': o.serviceId },
     });
-    const names = new Map(o.tasks.map((t) => [t.ID, t.Name ?? t.ID]));
     const sources = infos.map((i) => {
       const taskId = i.record.Config.Labels['com.docker.swarm.task.id'] ?? '';
-      const prefix = `${names.get(taskId) ?? i.record.Name.slice(1)}@${o.nodeName}    | `;
+      const prefix = `${o.taskNames[taskId] ?? i.record.Name.slice(1)}@${o.nodeName}    | `;
       return { id: i.record.Id, prefix };
     });
     if (!o.follow) {

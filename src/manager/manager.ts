@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import {
   type ManagerStatus,
   type Node,
   type NodeRole,
+  type Task,
   type NodeDescription,
 } from '../api/index.js';
 import {
@@ -33,7 +34,13 @@ import {
   type NodeIdentity,
   type RootCa,
 } from './ca/index.js';
-import type { PromoteRequest } from '../api/dispatch.js';
+import {
+  dispatchSubjects,
+  dispatchTopics,
+  type LogsChunk,
+  type LogsRequest,
+  type PromoteRequest,
+} from '../api/dispatch.js';
 import { ControlApi } from './controlapi/index.js';
 import { Dispatcher, defaultDispatcherConfig, natsBus } from './dispatcher/index.js';
 import { LeaderLoops } from './leader-loops.js';
@@ -133,6 +140,7 @@ export class Manager {
   private stores: FileStores | undefined;
   private nats: NatsSupervisor | undefined;
   private leaderNc: NatsConnection | undefined;
+  private clientNc: Promise<NatsConnection> | undefined;
   private dispatcher: Dispatcher | undefined;
   private loops: LeaderLoops | undefined;
   private membership: RaftMembership | undefined;
@@ -587,6 +595,106 @@ export class Manager {
     this.natsApplied = key;
   }
 
+  /** This manager's own NATS connection for requests to nodes (any manager, leader or not). */
+  private natsClient(): Promise<NatsConnection> {
+    this.clientNc ??= (async () => {
+      const { connect } = await import('nats');
+      const cert = await readNodeCertificate(this.config.dataRoot);
+      if (!cert || !this.ca) throw new TsswarmError(ErrorCode.DataCorrupt, 'certificates vanished');
+      return connect({
+        ...nodeClientOptions([this.natsUrl], {
+          nodeId: this.config.nodeId,
+          caPem: this.ca.certPem,
+          certPem: cert.certPem,
+          keyPem: cert.keyPem,
+        }),
+        name: `${this.config.nodeId}-client`,
+      });
+    })();
+    const p = this.clientNc;
+    p.catch(() => {
+      if (this.clientNc === p) this.clientNc = undefined;
+    });
+    return p;
+  }
+
+  /**
+   * `service logs` on any manager: each node that ran a task of the service streams its lines
+   * here over NATS (docker's log broker, without the leader in the path). Without `follow`
+   * the stream ends when every node said done, or went silent for 5 s (a node that is down).
+   */
+  serviceLogs(o: {
+    serviceId: string;
+    tasks: Task[];
+    tail?: number;
+    follow: boolean;
+    signal: AbortSignal;
+  }): AsyncIterable<string> {
+    const natsClient = () => this.natsClient();
+    return (async function* () {
+      const nodes = [...new Set(o.tasks.map((t) => t.NodeID).filter((n) => n !== ''))];
+      if (nodes.length === 0) return;
+      const nc = await natsClient();
+      const requestId = randomUUID().replaceAll('-', '');
+      const queue: string[] = [];
+      const pending = new Set(nodes);
+      const heard = new Map(nodes.map((n) => [n, Date.now()]));
+      let wake: (() => void) | undefined;
+      const decoder = new TextDecoder();
+      const sub = nc.subscribe(dispatchSubjects.allLogStreams(requestId), {
+        callback: (err, m) => {
+          if (err) return;
+          const node = m.subject.split('.')[2] ?? '';
+          heard.set(node, Date.now());
+          const chunk = JSON.parse(decoder.decode(m.data)) as LogsChunk;
+          if ('lines' in chunk) queue.push(...chunk.lines);
+          else pending.delete(node);
+          wake?.();
+        },
+      });
+      await nc.flush();
+      const send = (req: LogsRequest): void => {
+        for (const n of nodes) {
+          nc.publish(dispatchSubjects.toNode(n, dispatchTopics.logs), JSON.stringify(req));
+        }
+      };
+      const req: LogsRequest = {
+        requestId,
+        serviceId: o.serviceId,
+        taskNames: Object.fromEntries(o.tasks.map((t) => [t.ID, t.Name ?? t.ID])),
+        ...(o.tail !== undefined ? { tail: o.tail } : {}),
+        follow: o.follow,
+      };
+      send(req);
+      const onAbort = () => wake?.();
+      o.signal.addEventListener('abort', onAbort);
+      try {
+        while (!o.signal.aborted) {
+          const line = queue.shift();
+          if (line !== undefined) {
+            yield line;
+            continue;
+          }
+          if (!o.follow) {
+            for (const n of pending) {
+              if (Date.now() - (heard.get(n) ?? 0) > 5_000) pending.delete(n);
+            }
+            if (pending.size === 0) break;
+          }
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, 1_000);
+          });
+          wake = undefined;
+        }
+      } finally {
+        o.signal.removeEventListener('abort', onAbort);
+        sub.unsubscribe();
+        if (o.follow) send({ ...req, cancel: true });
+      }
+    })();
+  }
+
   setHeartbeatPeriod(ms: number): void {
     this.dispatcher?.setHeartbeatPeriod(ms);
   }
@@ -599,6 +707,12 @@ export class Manager {
     this.raft?.stop();
     await bounded(this.transport?.close(), 2_000);
     this.stores?.close();
+    const client = this.clientNc;
+    this.clientNc = undefined;
+    await bounded(
+      client?.then((nc) => nc.close()),
+      2_000,
+    );
     await this.nats?.stop();
   }
 }

@@ -6,6 +6,8 @@ import {
   dispatchTopics,
   type AssignmentMessage,
   type HeartbeatReply,
+  type LogsChunk,
+  type LogsRequest,
   type PromoteReply,
   type PromoteRequest,
   type RegisterReply,
@@ -32,6 +34,8 @@ export interface AgentConfig {
   requestTimeoutMs: number;
   /** Told the role the managers want this node in, at each register and heartbeat. */
   onRole?: (role: NodeRole) => void;
+  /** This node's log lines of a service, for `service logs` asked on any manager. */
+  logSource?: (req: LogsRequest, signal: AbortSignal) => AsyncIterable<string>;
 }
 
 const encoder = new TextEncoder();
@@ -51,6 +55,8 @@ export class Agent {
   private readonly log: Logger;
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
+  private logsSub: Subscription | undefined;
+  private readonly logStreams = new Map<string, AbortController>();
   private sessionId: string | undefined;
   private registering: Promise<void> | undefined;
   private early: AssignmentMessage[] = [];
@@ -94,7 +100,58 @@ export class Agent {
         }
       },
     });
+    this.logsSub = this.nc.subscribe(dispatchSubjects.toNode(nodeId, dispatchTopics.logs), {
+      callback: (err, m) => {
+        if (err) return;
+        try {
+          this.onLogsRequest(dec<LogsRequest>(m.data));
+        } catch (e) {
+          this.log.warn({ err: e }, 'malformed logs request');
+        }
+      },
+    });
     this.register();
+  }
+
+  /** Streams this node's lines of a service back to the manager that asked, in batches. */
+  private onLogsRequest(req: LogsRequest): void {
+    if (req.cancel) {
+      this.logStreams.get(req.requestId)?.abort();
+      return;
+    }
+    const source = this.config.logSource;
+    const subject = dispatchSubjects.logStream(this.config.nodeId, req.requestId);
+    const ac = new AbortController();
+    this.logStreams.set(req.requestId, ac);
+    const send = (chunk: LogsChunk): void => {
+      if (this.nc && !this.nc.isClosed()) this.nc.publish(subject, enc(chunk));
+    };
+    void (async () => {
+      let batch: string[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      const flush = (): void => {
+        clearTimeout(timer);
+        timer = undefined;
+        if (batch.length > 0) send({ lines: batch });
+        batch = [];
+      };
+      try {
+        if (source) {
+          for await (const line of source(req, ac.signal)) {
+            batch.push(line);
+            if (batch.length >= 256) flush();
+            else timer ??= setTimeout(flush, 20);
+          }
+        }
+        flush();
+        send({ done: true });
+      } catch (err) {
+        flush();
+        send({ done: true, error: err instanceof Error ? err.message : String(err) });
+      } finally {
+        this.logStreams.delete(req.requestId);
+      }
+    })();
   }
 
   private register(): void {
@@ -240,6 +297,8 @@ export class Agent {
     this.flushStatus();
     await this.applying;
     this.sub?.unsubscribe();
+    this.logsSub?.unsubscribe();
+    for (const ac of this.logStreams.values()) ac.abort();
     await this.registering?.catch(() => undefined);
     // drain() can wait on a server that is going away; close after a bounded wait.
     const nc = this.nc;

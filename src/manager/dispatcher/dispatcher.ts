@@ -174,6 +174,9 @@ export class Dispatcher {
         case dispatchTopics.resync:
           this.resync(nodeId, decodeJson<ResyncRequest>(m.data), m);
           return;
+        case dispatchTopics.logs:
+          // Log streams go to the manager that asked for them, not to the dispatcher.
+          return;
         case dispatchTopics.promote:
           void this.promote(nodeId, decodeJson<PromoteRequest>(m.data), m);
           return;

@@ -209,6 +209,36 @@ describe.skipIf(skipReason !== '')('a cluster of 3 managers and 2 workers (lab)'
     expect([...perNode.values()]).toEqual([2, 2, 2, 2, 2]);
   });
 
+  it('service logs on any manager gathers the lines of every node', async () => {
+    const create = await on('manager1', [
+      'service',
+      'create',
+      '--name',
+      'talk',
+      '--replicas',
+      '5',
+      'busybox:latest',
+      'sh',
+      '-c',
+      'echo hello; sleep 100000',
+    ]);
+    expect(create.code, create.stderr).toBe(0);
+    const hosts = new Set((await running('manager1', 'talk')).map((t) => t.Node));
+    expect(hosts.size).toBeGreaterThan(1);
+    const via = (await leaderName('manager1')) === 'manager3' ? 'manager2' : 'manager3';
+    await eventually('a hello from every task, each from its own node', async () => {
+      const r = await on(via, ['service', 'logs', 'talk']);
+      const seen = new Set(
+        r.stdout
+          .split('\n')
+          .filter((l) => / \| hello$/.test(l))
+          .map((l) => /@(\S+)\s/.exec(l)?.[1] ?? ''),
+      );
+      return r.code === 0 && [...hosts].every((h) => seen.has(h));
+    });
+    expect((await on('manager1', ['service', 'rm', 'talk'])).code).toBe(0);
+  });
+
   it('drains a node: its tasks move to the others', async () => {
     expect(
       (await on('manager1', ['node', 'update', '--availability', 'drain', hostname('worker1')]))
