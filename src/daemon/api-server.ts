@@ -340,6 +340,14 @@ async function buildApiApp(
       return { Warnings: [] };
     },
   );
+  app.post<{ Params: { id: string }; Querystring: { version: number } }>(
+    '/services/:id/rollback',
+    { schema: { querystring: versionQuery } },
+    async (req) => {
+      await control().rollbackService(req.params.id, req.query.version);
+      return { Warnings: [] };
+    },
+  );
   app.delete<{ Params: { id: string } }>('/services/:id', async (req) => {
     await control().removeService(req.params.id);
     return {};
