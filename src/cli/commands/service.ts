@@ -4,6 +4,15 @@ import { humanDuration } from '../../api/human-units.js';
 import { formatTable } from '../../api/text-table.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
+import {
+  addHealthOptions,
+  addUpdateConfigOptions,
+  applyHealthFlags,
+  applyUpdateConfigFlags,
+  registerServiceUpdateCommands,
+  type HealthFlags,
+  type UpdateConfigFlags,
+} from './service-update.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -16,7 +25,7 @@ export { formatTable };
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-interface CreateFlags {
+interface CreateFlags extends HealthFlags, UpdateConfigFlags {
   name?: string;
   replicas?: string;
   mode: string;
@@ -110,33 +119,40 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
     ...opt('MemoryBytes', bytes(f.reserveMemory, 'reserve-memory')),
   };
   const name = f.name ?? randomServiceName();
-  return {
-    Name: name,
-    Labels: kv(f.label, 'label'),
-    TaskTemplate: {
-      ContainerSpec: {
-        Image: image,
-        ...(args.length > 0 ? { Args: args } : {}),
-        ...(f.env.length > 0 ? { Env: f.env } : {}),
-        ...(f.containerLabel.length > 0 ? { Labels: kv(f.containerLabel, 'container-label') } : {}),
-        ...opt('Dir', f.workdir),
-        ...opt('User', f.user),
-        ...opt('Hostname', f.hostname),
-        ...opt('StopGracePeriod', duration(f.stopGracePeriod, 'stop-grace-period')),
+  const health = applyHealthFlags(undefined, f);
+  return applyUpdateConfigFlags(
+    {
+      Name: name,
+      Labels: kv(f.label, 'label'),
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: image,
+          ...(args.length > 0 ? { Args: args } : {}),
+          ...(f.env.length > 0 ? { Env: f.env } : {}),
+          ...(f.containerLabel.length > 0
+            ? { Labels: kv(f.containerLabel, 'container-label') }
+            : {}),
+          ...opt('Dir', f.workdir),
+          ...opt('User', f.user),
+          ...opt('Hostname', f.hostname),
+          ...opt('StopGracePeriod', duration(f.stopGracePeriod, 'stop-grace-period')),
+          ...(health ? { Healthcheck: health } : {}),
+        },
+        ...(Object.keys(limits).length + Object.keys(reservations).length > 0
+          ? {
+              Resources: {
+                ...(Object.keys(limits).length > 0 ? { Limits: limits } : {}),
+                ...(Object.keys(reservations).length > 0 ? { Reservations: reservations } : {}),
+              },
+            }
+          : {}),
+        ...(Object.keys(restart).length > 0 ? { RestartPolicy: restart } : {}),
+        ...(f.constraint.length > 0 ? { Placement: { Constraints: f.constraint } } : {}),
       },
-      ...(Object.keys(limits).length + Object.keys(reservations).length > 0
-        ? {
-            Resources: {
-              ...(Object.keys(limits).length > 0 ? { Limits: limits } : {}),
-              ...(Object.keys(reservations).length > 0 ? { Reservations: reservations } : {}),
-            },
-          }
-        : {}),
-      ...(Object.keys(restart).length > 0 ? { RestartPolicy: restart } : {}),
-      ...(f.constraint.length > 0 ? { Placement: { Constraints: f.constraint } } : {}),
+      Mode: f.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
     },
-    Mode: f.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
-  };
+    f,
+  );
 }
 
 function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
@@ -215,7 +231,7 @@ export function registerServiceCommands(program: Command): void {
     .description('Manage swarm services')
     .enablePositionalOptions();
 
-  service
+  const create = service
     .command('create')
     .description('Create a new service')
     .argument('<image>', 'image to run')
@@ -242,18 +258,20 @@ export function registerServiceCommands(program: Command): void {
     .option('--hostname <name>', 'container hostname')
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .option('-q, --quiet', 'suppress progress output')
-    .passThroughOptions()
-    .action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
-      const api = client(cmd);
-      const spec = await buildSpec(image, args, f);
-      const { ID } = await api.post<{ ID: string }>('/services/create', spec);
-      if (f.detach || f.quiet) {
-        process.stdout.write(`${ID}\n`);
-        if (!f.detach) await waitQuiet(api, ID);
-        return;
-      }
-      await waitConverged(api, ID);
-    });
+    .passThroughOptions();
+  addUpdateConfigOptions(create);
+  addHealthOptions(create);
+  create.action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
+    const api = client(cmd);
+    const spec = await buildSpec(image, args, f);
+    const { ID } = await api.post<{ ID: string }>('/services/create', spec);
+    if (f.detach || f.quiet) {
+      process.stdout.write(`${ID}\n`);
+      if (!f.detach) await waitQuiet(api, ID);
+      return;
+    }
+    await waitConverged(api, ID);
+  });
 
   service
     .command('ls')
@@ -423,6 +441,8 @@ export function registerServiceCommands(program: Command): void {
         for (const s of services) await waitConverged(api, s.ID);
       }
     });
+
+  registerServiceUpdateCommands(service, client);
 
   service
     .command('rm')

@@ -177,9 +177,15 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
   if (dirty.length === 0 && inFlight === 0) {
     const out: UpdatePlan = { actions };
     if (inProgress) {
+      // An automatic rollback keeps saying why it happened once it is over.
+      const why = service.UpdateStatus?.Message;
       out.status = status(
         rollingBack ? 'rollback_completed' : 'completed',
-        rollingBack ? 'rollback completed' : 'update completed',
+        rollingBack
+          ? why?.startsWith('update rolled back')
+            ? why
+            : 'rollback completed'
+          : 'update completed',
         true,
       );
     }
