@@ -217,6 +217,22 @@ async function waitConverged(api: ApiClient, id: string): Promise<void> {
   throw new Error(`service ${id} did not converge in time`);
 }
 
+/** An update under way or stopped half-way, after the replica count as docker notes jobs. */
+function updateNote(s: Service): string {
+  switch (s.UpdateStatus?.State) {
+    case 'updating':
+      return ' (updating)';
+    case 'paused':
+      return ' (update paused)';
+    case 'rollback_started':
+      return ' (rolling back)';
+    case 'rollback_paused':
+      return ' (rollback paused)';
+    default:
+      return '';
+  }
+}
+
 function serviceMode(s: Service): string {
   if (s.Spec.Mode.Global) return 'global';
   if (s.Spec.Mode.ReplicatedJob) return 'replicated job';
@@ -290,7 +306,7 @@ export function registerServiceCommands(program: Command): void {
         ID: s.ID.slice(0, 12),
         Name: s.Spec.Name,
         Mode: serviceMode(s),
-        Replicas: `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}`,
+        Replicas: `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}${updateNote(s)}`,
         Image: s.Spec.TaskTemplate.ContainerSpec.Image,
         Ports: '',
       }));

@@ -9,7 +9,9 @@ import type { Service, Task } from '../../../src/api/index.js';
 import { ApiClient } from '../../../src/cli/client.js';
 import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { findNatsServer } from '../../../src/manager/nats/index.js';
-import { busyboxImage } from '../../helpers/images.js';
+import { Readable } from 'node:stream';
+import { ImageStore } from '../../../src/runtime/index.js';
+import { busyboxImage, busyboxRootfsTar } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -156,6 +158,12 @@ describe.skipIf(skip)('rolling updates and health checks (root, single node)', (
     await busyboxImage(dataRoot);
     runtime = ContainerRuntime.open({ dataRoot, execRoot });
     await ok('image', 'tag', 'busybox', 'web:v2');
+    // An image whose own HEALTHCHECK always fails.
+    const store = await ImageStore.open(dataRoot);
+    await store.import(Readable.from([await busyboxRootfsTar()]), {
+      name: 'sick:1',
+      changes: ['CMD ["sleep", "1000"]', 'HEALTHCHECK --interval=300ms --retries=1 CMD exit 3'],
+    });
     await ok(
       'swarm',
       'init',
@@ -230,6 +238,40 @@ describe.skipIf(skip)('rolling updates and health checks (root, single node)', (
     expect(inspect[0]?.State.Health).toMatchObject({ Status: 'healthy', FailingStreak: 0 });
     expect(inspect[0]?.State.Health.Log.at(-1)?.ExitCode).toBe(0);
     expect(await ok('service', 'ps', 'web')).toMatch(/Running\s+Running .* ago/);
+  }, 120_000);
+
+  it("the image's HEALTHCHECK: an unhealthy task is failed and replaced; --no-healthcheck turns it off", async () => {
+    const created = await ok(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'sick',
+      '--restart-delay',
+      '200ms',
+      '--stop-grace-period',
+      '1s',
+      'sick:1',
+    );
+    expect(created).toMatch(/^\w+\n$/);
+    const failed = async () =>
+      (await api.get<Task[]>('/tasks?service=sick')).filter((t) => t.Status.State === 'failed');
+    const deadline = Date.now() + 30_000;
+    while ((await failed()).length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const f = await failed();
+    expect(f.length).toBeGreaterThanOrEqual(2);
+    expect(f[0]?.Status.Err).toBe('unhealthy container');
+    expect(await ok('service', 'ps', 'sick')).toContain('"unhealthy container"');
+    const out = await ok('service', 'update', '--no-healthcheck', 'sick');
+    expect(out).toContain('verify: Service converged');
+    const s = await api.get<Service>('/services/sick');
+    expect(s.Spec.TaskTemplate.ContainerSpec.Healthcheck).toEqual({ Test: ['NONE'] });
+    const cs = await runtime.list({ labels: { 'com.docker.swarm.service.name': 'sick' } });
+    expect(cs.filter((c) => c.state.Running)).toHaveLength(1);
+    expect(cs.find((c) => c.state.Running)?.record.Config.Healthcheck).toBeUndefined();
+    await ok('service', 'rm', 'sick');
   }, 120_000);
 
   it('bad input: unknown image, stale version, conflicting flags change nothing', async () => {
@@ -355,6 +397,9 @@ describe.skipIf(skip)('rolling updates and health checks (root, single node)', (
     );
     expect(fresh.length).toBeGreaterThan(0);
     expect(new Set(fresh.map((t) => t.Slot)).size).toBeLessThanOrEqual(2);
+    expect(await ok('service', 'ls')).toMatch(
+      /web\s+replicated\s+6\/6 \(update paused\)\s+busybox/,
+    );
     const inspect = JSON.parse(await ok('service', 'inspect', 'web')) as Service[];
     expect(inspect[0]?.UpdateStatus?.Message).toContain('unhealthy container');
 
