@@ -195,6 +195,25 @@ describe('TaskController with a health check', () => {
     expect(exec.health.at(-1)?.Status).toBe('healthy');
   });
 
+  it('an adopted container (daemon restart) still starting waits for healthy before running', async () => {
+    const exec = new HealthExecutor();
+    exec.retries = 1000;
+    const reports: TaskStatus[] = [];
+    const t = { ...task(), Status: { ...task().Status, State: 'starting' as const } };
+    const c = new TaskController(t, exec, (_id, s) => reports.push(s), pino({ enabled: false }), {
+      id: 'c1',
+      taskId: 't1',
+      running: true,
+      pid: 4242,
+      exitCode: 0,
+    });
+    controllers.push(c);
+    await until(() => exec.health.length >= 2, 'probes resumed');
+    expect(reports).toEqual([]);
+    exec.healthy = true;
+    await until(() => reports.at(-1)?.State === 'running', 'running');
+  });
+
   it('fails an unhealthy task with docker’s error and stops its container', async () => {
     const exec = new HealthExecutor();
     exec.healthy = true;
