@@ -90,6 +90,7 @@ export class TaskController {
   async close(): Promise<void> {
     this.closed = true;
     this.stopRequested = true;
+    this.health?.stop();
     await this.stepping;
     this.waiter?.abort();
     const id = this.containerId;
@@ -99,7 +100,6 @@ export class TaskController {
     } catch {
       // already gone
     }
-    this.health?.stop();
     await this.executor.remove(id).catch(() => undefined);
   }
 

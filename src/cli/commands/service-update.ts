@@ -449,6 +449,11 @@ export function registerServiceUpdateCommands(
   service: Command,
   client: (cmd: Command) => ApiClient,
 ): void {
+  const create = service.commands.find((c) => c.name() === 'create');
+  if (create) {
+    addUpdateConfigOptions(create);
+    addHealthOptions(create);
+  }
   const update = service
     .command('update')
     .description('Update a service')

@@ -5,8 +5,6 @@ import { formatTable } from '../../api/text-table.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import {
-  addHealthOptions,
-  addUpdateConfigOptions,
   applyHealthFlags,
   applyUpdateConfigFlags,
   registerServiceUpdateCommands,
@@ -120,39 +118,34 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
   };
   const name = f.name ?? randomServiceName();
   const health = applyHealthFlags(undefined, f);
-  return applyUpdateConfigFlags(
-    {
-      Name: name,
-      Labels: kv(f.label, 'label'),
-      TaskTemplate: {
-        ContainerSpec: {
-          Image: image,
-          ...(args.length > 0 ? { Args: args } : {}),
-          ...(f.env.length > 0 ? { Env: f.env } : {}),
-          ...(f.containerLabel.length > 0
-            ? { Labels: kv(f.containerLabel, 'container-label') }
-            : {}),
-          ...opt('Dir', f.workdir),
-          ...opt('User', f.user),
-          ...opt('Hostname', f.hostname),
-          ...opt('StopGracePeriod', duration(f.stopGracePeriod, 'stop-grace-period')),
-          ...(health ? { Healthcheck: health } : {}),
-        },
-        ...(Object.keys(limits).length + Object.keys(reservations).length > 0
-          ? {
-              Resources: {
-                ...(Object.keys(limits).length > 0 ? { Limits: limits } : {}),
-                ...(Object.keys(reservations).length > 0 ? { Reservations: reservations } : {}),
-              },
-            }
-          : {}),
-        ...(Object.keys(restart).length > 0 ? { RestartPolicy: restart } : {}),
-        ...(f.constraint.length > 0 ? { Placement: { Constraints: f.constraint } } : {}),
+  return {
+    Name: name,
+    Labels: kv(f.label, 'label'),
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image,
+        ...(args.length > 0 ? { Args: args } : {}),
+        ...(f.env.length > 0 ? { Env: f.env } : {}),
+        ...(f.containerLabel.length > 0 ? { Labels: kv(f.containerLabel, 'container-label') } : {}),
+        ...opt('Dir', f.workdir),
+        ...opt('User', f.user),
+        ...opt('Hostname', f.hostname),
+        ...opt('StopGracePeriod', duration(f.stopGracePeriod, 'stop-grace-period')),
+        ...(health ? { Healthcheck: health } : {}),
       },
-      Mode: f.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
+      ...(Object.keys(limits).length + Object.keys(reservations).length > 0
+        ? {
+            Resources: {
+              ...(Object.keys(limits).length > 0 ? { Limits: limits } : {}),
+              ...(Object.keys(reservations).length > 0 ? { Reservations: reservations } : {}),
+            },
+          }
+        : {}),
+      ...(Object.keys(restart).length > 0 ? { RestartPolicy: restart } : {}),
+      ...(f.constraint.length > 0 ? { Placement: { Constraints: f.constraint } } : {}),
     },
-    f,
-  );
+    Mode: f.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
+  };
 }
 
 function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
@@ -247,7 +240,7 @@ export function registerServiceCommands(program: Command): void {
     .description('Manage swarm services')
     .enablePositionalOptions();
 
-  const create = service
+  service
     .command('create')
     .description('Create a new service')
     .argument('<image>', 'image to run')
@@ -274,20 +267,18 @@ export function registerServiceCommands(program: Command): void {
     .option('--hostname <name>', 'container hostname')
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .option('-q, --quiet', 'suppress progress output')
-    .passThroughOptions();
-  addUpdateConfigOptions(create);
-  addHealthOptions(create);
-  create.action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
-    const api = client(cmd);
-    const spec = await buildSpec(image, args, f);
-    const { ID } = await api.post<{ ID: string }>('/services/create', spec);
-    if (f.detach || f.quiet) {
-      process.stdout.write(`${ID}\n`);
-      if (!f.detach) await waitQuiet(api, ID);
-      return;
-    }
-    await waitConverged(api, ID);
-  });
+    .passThroughOptions()
+    .action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
+      const api = client(cmd);
+      const spec = applyUpdateConfigFlags(await buildSpec(image, args, f), f);
+      const { ID } = await api.post<{ ID: string }>('/services/create', spec);
+      if (f.detach || f.quiet) {
+        process.stdout.write(`${ID}\n`);
+        if (!f.detach) await waitQuiet(api, ID);
+        return;
+      }
+      await waitConverged(api, ID);
+    });
 
   service
     .command('ls')
@@ -458,6 +449,7 @@ export function registerServiceCommands(program: Command): void {
       }
     });
 
+  // Adds update, rollback, and the health and update/rollback flags of create.
   registerServiceUpdateCommands(service, client);
 
   service

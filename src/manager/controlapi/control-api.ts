@@ -83,9 +83,9 @@ export class ControlApi {
         throw invalidArgument(`service mode change is not allowed (service ${s.Spec.Name})`);
       }
       // A new spec starts a new update (and so resumes a paused one), as swarmkit does.
-      const { UpdateStatus: _done, ...rest } = s;
-      void _done;
-      tx.services.update({ ...rest, Spec: spec, PreviousSpec: s.Spec });
+      const next: Service = { ...s, Spec: spec, PreviousSpec: s.Spec };
+      delete next.UpdateStatus;
+      tx.services.update(next);
     });
     unwrap(res);
   }
