@@ -218,3 +218,39 @@ describe('rolling update properties (seeded)', () => {
     expect(images(w)).toEqual(['app:1', 'app:1', 'app:1', 'app:1']);
   });
 });
+
+describe('rolling update of a global service', () => {
+  it('updates one node at a time (stop-first) and completes', () => {
+    const cfg: UpdateConfig = { Parallelism: 1, Order: 'stop-first', Monitor: 1 * S };
+    const spec = (image: string) =>
+      makeSpec('agent', {
+        Mode: { Global: {} },
+        TaskTemplate: {
+          ContainerSpec: { Image: image },
+          RestartPolicy: { Condition: 'any', Delay: 0 },
+        },
+        UpdateConfig: cfg,
+      });
+    const w = new World(makeService('g', spec('agent:1')));
+    w.updates = true;
+    for (const id of ['a', 'b', 'c']) w.nodes.set(id, makeNode(id));
+    w.converge();
+    w.service = {
+      ...w.service,
+      Spec: spec('agent:2'),
+      PreviousSpec: w.service.Spec,
+      Version: { Index: w.service.Version.Index + 1 },
+    };
+    let minRunning = Infinity;
+    let done = false;
+    for (let i = 0; i < 200 && !done; i++) {
+      done = w.step();
+      minRunning = Math.min(minRunning, w.running().length);
+    }
+    expect(done).toBe(true);
+    expect(minRunning).toBeGreaterThanOrEqual(2);
+    expect(images(w)).toEqual(['agent:2', 'agent:2', 'agent:2']);
+    expect(new Set(w.running().map((t) => t.NodeID))).toEqual(new Set(['a', 'b', 'c']));
+    expect(w.service.UpdateStatus?.State).toBe('completed');
+  });
+});
