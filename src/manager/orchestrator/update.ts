@@ -2,6 +2,7 @@ import {
   defaultUpdateConfig,
   nsToMs,
   serviceModeKind,
+  type Node,
   type Service,
   type Task,
   type UpdateConfig,
@@ -15,6 +16,8 @@ export interface UpdateInput {
   /** Every task of the service. */
   tasks: readonly Task[];
   nowMs: number;
+  /** The cluster's nodes: a task on a node that is down or gone will never report its stop. */
+  nodes?: ReadonlyMap<string, Node>;
 }
 
 export interface UpdatePlan {
@@ -86,7 +89,13 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
   for (const [key, tasks] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const sorted = [...tasks].sort(byAge);
     const fresh = sorted.filter((t) => isUpToDate(t, service));
-    const stale = sorted.filter((t) => !isUpToDate(t, service) && !hasExited(t));
+    // As swarmkit's restart supervisor, a stop-first slot does not wait for an old task whose
+    // node is down: it cannot report the stop (the node's tasks are moved when it is marked down).
+    const lost = (t: Task): boolean =>
+      input.nodes !== undefined &&
+      t.NodeID !== '' &&
+      (input.nodes.get(t.NodeID)?.Status.State ?? 'down') === 'down';
+    const stale = sorted.filter((t) => !isUpToDate(t, service) && !hasExited(t) && !lost(t));
     const staleLive = stale.filter(
       (t) => t.DesiredState === 'running' || t.DesiredState === 'ready',
     );
