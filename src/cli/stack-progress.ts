@@ -64,7 +64,7 @@ export function serviceProgress(service: Service, tasks: readonly Task[]): Servi
   return out;
 }
 
-/** Whether a depends_on condition holds. service_healthy waits for running until health checks exist. */
+/** Whether a depends_on condition holds. service_healthy is running: a task with a health check runs only once healthy. */
 export function conditionMet(condition: DependsOnCondition, p: ServiceProgress): boolean {
   if (condition === 'service_completed_successfully') return p.completed;
   return p.started;

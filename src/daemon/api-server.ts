@@ -336,7 +336,22 @@ async function buildApiApp(
     '/services/:id/update',
     { schema: { querystring: versionQuery, body: objectBody } },
     async (req) => {
+      const image = (req.body as Partial<ServiceSpec>).TaskTemplate?.ContainerSpec?.Image;
+      if (
+        image &&
+        image !== control().getService(req.params.id).Spec.TaskTemplate.ContainerSpec.Image
+      ) {
+        await checkImageKnown(daemon, image);
+      }
       await control().updateService(req.params.id, req.query.version, req.body);
+      return { Warnings: [] };
+    },
+  );
+  app.post<{ Params: { id: string }; Querystring: { version: number } }>(
+    '/services/:id/rollback',
+    { schema: { querystring: versionQuery } },
+    async (req) => {
+      await control().rollbackService(req.params.id, req.query.version);
       return { Warnings: [] };
     },
   );
@@ -426,4 +441,21 @@ async function buildApiApp(
   );
 
   return app;
+}
+
+/**
+ * There is no registry: an update to an image this node does not hold would only fail task
+ * after task, so it is refused before anything changes.
+ */
+async function checkImageKnown(daemon: Daemon, image: string): Promise<void> {
+  const { ImageStore } = await import('../runtime/index.js');
+  const store = await ImageStore.open(daemon.config.dataRoot);
+  try {
+    await store.resolve(image);
+  } catch {
+    throw new TsswarmError(
+      ErrorCode.InvalidArgument,
+      `image ${image} not found on this node: import or load it on the nodes first (there is no registry)`,
+    );
+  }
 }

@@ -9,6 +9,7 @@ import {
 } from '../api/index.js';
 import {
   newTask,
+  planUpdate,
   reconcileGlobal,
   reconcileGlobalJob,
   reconcileReplicated,
@@ -16,6 +17,7 @@ import {
   tasksToReap,
   type OrchestratorAction,
   type ReconcileResult,
+  type UpdatePlan,
 } from './orchestrator/index.js';
 import { schedule } from '../scheduler/index.js';
 import type { MemoryStore, WriteTx } from './store/index.js';
@@ -150,13 +152,21 @@ export class LeaderLoops {
       list.push(t);
     }
 
-    // 1. Orchestrators.
+    // 1. Orchestrators, then the updater for services the orchestrator left alone this pass
+    //    (its plan must see the tasks as they are; the commit brings the next pass).
     const actions: { service: Service; action: OrchestratorAction }[] = [];
+    const serviceWrites: Service[] = [];
     for (const service of services) {
       const input = { service, tasks: tasksByService.get(service.ID) ?? [], nodes: nodeMap, nowMs };
       const result = reconcileService(input);
       for (const action of result.actions) actions.push({ service, action });
       if (result.nextWakeMs !== undefined) this.wakeAt(result.nextWakeMs);
+      if (result.actions.length > 0) continue;
+      const plan = planUpdate(input);
+      if (plan.nextWakeMs !== undefined) this.wakeAt(plan.nextWakeMs);
+      for (const action of plan.actions) actions.push({ service, action });
+      const written = updatedService(service, plan);
+      if (written) serviceWrites.push(written);
     }
     // 2. Reaper.
     const reap = tasksToReap({
@@ -164,10 +174,15 @@ export class LeaderLoops {
       serviceIds: new Set(services.map((s) => s.ID)),
       historyLimit,
     });
-    if (actions.length > 0 || reap.length > 0) {
+    if (actions.length > 0 || reap.length > 0 || serviceWrites.length > 0) {
       const byId = new Map(services.map((s) => [s.ID, s]));
       const res = await store.update((tx) => {
         for (const { service, action } of actions) applyAction(tx, service, action);
+        for (const s of serviceWrites) {
+          // An API write since our view (a new update, a rollback) wins; the next pass re-plans.
+          const cur = tx.services.get(s.ID);
+          if (cur && cur.Version.Index === s.Version.Index) tx.services.update(s);
+        }
         for (const action of reap) {
           const t = tx.tasks.get((action as { taskId: string }).taskId);
           const s = t ? byId.get(t.ServiceID) : undefined;
@@ -227,6 +242,17 @@ export class LeaderLoops {
   }
 }
 
+/** The service as the update plan leaves it (status, and the spec swap of a rollback). */
+function updatedService(service: Service, plan: UpdatePlan): Service | undefined {
+  if (!plan.status && !plan.rollback) return undefined;
+  let next: Service = { ...service };
+  if (plan.rollback && service.PreviousSpec) {
+    next = { ...next, Spec: service.PreviousSpec, PreviousSpec: service.Spec };
+  }
+  if (plan.status) next.UpdateStatus = plan.status;
+  return next;
+}
+
 function reconcileService(input: {
   service: Service;
   tasks: readonly Task[];
@@ -248,7 +274,8 @@ function reconcileService(input: {
 function applyAction(tx: WriteTx, service: Service | undefined, action: OrchestratorAction): void {
   switch (action.type) {
     case 'create-task': {
-      if (!service) return;
+      // A task is made from the spec this pass planned with, never from one replaced since.
+      if (!service || tx.services.get(service.ID)?.Version.Index !== service.Version.Index) return;
       const t = newTask(service, action, tx.newId(), tx.now);
       tx.tasks.create({ ...t, Name: taskName(service.Spec.Name, t) });
       return;

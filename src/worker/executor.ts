@@ -1,4 +1,5 @@
-import type { Task } from '../api/index.js';
+import type { HealthConfig, Task } from '../api/index.js';
+import type { HealthState, ProbeOutcome } from './health-monitor.js';
 
 /** A container of a task as the worker finds it on this node. */
 export interface TaskContainer {
@@ -27,6 +28,12 @@ export interface Executor {
   wait(containerId: string, signal: AbortSignal): Promise<ContainerExit>;
   stop(containerId: string, timeoutSec: number): Promise<void>;
   remove(containerId: string): Promise<void>;
+  /** The health check in force for the container (its spec's over its image's), if any. */
+  healthcheck?(containerId: string): Promise<HealthConfig | undefined>;
+  /** Runs one health probe inside the container. */
+  probe?(containerId: string, cmd: string[], timeoutMs: number): Promise<ProbeOutcome>;
+  /** Records the container's health where `ps` and `inspect` read it. */
+  setHealth?(containerId: string, health: HealthState | undefined): void;
 }
 
 /** Labels docker puts on a task's container; `service ps`, adoption and leave use them. */

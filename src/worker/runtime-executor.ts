@@ -1,4 +1,5 @@
-import { NS_PER_SECOND, type Task } from '../api/index.js';
+import { NS_PER_SECOND, type HealthConfig, type Task } from '../api/index.js';
+import type { HealthState, ProbeOutcome } from './health-monitor.js';
 import type { ContainerRuntime, CreateOptions } from '../runtime/index.js';
 import { taskLabels, type ContainerExit, type Executor, type TaskContainer } from './executor.js';
 
@@ -45,6 +46,22 @@ export class RuntimeExecutor implements Executor {
   remove(containerId: string): Promise<void> {
     return this.runtime.remove(containerId, { force: true });
   }
+
+  async healthcheck(containerId: string): Promise<HealthConfig | undefined> {
+    return (await this.runtime.inspect(containerId)).record.Config.Healthcheck;
+  }
+
+  probe(containerId: string, cmd: string[], timeoutMs: number): Promise<ProbeOutcome> {
+    return this.runtime.probe(containerId, cmd, { timeoutMs });
+  }
+
+  setHealth(containerId: string, health: HealthState | undefined): void {
+    try {
+      this.runtime.setHealth(containerId, health);
+    } catch {
+      // the container is being removed
+    }
+  }
 }
 
 /** A task's ContainerSpec as runtime create options (what dockerd's swarm executor does). */
@@ -78,5 +95,6 @@ export function containerOptions(task: Task, nodeId: string): CreateOptions {
   if (limits?.MemoryBytes) o.memory = limits.MemoryBytes;
   if (limits?.NanoCPUs) o.cpus = String(limits.NanoCPUs / NS_PER_SECOND);
   if (limits?.Pids) o.pidsLimit = limits.Pids;
+  if (c.Healthcheck) o.healthcheck = c.Healthcheck;
   return o;
 }

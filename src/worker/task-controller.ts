@@ -9,6 +9,7 @@ import {
   type TaskStatus,
 } from '../api/index.js';
 import type { Executor, TaskContainer } from './executor.js';
+import { HealthMonitor, type HealthState } from './health-monitor.js';
 
 export type StatusReporter = (taskId: string, status: TaskStatus) => void;
 
@@ -26,6 +27,8 @@ export class TaskController {
   private waiter: AbortController | undefined;
   private stopRequested = false;
   private closed = false;
+  private health: HealthMonitor | undefined;
+  private pid: number | undefined;
 
   constructor(
     task: Task,
@@ -41,8 +44,16 @@ export class TaskController {
       if (adopt.running || taskStateOrder(this.reported) >= taskStateOrder('starting')) {
         // A container that exited while the daemon was down reports its exit now.
         this.watch(adopt.id);
-        if (adopt.running && taskStateOrder(this.reported) < taskStateOrder('running')) {
-          this.send('running', 'started', { PID: adopt.pid });
+        if (adopt.running && !this.executor.healthcheck) {
+          if (taskStateOrder(this.reported) < taskStateOrder('running')) {
+            this.send('running', 'started', { PID: adopt.pid });
+          }
+        } else if (adopt.running) {
+          // The health check goes on where it was; a task still `starting` waits for healthy.
+          const id = adopt.id;
+          this.stepping = this.stepping
+            .then(() => this.running(id, adopt.pid))
+            .catch((err: unknown) => this.log.warn({ err, 'task.id': task.ID }, 'adopt failed'));
         }
       }
     }
@@ -79,6 +90,7 @@ export class TaskController {
   async close(): Promise<void> {
     this.closed = true;
     this.stopRequested = true;
+    this.health?.stop();
     await this.stepping;
     this.waiter?.abort();
     const id = this.containerId;
@@ -103,6 +115,7 @@ export class TaskController {
     }
     if (desired === 'shutdown' || desired === 'remove') {
       this.stopRequested = true;
+      this.health?.stop();
       if (this.containerId !== undefined) {
         await this.executor.stop(this.containerId, this.graceSec()).catch(() => undefined);
         // Removed (service rm, scale down): the container goes before the task says it stopped,
@@ -124,8 +137,46 @@ export class TaskController {
     if (taskStateOrder(this.reported) >= taskStateOrder('starting')) return;
     this.send('starting', 'starting');
     const pid = await this.executor.start(this.containerId);
-    this.send('running', 'started', { PID: pid });
     this.watch(this.containerId);
+    await this.running(this.containerId, pid);
+  }
+
+  /**
+   * The container runs: the task is `running` now, or, when it has a health check, stays
+   * `starting` until the first healthy probe (as docker's swarm executor does), so a
+   * start-first update never stops an old task for a new one that cannot serve yet.
+   */
+  private async running(containerId: string, pid: number): Promise<void> {
+    this.pid = pid;
+    const check =
+      this.executor.probe && this.executor.healthcheck
+        ? await this.executor.healthcheck(containerId)
+        : undefined;
+    const probe = this.executor.probe?.bind(this.executor);
+    if (!check || !probe) {
+      this.send('running', 'started', { PID: pid });
+      return;
+    }
+    this.health?.stop();
+    this.health = new HealthMonitor(
+      check,
+      (cmd, timeoutMs) => probe(containerId, cmd, timeoutMs),
+      (h) => this.onHealth(containerId, h),
+      Date.now(),
+    );
+    this.health.start();
+  }
+
+  private onHealth(containerId: string, h: HealthState): void {
+    this.executor.setHealth?.(containerId, h);
+    if (this.closed || this.stopRequested || isTerminalTaskState(this.reported)) return;
+    if (h.Status === 'healthy' && taskStateOrder(this.reported) < taskStateOrder('running')) {
+      this.send('running', 'started', this.pid !== undefined ? { PID: this.pid } : {});
+    } else if (h.Status === 'unhealthy') {
+      this.health?.stop();
+      this.send('failed', 'started', {}, 'unhealthy container');
+      void this.executor.stop(containerId, this.graceSec()).catch(() => undefined);
+    }
   }
 
   private watch(containerId: string): void {
@@ -134,6 +185,7 @@ export class TaskController {
     void this.executor
       .wait(containerId, ac.signal)
       .then((exit) => {
+        this.health?.stop();
         if (this.closed || isTerminalTaskState(this.reported)) return;
         if (this.stopRequested) {
           // A removed task reports its end from step(), once its container is gone too.

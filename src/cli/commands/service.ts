@@ -4,6 +4,13 @@ import { humanDuration } from '../../api/human-units.js';
 import { formatTable } from '../../api/text-table.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
+import {
+  applyHealthFlags,
+  applyUpdateConfigFlags,
+  registerServiceUpdateCommands,
+  type HealthFlags,
+  type UpdateConfigFlags,
+} from './service-update.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -16,7 +23,7 @@ export { formatTable };
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-interface CreateFlags {
+interface CreateFlags extends HealthFlags, UpdateConfigFlags {
   name?: string;
   replicas?: string;
   mode: string;
@@ -110,6 +117,7 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
     ...opt('MemoryBytes', bytes(f.reserveMemory, 'reserve-memory')),
   };
   const name = f.name ?? randomServiceName();
+  const health = applyHealthFlags(undefined, f);
   return {
     Name: name,
     Labels: kv(f.label, 'label'),
@@ -123,6 +131,7 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
         ...opt('User', f.user),
         ...opt('Hostname', f.hostname),
         ...opt('StopGracePeriod', duration(f.stopGracePeriod, 'stop-grace-period')),
+        ...(health ? { Healthcheck: health } : {}),
       },
       ...(Object.keys(limits).length + Object.keys(reservations).length > 0
         ? {
@@ -201,6 +210,22 @@ async function waitConverged(api: ApiClient, id: string): Promise<void> {
   throw new Error(`service ${id} did not converge in time`);
 }
 
+/** An update under way or stopped half-way, after the replica count as docker notes jobs. */
+function updateNote(s: Service): string {
+  switch (s.UpdateStatus?.State) {
+    case 'updating':
+      return ' (updating)';
+    case 'paused':
+      return ' (update paused)';
+    case 'rollback_started':
+      return ' (rolling back)';
+    case 'rollback_paused':
+      return ' (rollback paused)';
+    default:
+      return '';
+  }
+}
+
 function serviceMode(s: Service): string {
   if (s.Spec.Mode.Global) return 'global';
   if (s.Spec.Mode.ReplicatedJob) return 'replicated job';
@@ -245,7 +270,7 @@ export function registerServiceCommands(program: Command): void {
     .passThroughOptions()
     .action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
       const api = client(cmd);
-      const spec = await buildSpec(image, args, f);
+      const spec = applyUpdateConfigFlags(await buildSpec(image, args, f), f);
       const { ID } = await api.post<{ ID: string }>('/services/create', spec);
       if (f.detach || f.quiet) {
         process.stdout.write(`${ID}\n`);
@@ -272,7 +297,7 @@ export function registerServiceCommands(program: Command): void {
         ID: s.ID.slice(0, 12),
         Name: s.Spec.Name,
         Mode: serviceMode(s),
-        Replicas: `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}`,
+        Replicas: `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}${updateNote(s)}`,
         Image: s.Spec.TaskTemplate.ContainerSpec.Image,
         Ports: '',
       }));
@@ -423,6 +448,9 @@ export function registerServiceCommands(program: Command): void {
         for (const s of services) await waitConverged(api, s.ID);
       }
     });
+
+  // Adds update, rollback, and the health and update/rollback flags of create.
+  registerServiceUpdateCommands(service, client);
 
   service
     .command('rm')

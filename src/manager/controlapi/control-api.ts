@@ -82,7 +82,35 @@ export class ControlApi {
       if (serviceModeKind(spec.Mode) !== serviceModeKind(s.Spec.Mode)) {
         throw invalidArgument(`service mode change is not allowed (service ${s.Spec.Name})`);
       }
-      tx.services.update({ ...s, Spec: spec, PreviousSpec: s.Spec });
+      // A new spec starts a new update (and so resumes a paused one), as swarmkit does.
+      const next: Service = { ...s, Spec: spec, PreviousSpec: s.Spec };
+      delete next.UpdateStatus;
+      tx.services.update(next);
+    });
+    unwrap(res);
+  }
+
+  /**
+   * Docker's `service rollback` (`update --rollback`): the previous spec becomes the spec again,
+   * rolled out with the RollbackConfig by the updater.
+   */
+  async rollbackService(ref: string, version: number): Promise<void> {
+    const res = await this.store.update((tx) => {
+      const s = resolve(tx, 'services', ref, 'service');
+      if (s.Version.Index !== version) throw outOfSequence();
+      if (!s.PreviousSpec) {
+        throw invalidArgument(`service ${s.Spec.Name} does not have a previous spec`);
+      }
+      tx.services.update({
+        ...s,
+        Spec: s.PreviousSpec,
+        PreviousSpec: s.Spec,
+        UpdateStatus: {
+          State: 'rollback_started',
+          StartedAt: tx.now,
+          Message: 'manually requested rollback',
+        },
+      });
     });
     unwrap(res);
   }

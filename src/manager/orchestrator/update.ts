@@ -2,6 +2,7 @@ import {
   defaultUpdateConfig,
   nsToMs,
   serviceModeKind,
+  type Node,
   type Service,
   type Task,
   type UpdateConfig,
@@ -15,6 +16,8 @@ export interface UpdateInput {
   /** Every task of the service. */
   tasks: readonly Task[];
   nowMs: number;
+  /** The cluster's nodes: a task on a node that is down or gone will never report its stop. */
+  nodes?: ReadonlyMap<string, Node>;
 }
 
 export interface UpdatePlan {
@@ -78,6 +81,7 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
   let inFlight = 0;
   let updated = 0;
   let failed = 0;
+  let lastFailure: Task | undefined;
   let lastDoneMs = -Infinity;
   let nextWakeMs: number | undefined;
   const wake = (ms: number) => (nextWakeMs = Math.min(nextWakeMs ?? Infinity, ms));
@@ -85,7 +89,13 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
   for (const [key, tasks] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const sorted = [...tasks].sort(byAge);
     const fresh = sorted.filter((t) => isUpToDate(t, service));
-    const stale = sorted.filter((t) => !isUpToDate(t, service) && !hasExited(t));
+    // As swarmkit's restart supervisor, a stop-first slot does not wait for an old task whose
+    // node is down: it cannot report the stop (the node's tasks are moved when it is marked down).
+    const lost = (t: Task): boolean =>
+      input.nodes !== undefined &&
+      t.NodeID !== '' &&
+      (input.nodes.get(t.NodeID)?.Status.State ?? 'down') === 'down';
+    const stale = sorted.filter((t) => !isUpToDate(t, service) && !hasExited(t) && !lost(t));
     const staleLive = stale.filter(
       (t) => t.DesiredState === 'running' || t.DesiredState === 'ready',
     );
@@ -94,9 +104,12 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
       .at(-1);
     const createdInUpdate = fresh.filter((t) => (parseTimeMs(t.CreatedAt) ?? 0) >= startedMs);
     if (createdInUpdate.length > 0) updated++;
-    failed += createdInUpdate.filter(
+    const failures = createdInUpdate.filter(
       (t) => t.Status.State === 'failed' || t.Status.State === 'rejected',
-    ).length;
+    );
+    // Counted per slot: the restart policy's retries of one failed slot are one failure.
+    if (failures.length > 0) failed++;
+    for (const t of failures) if (!lastFailure || byAge(lastFailure, t) < 0) lastFailure = t;
 
     if (newest) {
       // stop-first: run the new task once nothing old is left running in the slot.
@@ -112,7 +125,15 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
       if (paused) continue;
       const runningSince =
         newest.Status.State === 'running' ? parseTimeMs(newest.Status.Timestamp) : undefined;
-      if (createdInUpdate.includes(newest) || staleLive.length > 0) {
+      const lastFailedMs = Math.max(
+        -Infinity,
+        ...failures.map((t) => parseTimeMs(t.Status.Timestamp) ?? -Infinity),
+      );
+      if (failures.length > 0 && staleLive.length === 0) {
+        // A slot whose new task failed is done for the updater (swarmkit's updateTask returns
+        // on the failure): the failure counts toward the ratio and the restart policy retries.
+        lastDoneMs = Math.max(lastDoneMs, lastFailedMs);
+      } else if (createdInUpdate.includes(newest) || staleLive.length > 0) {
         if (
           runningSince === undefined ||
           runningSince + monitorMs > nowMs ||
@@ -146,27 +167,34 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
     Message: message,
   });
   if (failed > 0 && ratio > cfg.MaxFailureRatio && cfg.FailureAction !== 'continue') {
+    // Swarmkit's wording, plus the task's error so `service inspect` says why.
+    const why = `due to failure or early termination of task ${lastFailure?.ID ?? '?'}${
+      lastFailure?.Status.Err ? ` (${lastFailure.Status.Err})` : ''
+    }: ${failed} of ${updated} updated slots failed`;
     if (rollingBack)
-      return { actions, status: status('rollback_paused', 'rollback paused: new tasks failed') };
+      return { actions, status: status('rollback_paused', `rollback paused ${why}`) };
     if (cfg.FailureAction === 'rollback' && service.PreviousSpec) {
       return {
         actions: [],
-        status: status('rollback_started', 'update rolled back: new tasks failed'),
+        status: status('rollback_started', `update rolled back ${why}`),
         rollback: true,
       };
     }
-    return {
-      actions,
-      status: status('paused', `update paused: ${failed} of ${updated} updated tasks failed`),
-    };
+    return { actions, status: status('paused', `update paused ${why}`) };
   }
 
   if (dirty.length === 0 && inFlight === 0) {
     const out: UpdatePlan = { actions };
     if (inProgress) {
+      // An automatic rollback keeps saying why it happened once it is over.
+      const why = service.UpdateStatus?.Message;
       out.status = status(
         rollingBack ? 'rollback_completed' : 'completed',
-        rollingBack ? 'rollback completed' : 'update completed',
+        rollingBack
+          ? why?.startsWith('update rolled back')
+            ? why
+            : 'rollback completed'
+          : 'update completed',
         true,
       );
     }

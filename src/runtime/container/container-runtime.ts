@@ -57,7 +57,10 @@ import type {
   LogEntry,
   LogOptions,
   MountRecord,
+  ContainerHealth,
+  ProbeResult,
 } from './types.js';
+import type { HealthConfig } from '../../api/service.js';
 import { resolveUser } from './user.js';
 
 export interface RuntimeConfig {
@@ -253,6 +256,7 @@ export class ContainerRuntime {
           StopSignal: stopSignal || ic.StopSignal || 'SIGTERM',
           StopTimeout: o.stopTimeoutSec ?? null,
           Image: o.image,
+          ...healthcheckField(ic.Healthcheck, o.healthcheck),
         },
         HostConfig: {
           Memory: memory,
@@ -414,7 +418,9 @@ export class ContainerRuntime {
     const running = readJson<{ pid: number; monitorPid: number; startedAt: string }>(p.running);
     type ExitFile = { exitCode: number; oomKilled: boolean; finishedAt: string; error?: string };
     let exit = readJson<ExitFile>(p.exit);
+    const health = readJson<ContainerHealth>(p.health);
     const base: ContainerState = {
+      ...(health ? { Health: health } : {}),
       Status: 'created',
       Running: false,
       Pid: 0,
@@ -708,6 +714,41 @@ export class ContainerRuntime {
     return res.code;
   }
 
+  /**
+   * Runs a health probe in a running container: output captured (not this process's stdio),
+   * killed past `timeoutMs`. One `runc exec`, so about as cheap as an exec can be here.
+   */
+  async probe(ref: string, cmd: string[], opts: { timeoutMs: number }): Promise<ProbeResult> {
+    const id = this.store.resolve(ref);
+    const r = this.store.readRecord(id);
+    if (!this.state(id, r).Running) throw conflict(`container ${id} is not running`);
+    if (cmd.length === 0) throw invalidArgument('a health probe needs a command');
+    const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const bundle = this.store.paths(id).bundle;
+    const pidFile = join(bundle, `probe-${stamp}.pid`);
+    const args = ['--root', this.runtimeRoot(r.HostConfig.Runtime), 'exec', '--pid-file', pidFile];
+    if (r.Config.User) args.push('--user', r.Config.User);
+    if (r.Config.WorkingDir) args.push('--cwd', r.Config.WorkingDir);
+    args.push(id, ...cmd);
+    try {
+      const res = await this.host.runCaptured(this.runtimeBinary(r.HostConfig.Runtime), args, {
+        timeoutMs: opts.timeoutMs,
+        pidFile,
+        maxOutput: 4096,
+      });
+      return { exitCode: res.code, output: res.output, timedOut: res.timedOut };
+    } finally {
+      rmSync(pidFile, { force: true });
+    }
+  }
+
+  /** Records the health the caller observed; `ps` and `inspect` show it as docker does. */
+  setHealth(ref: string, health: ContainerHealth | undefined): void {
+    const p = this.store.paths(this.store.resolve(ref));
+    if (health === undefined) rmSync(p.health, { force: true });
+    else writeAtomic(p.health, JSON.stringify(health));
+  }
+
   // ---- stats -------------------------------------------------------------------------------
 
   async stats(refs?: string[]): Promise<ContainerStats[]> {
@@ -879,4 +920,34 @@ function resolvConf(): string {
   }
   const lines = text.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
   return lines.join('\n');
+}
+
+/**
+ * Docker's merge of a container's health check over its image's: no Test (or `[]`) inherits
+ * the image's, and each duration or count left at 0 takes the image's. `["NONE"]` disables.
+ */
+export function mergeHealthcheck(
+  image: HealthConfig | undefined,
+  own: HealthConfig | undefined,
+): HealthConfig | undefined {
+  const test = own?.Test && own.Test.length > 0 ? own.Test : image?.Test;
+  if (!test || test.length === 0 || test[0] === 'NONE') return undefined;
+  const pick = (k: 'Interval' | 'Timeout' | 'StartPeriod' | 'Retries' | 'StartInterval') =>
+    own?.[k] ? { [k]: own[k] } : image?.[k] ? { [k]: image[k] } : {};
+  return {
+    Test: test,
+    ...pick('Interval'),
+    ...pick('Timeout'),
+    ...pick('StartPeriod'),
+    ...pick('StartInterval'),
+    ...pick('Retries'),
+  };
+}
+
+function healthcheckField(
+  image: HealthConfig | undefined,
+  own: HealthConfig | undefined,
+): { Healthcheck?: HealthConfig } {
+  const h = mergeHealthcheck(image, own);
+  return h ? { Healthcheck: h } : {};
 }

@@ -17,6 +17,7 @@ export interface ContainerPaths {
   hosts: string;
   hostname: string;
   resolvConf: string;
+  health: string;
   bundle: string;
   rootfs: string;
   ociConfig: string;
@@ -48,6 +49,7 @@ export class ContainerStore {
       hosts: join(dir, 'hosts'),
       hostname: join(dir, 'hostname'),
       resolvConf: join(dir, 'resolv.conf'),
+      health: join(dir, 'health.json'),
       bundle,
       rootfs: join(bundle, 'rootfs'),
       ociConfig: join(bundle, 'config.json'),

@@ -10,8 +10,12 @@ export { humanDuration };
 export function statusText(info: ContainerInfo, now = Date.now()): string {
   const s = info.state;
   switch (s.Status) {
-    case 'running':
-      return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+    case 'running': {
+      const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+      const h = s.Health?.Status;
+      if (h === undefined) return up;
+      return `${up} (${h === 'starting' ? 'health: starting' : h})`;
+    }
     case 'exited':
       return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
     case 'dead':
@@ -89,6 +93,7 @@ export function inspectDocument(info: ContainerInfo, p: ContainerPaths): Record<
       Error: s.Error,
       StartedAt: s.StartedAt,
       FinishedAt: s.FinishedAt,
+      ...(s.Health ? { Health: s.Health } : {}),
     },
     Image: r.Image,
     ResolvConfPath: p.resolvConf,

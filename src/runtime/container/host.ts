@@ -25,9 +25,25 @@ export interface RuntimeCall {
   stderr: string;
 }
 
+export interface CapturedCall {
+  code: number;
+  /** stdout and stderr interleaved, at most `maxOutput` bytes. */
+  output: string;
+  timedOut: boolean;
+}
+
 export interface ContainerHost {
   startMonitor(binary: string, args: string[], stderrFile: string): MonitorHandle;
   runRuntime(binary: string, args: string[], inherit?: boolean): Promise<RuntimeCall>;
+  /**
+   * Runs `binary` with its output captured; past `timeoutMs` the process named in `pidFile`
+   * (the command inside the container, for `runc exec --pid-file`) and the caller get SIGKILL.
+   */
+  runCaptured(
+    binary: string,
+    args: string[],
+    opts: { timeoutMs: number; pidFile: string; maxOutput: number },
+  ): Promise<CapturedCall>;
   unmount(target: string): Promise<void>;
   isMounted(target: string): boolean;
   /** True when `pid` is a live (not zombie) process whose program name begins `marker`. */
@@ -116,6 +132,37 @@ export const linuxHost: ContainerHost = {
       child.on('close', (code, signal) =>
         resolve({ code: code ?? 128 + (signal ? 9 : 0), stderr }),
       );
+    });
+  },
+  runCaptured(binary, args, { timeoutMs, pidFile, maxOutput }) {
+    return new Promise((resolve) => {
+      const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      let timedOut = false;
+      const take = (d: Buffer): void => {
+        if (output.length < maxOutput)
+          output += d.toString('utf8').slice(0, maxOutput - output.length);
+      };
+      child.stdout.on('data', take);
+      child.stderr.on('data', take);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          const pid = Number(readFileSync(pidFile, 'utf8').trim());
+          if (pid > 0) process.kill(pid, 'SIGKILL');
+        } catch {
+          // not started yet, or already gone
+        }
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        resolve({ code: 127, output: err.message, timedOut });
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 128 + (signal ? 9 : 0), output, timedOut });
+      });
     });
   },
   async unmount(target) {

@@ -4,6 +4,7 @@ export {
   defaultRuntimeConfig,
   validateRuntimeConfig,
   findMonitorBinary,
+  mergeHealthcheck,
   type Attachment,
   type OpenOptions,
   type RuntimeConfig,
@@ -24,4 +25,8 @@ export type {
   LogEntry,
   LogOptions,
   MountRecord,
+  ContainerHealth,
+  HealthLogEntry,
+  HealthStatus,
+  ProbeResult,
 } from './types.js';

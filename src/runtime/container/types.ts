@@ -1,3 +1,5 @@
+import type { HealthConfig } from '../../api/service.js';
+
 /** What a caller asks for; the library's equivalent of `tsswarm run` flags. */
 export interface CreateOptions {
   image: string;
@@ -29,6 +31,8 @@ export interface CreateOptions {
   labels?: Record<string, string>;
   /** Remove the container once it exits (`run --rm`). */
   autoRemove?: boolean;
+  /** Overrides the image's HEALTHCHECK; fields left out (or 0) are inherited from it. */
+  healthcheck?: HealthConfig;
 }
 
 export interface MountRecord {
@@ -61,6 +65,8 @@ export interface ContainerRecord {
     StopSignal: string;
     StopTimeout: number | null;
     Image: string;
+    /** The check in force: the image's merged with the create options'; absent when none. */
+    Healthcheck?: HealthConfig;
   };
   HostConfig: {
     Memory: number;
@@ -93,6 +99,31 @@ export interface ContainerState {
   FinishedAt: string;
   /** Pid of the tsswarm-shim that holds the container's stdio. */
   MonitorPid: number;
+  /** Written by whoever runs the container's health check (the worker); docker's shape. */
+  Health?: ContainerHealth;
+}
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface ContainerHealth {
+  Status: HealthStatus;
+  FailingStreak: number;
+  /** The last 5 probes, oldest first. */
+  Log: HealthLogEntry[];
+}
+
+export interface ProbeResult {
+  exitCode: number;
+  /** stdout and stderr together, cut to 4096 bytes as docker does. */
+  output: string;
+  timedOut: boolean;
 }
 
 export interface ContainerInfo {

@@ -13,6 +13,7 @@ const supported = [
   'VOLUME',
   'WORKDIR',
   'STOPSIGNAL',
+  'HEALTHCHECK',
 ];
 
 /**
@@ -85,6 +86,8 @@ function applyChange(config: ImageConfig, change: string, where: string): ImageC
     }
     case 'STOPSIGNAL':
       return { ...config, StopSignal: checkSignal(args, bad) };
+    case 'HEALTHCHECK':
+      return { ...config, Healthcheck: healthcheck(args, bad) };
   }
   throw bad(`unknown instruction ${instruction}`);
 }
@@ -184,4 +187,73 @@ function checkSignal(s: string, bad: (why: string) => Error): string {
   if (/^SIGRTM(IN|AX)([+-]\d+)?$/.test(name)) return name;
   if (!(name in constants.signals)) throw bad(`STOPSIGNAL "${s}" is not a known signal`);
   return name;
+}
+
+const durationUnitNs: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/** A Go duration as the Dockerfile's HEALTHCHECK options take it (`30s`, `1m30s`, `500ms`). */
+function goDurationNs(text: string): number | undefined {
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let at = 0;
+  while (at < text.length) {
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (!m?.[1] || !m[2]) return undefined;
+    total += Number(m[1]) * (durationUnitNs[m[2]] ?? 0);
+    at = re.lastIndex;
+  }
+  return at === 0 ? undefined : Math.round(total);
+}
+
+/** `HEALTHCHECK NONE` or `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--start-interval=D] [--retries=N] CMD …`. */
+function healthcheck(
+  args: string,
+  bad: (why: string) => Error,
+): NonNullable<ImageConfig['Healthcheck']> {
+  if (/^NONE$/i.test(args)) return { Test: ['NONE'] };
+  const out: NonNullable<ImageConfig['Healthcheck']> = { Test: [] };
+  let rest = args;
+  for (;;) {
+    const m = /^--([a-z-]+)=(\S+)\s+/.exec(rest);
+    if (!m?.[1] || m[2] === undefined) break;
+    rest = rest.slice(m[0].length);
+    const [flag, value] = [m[1], m[2]];
+    if (flag === 'retries') {
+      if (!/^\d+$/.test(value))
+        throw bad(`HEALTHCHECK --retries=${value}: not a non-negative integer`);
+      out.Retries = Number(value);
+      continue;
+    }
+    const key = (
+      {
+        interval: 'Interval',
+        timeout: 'Timeout',
+        'start-period': 'StartPeriod',
+        'start-interval': 'StartInterval',
+      } as const
+    )[flag as 'interval'];
+    if (!key)
+      throw bad(
+        `HEALTHCHECK: unknown flag --${flag} (interval, timeout, start-period, start-interval, retries)`,
+      );
+    const ns = goDurationNs(value);
+    if (ns === undefined)
+      throw bad(`HEALTHCHECK --${flag}=${value}: not a duration (e.g. 30s, 1m30s)`);
+    out[key] = ns;
+  }
+  const cmd = /^CMD\s+([\s\S]+)$/i.exec(rest.trim());
+  if (!cmd?.[1]) throw bad('HEALTHCHECK needs NONE or [options] CMD command');
+  const exec = jsonArray(cmd[1]);
+  out.Test = exec ? ['CMD', ...exec] : ['CMD-SHELL', cmd[1]];
+  return out;
 }

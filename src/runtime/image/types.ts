@@ -14,6 +14,7 @@ export interface ImageConfig {
     Interval?: number;
     Timeout?: number;
     StartPeriod?: number;
+    StartInterval?: number;
     Retries?: number;
   };
 }

@@ -54,3 +54,25 @@ describe('docker-style flag parsing', () => {
     expect(() => validateName('bad name')).toThrow(/invalid container name/);
   });
 });
+
+describe('mergeHealthcheck (a container check over its image check, as dockerd merges)', () => {
+  it('inherits the test and each unset field from the image; NONE disables', async () => {
+    const { mergeHealthcheck } = await import('../../../src/runtime/index.js');
+    const image = { Test: ['CMD', 'check'], Interval: 5e9, Retries: 4 };
+    expect(mergeHealthcheck(image, undefined)).toEqual(image);
+    expect(mergeHealthcheck(image, { Interval: 1e9 })).toEqual({
+      Test: ['CMD', 'check'],
+      Interval: 1e9,
+      Retries: 4,
+    });
+    expect(mergeHealthcheck(image, { Test: ['CMD-SHELL', 'x'], Timeout: 2e9 })).toEqual({
+      Test: ['CMD-SHELL', 'x'],
+      Interval: 5e9,
+      Timeout: 2e9,
+      Retries: 4,
+    });
+    expect(mergeHealthcheck(image, { Test: ['NONE'] })).toBeUndefined();
+    expect(mergeHealthcheck(undefined, { Interval: 1e9 })).toBeUndefined();
+    expect(mergeHealthcheck({ Test: ['NONE'] }, undefined)).toBeUndefined();
+  });
+});

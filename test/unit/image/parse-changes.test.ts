@@ -48,10 +48,33 @@ describe('--change parsing (docker import)', () => {
     expect(applyChanges({}, ['STOPSIGNAL 9'])).toEqual({ StopSignal: '9' });
   });
 
+  it('takes HEALTHCHECK as docker commit --change does (shell and exec form, options, NONE)', () => {
+    expect(
+      applyChanges({}, [
+        'HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=2s --retries=4 CMD wget -q -O /dev/null http://127.0.0.1/',
+      ]),
+    ).toEqual({
+      Healthcheck: {
+        Test: ['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1/'],
+        Interval: 90e9,
+        Timeout: 500e6,
+        StartPeriod: 2e9,
+        Retries: 4,
+      },
+    });
+    expect(applyChanges({}, ['HEALTHCHECK CMD ["/bin/true"]'])).toEqual({
+      Healthcheck: { Test: ['CMD', '/bin/true'] },
+    });
+    expect(applyChanges({}, ['HEALTHCHECK NONE'])).toEqual({ Healthcheck: { Test: ['NONE'] } });
+  });
+
   it.each([
     ['ONBUILD RUN make', /#1 "ONBUILD RUN make": ONBUILD is not supported/],
     ['RUN make', /unknown or unsupported instruction RUN/],
-    ['HEALTHCHECK CMD true', /unsupported instruction HEALTHCHECK/],
+    ['HEALTHCHECK --interval=soon CMD true', /HEALTHCHECK --interval=soon: not a duration/],
+    ['HEALTHCHECK --every=1s CMD true', /HEALTHCHECK: unknown flag --every/],
+    ['HEALTHCHECK --retries=-1 CMD true', /--retries=-1: not a non-negative integer/],
+    ['HEALTHCHECK true', /HEALTHCHECK needs NONE or \[options\] CMD command/],
     ['CMD', /CMD needs arguments/],
     ['EXPOSE http', /EXPOSE "http" is not PORT/],
     ['EXPOSE 70000', /1-65535/],

@@ -1,0 +1,523 @@
+import { Option, type Command } from 'commander';
+import type {
+  ContainerSpec,
+  FailureAction,
+  HealthConfig,
+  Service,
+  ServiceSpec,
+  Task,
+  UpdateConfig,
+  UpdateOrder,
+} from '../../api/index.js';
+import { invalidArgument, parseConstraint } from '../../api/index.js';
+import { parseBytes, parseDurationNs } from '../../compose/units.js';
+import type { ApiClient } from '../client.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+const flagError = (value: string, flag: string, why: string) =>
+  invalidArgument(`invalid argument "${value}" for "--${flag}" flag: ${why}`);
+
+export function duration(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const ns = parseDurationNs(v);
+  if (ns === undefined || ns < 0) throw flagError(v, flag, 'not a duration (e.g. 5s, 1m30s)');
+  return ns;
+}
+
+function int(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw flagError(v, flag, 'not a non-negative integer');
+  return Number(v);
+}
+
+function cpus(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw flagError(v, flag, 'not a number of CPUs');
+  return Math.round(n * 1e9);
+}
+
+function bytes(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseBytes(v);
+  if (n === undefined) throw flagError(v, flag, 'not a size (e.g. 512m, 1g)');
+  return n;
+}
+
+// ---- health flags (create and update) -------------------------------------------------------
+
+export interface HealthFlags {
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  healthStartInterval?: string;
+  healthcheck?: boolean;
+}
+
+export function addHealthOptions(cmd: Command): Command {
+  return cmd
+    .option('--health-cmd <cmd>', 'command to run to check health (run with sh -c)')
+    .option('--health-interval <d>', 'time between running the check (ms|s|m|h)')
+    .option('--health-timeout <d>', 'maximum time to allow one check to run (ms|s|m|h)')
+    .option('--health-retries <n>', 'consecutive failures needed to report unhealthy')
+    .option('--health-start-period <d>', 'start period for the container to initialize')
+    .option('--health-start-interval <d>', 'time between checks during the start period')
+    .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK');
+}
+
+/** Docker's `--health-*` over an existing check (update) or none (create). */
+export function applyHealthFlags(
+  current: HealthConfig | undefined,
+  f: HealthFlags,
+): HealthConfig | undefined {
+  const any =
+    f.healthCmd !== undefined ||
+    f.healthInterval !== undefined ||
+    f.healthTimeout !== undefined ||
+    f.healthRetries !== undefined ||
+    f.healthStartPeriod !== undefined ||
+    f.healthStartInterval !== undefined;
+  if (f.healthcheck === false) {
+    if (any) throw invalidArgument('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!any) return current;
+  const h: HealthConfig = { ...(current?.Test?.[0] === 'NONE' ? {} : current) };
+  if (f.healthCmd !== undefined) {
+    h.Test = f.healthCmd === '' ? [] : ['CMD-SHELL', f.healthCmd];
+  }
+  const set = (k: 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval', v?: string) => {
+    const flag = `health-${k.replace(/[A-Z]/g, (c, i: number) => (i > 0 ? '-' : '') + c.toLowerCase())}`;
+    const ns = duration(v, flag);
+    if (ns === undefined) return;
+    if (ns !== 0 && ns < 1_000_000) throw flagError(v ?? '', flag, 'must be 0 or at least 1ms');
+    h[k] = ns;
+  };
+  set('Interval', f.healthInterval);
+  set('Timeout', f.healthTimeout);
+  set('StartPeriod', f.healthStartPeriod);
+  set('StartInterval', f.healthStartInterval);
+  const retries = int(f.healthRetries, 'health-retries');
+  if (retries !== undefined) h.Retries = retries;
+  return h;
+}
+
+// ---- update / rollback config flags (create and update) -------------------------------------
+
+export interface UpdateConfigFlags {
+  updateParallelism?: string;
+  updateDelay?: string;
+  updateOrder?: string;
+  updateFailureAction?: string;
+  updateMonitor?: string;
+  updateMaxFailureRatio?: string;
+  rollbackParallelism?: string;
+  rollbackDelay?: string;
+  rollbackOrder?: string;
+  rollbackFailureAction?: string;
+  rollbackMonitor?: string;
+  rollbackMaxFailureRatio?: string;
+}
+
+export function addUpdateConfigOptions(cmd: Command): Command {
+  for (const p of ['update', 'rollback'] as const) {
+    const what = p === 'update' ? 'update' : 'rollback';
+    const done = p === 'update' ? 'updated' : 'rolled back';
+    cmd
+      .option(`--${p}-parallelism <n>`, `maximum number of tasks ${done} at once (0 = all)`)
+      .option(`--${p}-delay <d>`, `delay between ${what}s (ns|us|ms|s|m|h)`)
+      .option(`--${p}-order <order>`, `${what} order: start-first or stop-first`)
+      .option(
+        `--${p}-failure-action <action>`,
+        p === 'update'
+          ? 'action on update failure: pause, continue or rollback'
+          : 'action on rollback failure: pause or continue',
+      )
+      .option(`--${p}-monitor <d>`, `duration after each task ${what} to monitor for failure`)
+      .option(
+        `--${p}-max-failure-ratio <r>`,
+        `failure rate to tolerate during ${p === 'update' ? 'an' : 'a'} ${what}`,
+      );
+  }
+  return cmd;
+}
+
+function updateConfig(
+  current: UpdateConfig | undefined,
+  f: UpdateConfigFlags,
+  p: 'update' | 'rollback',
+): UpdateConfig | undefined {
+  const v = (k: string): string | undefined =>
+    (f as Record<string, string | undefined>)[`${p}${k}`];
+  const out: UpdateConfig = { ...current };
+  let touched = false;
+  const parallelism = int(v('Parallelism'), `${p}-parallelism`);
+  if (parallelism !== undefined) {
+    out.Parallelism = parallelism;
+    touched = true;
+  }
+  const delay = duration(v('Delay'), `${p}-delay`);
+  if (delay !== undefined) {
+    out.Delay = delay;
+    touched = true;
+  }
+  const monitor = duration(v('Monitor'), `${p}-monitor`);
+  if (monitor !== undefined) {
+    out.Monitor = monitor;
+    touched = true;
+  }
+  const order = v('Order');
+  if (order !== undefined) {
+    if (order !== 'start-first' && order !== 'stop-first') {
+      throw flagError(order, `${p}-order`, 'use start-first or stop-first');
+    }
+    out.Order = order as UpdateOrder;
+    touched = true;
+  }
+  const action = v('FailureAction');
+  if (action !== undefined) {
+    const allowed = p === 'update' ? ['pause', 'continue', 'rollback'] : ['pause', 'continue'];
+    if (!allowed.includes(action)) {
+      throw flagError(action, `${p}-failure-action`, `use ${allowed.join(', ')}`);
+    }
+    out.FailureAction = action as FailureAction;
+    touched = true;
+  }
+  const ratio = v('MaxFailureRatio');
+  if (ratio !== undefined) {
+    const r = Number(ratio);
+    if (ratio.trim() === '' || !Number.isFinite(r) || r < 0 || r > 1) {
+      throw flagError(ratio, `${p}-max-failure-ratio`, 'a number between 0 and 1');
+    }
+    out.MaxFailureRatio = r;
+    touched = true;
+  }
+  return touched ? out : current;
+}
+
+/** The `--update-*` and `--rollback-*` flags over a spec. */
+export function applyUpdateConfigFlags(spec: ServiceSpec, f: UpdateConfigFlags): ServiceSpec {
+  const u = updateConfig(spec.UpdateConfig, f, 'update');
+  const r = updateConfig(spec.RollbackConfig, f, 'rollback');
+  return { ...spec, ...(u ? { UpdateConfig: u } : {}), ...(r ? { RollbackConfig: r } : {}) };
+}
+
+// ---- service update -------------------------------------------------------------------------
+
+export interface UpdateFlags extends HealthFlags, UpdateConfigFlags {
+  image?: string;
+  envAdd: string[];
+  envRm: string[];
+  replicas?: string;
+  constraintAdd: string[];
+  constraintRm: string[];
+  labelAdd: string[];
+  labelRm: string[];
+  containerLabelAdd: string[];
+  containerLabelRm: string[];
+  limitCpu?: string;
+  limitMemory?: string;
+  limitPids?: string;
+  reserveCpu?: string;
+  reserveMemory?: string;
+  args?: string;
+  force?: boolean;
+  detach?: boolean;
+  quiet?: boolean;
+}
+
+const keyOf = (kv: string): string => {
+  const i = kv.indexOf('=');
+  return i < 0 ? kv : kv.slice(0, i);
+};
+
+function conflicting(add: string[], rm: string[], flag: string): void {
+  const added = new Set(add.map(keyOf));
+  for (const k of rm) {
+    if (added.has(keyOf(k))) {
+      throw invalidArgument(
+        `conflicting options: --${flag}-add and --${flag}-rm both name ${keyOf(k)}`,
+      );
+    }
+  }
+}
+
+function labelsUpdate(
+  cur: Record<string, string> | undefined,
+  add: string[],
+  rm: string[],
+  flag: string,
+): Record<string, string> | undefined {
+  if (add.length === 0 && rm.length === 0) return cur;
+  conflicting(add, rm, flag);
+  const out = { ...cur };
+  for (const k of rm) delete out[keyOf(k)];
+  for (const kv of add) {
+    const k = keyOf(kv);
+    if (k === '') throw flagError(kv, `${flag}-add`, 'empty key');
+    out[k] = kv.length > k.length ? kv.slice(k.length + 1) : '';
+  }
+  return out;
+}
+
+/** Docker's `service update` flags applied to the spec read from the manager. */
+export function applyUpdateFlags(spec: ServiceSpec, f: UpdateFlags): ServiceSpec {
+  const c: ContainerSpec = { ...spec.TaskTemplate.ContainerSpec };
+  if (f.image !== undefined) {
+    if (f.image.trim() === '') throw flagError(f.image, 'image', 'empty image reference');
+    c.Image = f.image;
+  }
+  if (f.args !== undefined) c.Args = f.args.split(/\s+/).filter((a) => a !== '');
+  if (f.envAdd.length > 0 || f.envRm.length > 0) {
+    conflicting(f.envAdd, f.envRm, 'env');
+    const rm = new Set(f.envRm.map(keyOf));
+    const add = new Map(f.envAdd.map((e) => [keyOf(e), e]));
+    const env = (c.Env ?? []).filter((e) => !rm.has(keyOf(e)) && !add.has(keyOf(e)));
+    c.Env = [...env, ...add.values()];
+  }
+  const cl = labelsUpdate(c.Labels, f.containerLabelAdd, f.containerLabelRm, 'container-label');
+  if (cl) c.Labels = cl;
+  const health = applyHealthFlags(c.Healthcheck, f);
+  if (health) c.Healthcheck = health;
+
+  const template = { ...spec.TaskTemplate, ContainerSpec: c };
+  if (f.constraintAdd.length > 0 || f.constraintRm.length > 0) {
+    for (const x of f.constraintAdd) {
+      const p = parseConstraint(x);
+      if (!p.ok) throw flagError(x, 'constraint-add', p.error);
+    }
+    const rm = new Set(f.constraintRm.map((x) => x.replace(/\s+/g, '')));
+    const kept = (template.Placement?.Constraints ?? []).filter(
+      (x) => !rm.has(x.replace(/\s+/g, '')),
+    );
+    const added = f.constraintAdd.filter((x) => !kept.includes(x));
+    template.Placement = { ...template.Placement, Constraints: [...kept, ...added] };
+  }
+  const limits = {
+    ...template.Resources?.Limits,
+    ...opt('NanoCPUs', cpus(f.limitCpu, 'limit-cpu')),
+    ...opt('MemoryBytes', bytes(f.limitMemory, 'limit-memory')),
+    ...opt('Pids', int(f.limitPids, 'limit-pids')),
+  };
+  const reservations = {
+    ...template.Resources?.Reservations,
+    ...opt('NanoCPUs', cpus(f.reserveCpu, 'reserve-cpu')),
+    ...opt('MemoryBytes', bytes(f.reserveMemory, 'reserve-memory')),
+  };
+  if (Object.keys(limits).length + Object.keys(reservations).length > 0) {
+    template.Resources = {
+      ...(Object.keys(limits).length > 0 ? { Limits: limits } : {}),
+      ...(Object.keys(reservations).length > 0 ? { Reservations: reservations } : {}),
+    };
+  }
+  if (f.force) template.ForceUpdate = (template.ForceUpdate ?? 0) + 1;
+
+  let mode = spec.Mode;
+  const replicas = int(f.replicas, 'replicas');
+  if (replicas !== undefined) {
+    if (!spec.Mode.Replicated) {
+      throw invalidArgument('replicas can only be used with replicated or replicated-job mode');
+    }
+    mode = { Replicated: { Replicas: replicas } };
+  }
+  const labels = labelsUpdate(spec.Labels, f.labelAdd, f.labelRm, 'label');
+  return applyUpdateConfigFlags(
+    { ...spec, ...(labels ? { Labels: labels } : {}), TaskTemplate: template, Mode: mode },
+    f,
+  );
+}
+
+function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
+}
+
+// ---- progress -------------------------------------------------------------------------------
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+}
+
+/** What the progress shows: tasks on the current spec that run, out of the desired count. */
+export function updateProgress(
+  service: Service,
+  tasks: readonly Task[],
+  nodes: number,
+): { upToDate: number; desired: number; settled: boolean } {
+  const want = canonical(service.Spec.TaskTemplate);
+  const live = tasks.filter((t) => t.DesiredState === 'running');
+  const upToDate = live.filter(
+    (t) => t.Status.State === 'running' && canonical(t.Spec) === want,
+  ).length;
+  const stopping = tasks.filter(
+    (t) =>
+      (t.DesiredState === 'shutdown' || t.DesiredState === 'remove') &&
+      ['assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'].includes(
+        t.Status.State,
+      ),
+  ).length;
+  const desired = service.Spec.Mode.Global ? nodes : (service.Spec.Mode.Replicated?.Replicas ?? 1);
+  return {
+    upToDate,
+    desired,
+    settled: upToDate === desired && live.length === desired && stopping === 0,
+  };
+}
+
+/**
+ * Waits for an update (or rollback) to end as docker's CLI does: progress lines while it runs,
+ * `verify: Service converged` at the end, an error when it pauses or is rolled back.
+ */
+export async function waitForUpdate(
+  api: ApiClient,
+  id: string,
+  kind: 'update' | 'rollback',
+  out: (line: string) => void,
+): Promise<void> {
+  let last = '';
+  let sawState = false;
+  // An update that this very call saw start: a rollback state after it is its outcome.
+  let sawUpdate = kind === 'update';
+  let rolledBack: string | undefined;
+  const deadline = Date.now() + 30 * 60_000;
+  while (Date.now() < deadline) {
+    const [service, tasks, nodes] = await Promise.all([
+      api.get<Service>(`/services/${id}`),
+      api.get<Task[]>(`/tasks?service=${encodeURIComponent(id)}`),
+      api.get<{ Status: { State: string }; Spec: { Availability: string } }[]>('/nodes'),
+    ]);
+    const ready = nodes.filter(
+      (n) => n.Status.State === 'ready' && n.Spec.Availability === 'active',
+    ).length;
+    const p = updateProgress(service, tasks, ready);
+    const st = service.UpdateStatus;
+    const prefix = st?.State.startsWith('rollback') ? 'rolling back update: ' : '';
+    const line = `overall progress: ${prefix}${p.upToDate} out of ${p.desired} tasks`;
+    if (line !== last) {
+      out(line);
+      last = line;
+    }
+    if (st) sawState = true;
+    switch (st?.State) {
+      case 'paused':
+        throw invalidArgument(`service update paused: ${st.Message ?? ''}`);
+      case 'rollback_paused':
+        throw invalidArgument(`service rollback paused: ${st.Message ?? ''}`);
+      case 'rollback_started':
+      case 'rollback_completed':
+        if (kind === 'update' && sawUpdate) {
+          out(`rollback: ${st.Message ?? ''}`);
+          kind = 'rollback';
+          rolledBack = st.Message ?? 'rolled back';
+        }
+        if (st.State === 'rollback_completed' && p.settled) {
+          out('verify: Service converged');
+          if (rolledBack !== undefined) throw invalidArgument(`service rolled back: ${rolledBack}`);
+          return;
+        }
+        break;
+      case 'completed':
+        if (p.settled) {
+          out('verify: Service converged');
+          return;
+        }
+        break;
+      case 'updating':
+        sawUpdate = true;
+        break;
+      case undefined:
+        // No task template change (replicas, labels…): done once the tasks are.
+        if (p.settled && (sawState || kind === 'update')) {
+          out('verify: Service converged');
+          return;
+        }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`service ${id}: ${kind} did not end in time`);
+}
+
+// ---- commands -------------------------------------------------------------------------------
+
+export function registerServiceUpdateCommands(
+  service: Command,
+  client: (cmd: Command) => ApiClient,
+): void {
+  const create = service.commands.find((c) => c.name() === 'create');
+  if (create) {
+    addUpdateConfigOptions(create);
+    addHealthOptions(create);
+  }
+  const update = service
+    .command('update')
+    .description('Update a service')
+    .argument('<service>')
+    .option('--image <ref>', 'service image tag')
+    .option('--args <command>', 'service command args')
+    .option('--env-add <K=V>', 'add or update an environment variable', collect, [])
+    .option('--env-rm <K>', 'remove an environment variable', collect, [])
+    .option('--replicas <n>', 'number of tasks')
+    .option('--constraint-add <expr>', 'add or update a placement constraint', collect, [])
+    .option('--constraint-rm <expr>', 'remove a constraint', collect, [])
+    .option('--label-add <K=V>', 'add or update a service label', collect, [])
+    .option('--label-rm <K>', 'remove a label by its key', collect, [])
+    .option('--container-label-add <K=V>', 'add or update a container label', collect, [])
+    .option('--container-label-rm <K>', 'remove a container label by its key', collect, [])
+    .option('--limit-cpu <n>', 'limit CPUs')
+    .option('--limit-memory <bytes>', 'limit memory')
+    .option('--limit-pids <n>', 'limit the number of processes')
+    .option('--reserve-cpu <n>', 'reserve CPUs')
+    .option('--reserve-memory <bytes>', 'reserve memory')
+    .option('--force', 'force update even if no changes require it')
+    .addOption(new Option('--rollback', 'rollback to previous specification').conflicts(['image']))
+    .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
+    .option('-q, --quiet', 'suppress progress output');
+  addUpdateConfigOptions(update);
+  addHealthOptions(update);
+  update.action(async (ref: string, f: UpdateFlags & { rollback?: boolean }, cmd: Command) => {
+    const api = client(cmd);
+    const s = await api.get<Service>(`/services/${encodeURIComponent(ref)}`);
+    if (f.rollback) {
+      await api.post(`/services/${s.ID}/rollback?version=${s.Version.Index}`, {});
+    } else {
+      // Every flag is checked before anything is sent: bad input changes nothing.
+      const spec = applyUpdateFlags(s.Spec, f);
+      await api.post(`/services/${s.ID}/update?version=${s.Version.Index}`, spec);
+    }
+    await finish(api, s, ref, f.rollback ? 'rollback' : 'update', f);
+  });
+
+  service
+    .command('rollback')
+    .description("Revert changes to a service's configuration")
+    .argument('<service>')
+    .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
+    .option('-q, --quiet', 'suppress progress output')
+    .action(async (ref: string, f: { detach?: boolean; quiet?: boolean }, cmd: Command) => {
+      const api = client(cmd);
+      const s = await api.get<Service>(`/services/${encodeURIComponent(ref)}`);
+      await api.post(`/services/${s.ID}/rollback?version=${s.Version.Index}`, {});
+      await finish(api, s, ref, 'rollback', f);
+    });
+}
+
+async function finish(
+  api: ApiClient,
+  s: Service,
+  ref: string,
+  kind: 'update' | 'rollback',
+  f: { detach?: boolean; quiet?: boolean },
+): Promise<void> {
+  process.stdout.write(`${ref}\n`);
+  if (kind === 'rollback' && !f.quiet)
+    process.stdout.write('rollback: manually requested rollback\n');
+  if (f.detach) return;
+  const write = f.quiet ? () => undefined : (l: string) => void process.stdout.write(`${l}\n`);
+  await waitForUpdate(api, s.ID, kind, write);
+}

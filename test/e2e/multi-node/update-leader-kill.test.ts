@@ -1,0 +1,184 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Node, Service, Task } from '../../../src/api/index.js';
+import { ApiClient } from '../../../src/cli/client.js';
+import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { busyboxImage } from '../../helpers/images.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const bin = join(repo, 'dist', 'tsswarm.mjs');
+const isRoot = process.getuid?.() === 0;
+const haveNats = (await findNatsServer()) !== undefined;
+const built = existsSync(bin) && existsSync(join(repo, 'build', 'tsswarm-shim'));
+const ci = process.env['CI'] === 'true';
+const skip = !ci && (!isRoot || !haveNats || !built);
+if (skip) console.warn('leader-kill update e2e skipped: needs root, nats-server and a built dist/');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface LabRow {
+  name: string;
+  role: string;
+  socket: string;
+}
+
+async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms: number) {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  let err: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (ok(last)) return last;
+    } catch (e) {
+      err = e; // the cluster is electing a leader
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)} ${String(err ?? '')}`);
+}
+
+describe.skipIf(skip)('a rolling update survives the leader (root, 3-manager lab)', () => {
+  const L = `u${process.pid % 10000}`;
+  let dataRoot = '';
+  let rows: LabRow[] = [];
+  const cli = (...args: string[]): Promise<Run> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, '--data-root', dataRoot, ...args],
+        { timeout: 240_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  const ok = async (...args: string[]): Promise<string> => {
+    const r = await cli(...args);
+    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const api = (node: string): ApiClient => {
+    const row = rows.find((r) => r.name === node);
+    if (!row) throw new Error(`no node ${node}`);
+    return new ApiClient({ socketPath: row.socket });
+  };
+
+  beforeAll(async () => {
+    dataRoot = await mkdtemp('/tmp/tsswarm-updl-');
+    await busyboxImage(dataRoot);
+    await ok('image', 'tag', 'busybox', 'web:v2');
+    await ok(
+      'lab',
+      'create',
+      L,
+      '--managers',
+      '3',
+      '--workers',
+      '0',
+      '--image',
+      'busybox',
+      '--image',
+      'web:v2',
+    );
+    rows = (
+      JSON.parse(await ok('lab', 'ls', '--format', 'json')) as (LabRow & { lab: string })[]
+    ).filter((r) => r.lab === L);
+  }, 240_000);
+
+  afterAll(async () => {
+    if (dataRoot === '') return;
+    try {
+      await cli('lab', 'rm', L);
+    } finally {
+      await rm(dataRoot, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('SIGKILL the leader mid-update: the new leader finishes it from the raft state', async () => {
+    expect(rows.map((r) => r.name).sort()).toEqual(['manager1', 'manager2', 'manager3']);
+    const leaderOf = async (via: string): Promise<string> => {
+      const nodes = await api(via).get<Node[]>('/nodes');
+      // Lab nodes are named `<lab>-<node>`.
+      const host = nodes.find((n) => n.ManagerStatus?.Leader)?.Description.Hostname ?? '';
+      return host.startsWith(`${L}-`) ? host.slice(L.length + 1) : host;
+    };
+    const leader = await until(
+      'a leader',
+      () => leaderOf('manager1'),
+      (l) => l !== '',
+      60_000,
+    );
+    const survivor = ['manager1', 'manager2', 'manager3'].find((n) => n !== leader) ?? '';
+    const env = (node: string) => ['-H', `unix://${rows.find((r) => r.name === node)?.socket}`];
+
+    await ok(
+      ...env(survivor),
+      'service',
+      'create',
+      '--name',
+      'web',
+      '--replicas',
+      '6',
+      '--stop-grace-period',
+      '1s',
+      'busybox',
+      'sleep',
+      '1000',
+    );
+    await ok(
+      ...env(survivor),
+      'service',
+      'update',
+      '-d',
+      '--image',
+      'web:v2',
+      '--update-parallelism',
+      '1',
+      '--update-delay',
+      '2s',
+      '--update-monitor',
+      '1s',
+      'web',
+    );
+    const web = () => api(survivor).get<Service>('/services/web');
+    const tasks = () => api(survivor).get<Task[]>('/tasks?service=web');
+    const onV2 = (ts: Task[]) =>
+      ts.filter(
+        (t) =>
+          t.DesiredState === 'running' &&
+          t.Status.State === 'running' &&
+          t.Spec.ContainerSpec.Image === 'web:v2',
+      ).length;
+    await until('the first slot updated', tasks, (ts) => onV2(ts) >= 1, 60_000);
+    const mid = await web();
+    expect(mid.UpdateStatus?.State).toBe('updating');
+    expect(onV2(await tasks())).toBeLessThan(6);
+
+    await ok('lab', 'kill', L, leader);
+    const next = await until(
+      'a new leader',
+      () => leaderOf(survivor),
+      (l) => l !== '' && l !== leader,
+      60_000,
+    );
+    expect(next).not.toBe(leader);
+    const done = await until(
+      'the update completed by the new leader',
+      web,
+      (s) => s.UpdateStatus?.State === 'completed',
+      180_000,
+    );
+    expect(done.UpdateStatus?.StartedAt).toBe(mid.UpdateStatus?.StartedAt);
+    await until('6 tasks on web:v2', tasks, (ts) => onV2(ts) === 6, 120_000);
+  }, 420_000);
+});
