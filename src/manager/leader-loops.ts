@@ -18,6 +18,7 @@ import {
   type ReconcileResult,
 } from './orchestrator/index.js';
 import { schedule } from '../scheduler/index.js';
+import { AddressBook, serviceNetworkIds, taskAttachments } from './allocator/index.js';
 import type { MemoryStore, WriteTx } from './store/index.js';
 
 export interface LeaderLoopsOptions {
@@ -167,7 +168,10 @@ export class LeaderLoops {
     if (actions.length > 0 || reap.length > 0) {
       const byId = new Map(services.map((s) => [s.ID, s]));
       const res = await store.update((tx) => {
-        for (const { service, action } of actions) applyAction(tx, service, action);
+        // Addresses are part of task creation, so the scheduler never sees a task without them.
+        let book: AddressBook | undefined;
+        const addresses = (): AddressBook => (book ??= new AddressBook(tx));
+        for (const { service, action } of actions) applyAction(tx, service, action, addresses);
         for (const action of reap) {
           const t = tx.tasks.get((action as { taskId: string }).taskId);
           const s = t ? byId.get(t.ServiceID) : undefined;
@@ -245,12 +249,25 @@ function reconcileService(input: {
   }
 }
 
-function applyAction(tx: WriteTx, service: Service | undefined, action: OrchestratorAction): void {
+function applyAction(
+  tx: WriteTx,
+  service: Service | undefined,
+  action: OrchestratorAction,
+  addresses?: () => AddressBook,
+): void {
   switch (action.type) {
     case 'create-task': {
       if (!service) return;
       const t = newTask(service, action, tx.newId(), tx.now);
-      tx.tasks.create({ ...t, Name: taskName(service.Spec.Name, t) });
+      const attachments =
+        addresses && serviceNetworkIds(service).length > 0
+          ? taskAttachments(addresses(), service)
+          : [];
+      tx.tasks.create({
+        ...t,
+        Name: taskName(service.Spec.Name, t),
+        ...(attachments.length > 0 ? { NetworksAttachments: attachments } : {}),
+      });
       return;
     }
     case 'set-desired-state': {

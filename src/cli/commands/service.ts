@@ -4,6 +4,7 @@ import { humanDuration } from '../../api/human-units.js';
 import { formatTable } from '../../api/text-table.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
+import { formatPorts, parsePublish } from './publish-flag.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -39,6 +40,9 @@ interface CreateFlags {
   hostname?: string;
   detach?: boolean;
   quiet?: boolean;
+  network: string[];
+  publish: string[];
+  endpointMode?: string;
 }
 
 async function buildSpec(image: string, args: string[], f: CreateFlags): Promise<ServiceSpec> {
@@ -110,6 +114,11 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
     ...opt('MemoryBytes', bytes(f.reserveMemory, 'reserve-memory')),
   };
   const name = f.name ?? randomServiceName();
+  const ports = f.publish.map(parsePublish);
+  const endpointMode = f.endpointMode;
+  if (endpointMode !== undefined && endpointMode !== 'vip' && endpointMode !== 'dnsrr') {
+    throw flagError(endpointMode, 'endpoint-mode', 'use vip or dnsrr');
+  }
   return {
     Name: name,
     Labels: kv(f.label, 'label'),
@@ -134,7 +143,16 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
         : {}),
       ...(Object.keys(restart).length > 0 ? { RestartPolicy: restart } : {}),
       ...(f.constraint.length > 0 ? { Placement: { Constraints: f.constraint } } : {}),
+      ...(f.network.length > 0 ? { Networks: f.network.map((n) => ({ Target: n })) } : {}),
     },
+    ...(ports.length > 0 || endpointMode !== undefined
+      ? {
+          EndpointSpec: {
+            ...(endpointMode !== undefined ? { Mode: endpointMode } : {}),
+            ...(ports.length > 0 ? { Ports: ports } : {}),
+          },
+        }
+      : {}),
     Mode: f.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
   };
 }
@@ -242,6 +260,14 @@ export function registerServiceCommands(program: Command): void {
     .option('--hostname <name>', 'container hostname')
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .option('-q, --quiet', 'suppress progress output')
+    .option('--network <network>', 'network attachments', collect, [])
+    .option(
+      '-p, --publish <port>',
+      'publish a port: [PUBLISHED:]TARGET[/udp] or long form',
+      collect,
+      [],
+    )
+    .option('--endpoint-mode <mode>', 'vip or dnsrr (default vip)')
     .passThroughOptions()
     .action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
       const api = client(cmd);
@@ -274,7 +300,7 @@ export function registerServiceCommands(program: Command): void {
         Mode: serviceMode(s),
         Replicas: `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}`,
         Image: s.Spec.TaskTemplate.ContainerSpec.Image,
-        Ports: '',
+        Ports: formatPorts(s.Endpoint?.Ports),
       }));
       if (opts.format === 'json') {
         process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
@@ -357,7 +383,7 @@ export function registerServiceCommands(program: Command): void {
               DesiredState: cap(t.DesiredState),
               CurrentState: `${cap(t.Status.State)} ${humanDuration(since).toLowerCase()} ago`,
               Error: t.Status.Err ? `"${t.Status.Err}"` : '',
-              Ports: '',
+              Ports: formatPorts(s.Endpoint?.Ports),
             });
           }
         }

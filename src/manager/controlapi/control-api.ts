@@ -11,12 +11,21 @@ import {
   validateServiceSpec,
   type Cluster,
   type ClusterSpec,
+  type Network,
+  type NetworkSpec,
   type Node,
   type NodeSpec,
   type Service,
   type ServiceSpec,
   type Task,
 } from '../../api/index.js';
+import {
+  allocateEndpoint,
+  createNetwork,
+  removeNetwork,
+  resolveNetwork,
+  resolveServiceNetworks,
+} from '../allocator/index.js';
 import { rotateJoinToken } from '../ca/index.js';
 import { serviceStatus } from '../orchestrator/index.js';
 import type { MemoryStore, ReadTx, UpdateResult, WriteTx } from '../store/index.js';
@@ -41,7 +50,9 @@ export class ControlApi {
     checkServiceSpec(spec);
     const res = await this.store.update((tx) => {
       const id = tx.newId();
-      tx.services.create({ ID: id, Spec: spec });
+      const stored = resolveServiceNetworks(tx, spec);
+      const endpoint = allocateEndpoint(tx, stored, undefined);
+      tx.services.create({ ID: id, Spec: stored, ...(endpoint ? { Endpoint: endpoint } : {}) });
       return id;
     });
     return { ID: unwrap(res) };
@@ -82,7 +93,15 @@ export class ControlApi {
       if (serviceModeKind(spec.Mode) !== serviceModeKind(s.Spec.Mode)) {
         throw invalidArgument(`service mode change is not allowed (service ${s.Spec.Name})`);
       }
-      tx.services.update({ ...s, Spec: spec, PreviousSpec: s.Spec });
+      const stored = resolveServiceNetworks(tx, spec);
+      const endpoint = allocateEndpoint(tx, stored, s);
+      const { Endpoint: _old, ...rest } = s;
+      tx.services.update({
+        ...rest,
+        Spec: stored,
+        PreviousSpec: s.Spec,
+        ...(endpoint ? { Endpoint: endpoint } : {}),
+      });
     });
     unwrap(res);
   }
@@ -110,6 +129,31 @@ export class ControlApi {
       for (const t of tx.tasks.find({ by: 'serviceId', serviceId: s.ID })) {
         if (t.DesiredState !== 'remove') tx.tasks.update({ ...t, DesiredState: 'remove' });
       }
+    });
+    unwrap(res);
+  }
+
+  // ---- networks ---------------------------------------------------------------------------
+
+  async createNetwork(spec: NetworkSpec): Promise<{ ID: string }> {
+    if (typeof spec !== 'object' || spec === null || typeof spec.Name !== 'string') {
+      throw invalidArgument('a network needs a Name');
+    }
+    const res = await this.store.update((tx) => createNetwork(tx, spec).ID);
+    return { ID: unwrap(res) };
+  }
+
+  listNetworks(): Network[] {
+    return this.store.view((tx) => tx.networks.find({ by: 'all' }));
+  }
+
+  getNetwork(ref: string): Network {
+    return this.store.view((tx) => resolveNetwork(tx, ref));
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    const res = await this.store.update((tx) => {
+      removeNetwork(tx, resolveNetwork(tx, ref));
     });
     unwrap(res);
   }
