@@ -29,6 +29,13 @@ export interface CreateOptions {
   labels?: Record<string, string>;
   /** Remove the container once it exits (`run --rm`). */
   autoRemove?: boolean;
+  /**
+   * Join this network namespace (a path such as /run/netns/NAME) instead of a new empty one:
+   * the swarm worker prepares it with the task's overlay interfaces before the process starts.
+   */
+  netnsPath?: string;
+  /** The container's /etc/resolv.conf instead of the host's (the embedded DNS server). */
+  resolvConf?: string;
 }
 
 export interface MountRecord {
@@ -76,6 +83,8 @@ export interface ContainerRecord {
     AutoRemove: boolean;
     Runtime: string;
     CgroupParent: string;
+    /** Network namespace the container joins; absent: a new one of its own. */
+    NetnsPath?: string;
   };
   Mounts: MountRecord[];
 }
