@@ -76,7 +76,10 @@ export interface NetworkView {
   seq: number;
   networks: Network[];
   services: NetworkViewService[];
+  /** Task addresses, and every node's routing-mesh address (taskId `node:<id>`, serviceId ''). */
   endpoints: NetworkViewEndpoint[];
+  /** Set while a service publishes a port in ingress mode: this node's address on ingress. */
+  ingress?: { networkId: string; addr: string };
 }
 
 export interface NetworkViewService {

@@ -18,7 +18,13 @@ import {
   type ReconcileResult,
 } from './orchestrator/index.js';
 import { schedule } from '../scheduler/index.js';
-import { AddressBook, serviceNetworkIds, taskAttachments } from './allocator/index.js';
+import {
+  AddressBook,
+  allocateNodeIngress,
+  nodeIngressPending,
+  serviceNetworkIds,
+  taskAttachments,
+} from './allocator/index.js';
 import type { MemoryStore, WriteTx } from './store/index.js';
 
 export interface LeaderLoopsOptions {
@@ -143,6 +149,12 @@ export class LeaderLoops {
       historyLimit:
         tx.clusters.find({ by: 'all' })[0]?.Spec.Orchestration.TaskHistoryRetentionLimit ?? 5,
     }));
+    // 0. Allocator: each node's routing-mesh address (task addresses come with task creation).
+    if (store.view((tx) => nodeIngressPending(tx))) {
+      const res = await store.update((tx) => allocateNodeIngress(tx));
+      if (!res.ok) throw new Error(`allocator write refused: ${res.error.message}`);
+      return;
+    }
     const nodeMap = new Map(nodes.map((n) => [n.ID, n]));
     const tasksByService = new Map<string, Task[]>();
     for (const t of tasks) {

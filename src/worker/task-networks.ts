@@ -5,7 +5,9 @@ import type { NetworkView } from '../api/dispatch.js';
 import {
   EMBEDDED_DNS_ADDR,
   type DnsTableSpec,
+  type IngressSpec,
   type NetHost,
+  type PublishedPort,
   type OverlayNode,
   type Peer,
   type ServiceVip,
@@ -63,6 +65,9 @@ export class TaskNetworks {
   private readonly local = new Map<string, LocalEndpoint>();
   private readonly networks = new Map<string, Network>();
   private view: NetworkView | undefined;
+  /** `ip/bits` this node carries on the ingress bridge, once set. */
+  private ingressAddr: string | undefined;
+  private portsApplied = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
 
@@ -141,6 +146,7 @@ export class TaskNetworks {
     return this.serial(async () => {
       this.local.clear();
       this.networks.clear();
+      this.ingressAddr = undefined;
       await this.o.overlay.cleanupAll();
       for (const name of this.ownNetns()) await this.dropNetns(name);
     });
@@ -201,9 +207,11 @@ export class TaskNetworks {
     if (view) this.adopt(view);
     const inUse = new Set<string>();
     for (const ep of this.local.values()) for (const a of ep.attachments) inUse.add(a.networkId);
+    if (view?.ingress) inUse.add(view.ingress.networkId);
     for (const id of [...this.networks.keys()]) {
       if (inUse.has(id)) continue;
       this.networks.delete(id);
+      this.ingressAddr = undefined; // set again (idempotently) if ingress stays
       await this.o.overlay.removeNetwork(id);
       this.log.info({ 'net.id': id }, 'last local task left the network: removed');
     }
@@ -213,6 +221,7 @@ export class TaskNetworks {
       if (n) await this.ensureNetwork(n);
     }
     if (!view) return;
+    await this.applyIngressAddr(view);
     const endpoints = view.endpoints.filter((e) => inUse.has(e.networkId));
     for (const id of inUse) {
       const peers: Peer[] = endpoints
@@ -227,8 +236,12 @@ export class TaskNetworks {
       endpoints
         .filter((e) => e.running && e.networkId === netId && e.serviceId === serviceId)
         .map((e) => ipOf(e.addr));
+    await this.applyPorts(view, endpoints);
     const table: DnsTableSpec = { networks: [], clients: [] };
+    // Ingress carries the routing mesh only: no names and no VIPs are served on it.
+    const ingressId = view.networks.find((n) => n.Spec.Ingress)?.ID;
     for (const id of inUse) {
+      if (id === ingressId) continue;
       table.networks.push({
         id,
         services: view.services
@@ -266,7 +279,7 @@ export class TaskNetworks {
       for (const a of ep.attachments) {
         for (const s of view.services) {
           const vip = s.vips.find((v) => v.networkId === a.networkId);
-          if (!vip || s.endpointMode !== 'vip') continue;
+          if (!vip || s.endpointMode !== 'vip' || a.networkId === ingressId) continue;
           services.push({
             name: `${s.name}@${a.networkId}`,
             vip: ipOf(vip.addr),
@@ -292,6 +305,68 @@ export class TaskNetworks {
         },
       );
     }
+  }
+
+  /** The node's routing-mesh address on the ingress bridge (replies to SNATed traffic). */
+  private async applyIngressAddr(view: NetworkView): Promise<void> {
+    const ing = view.ingress;
+    if (!ing || this.ingressAddr === ing.addr) return;
+    const bridge = this.o.overlay.network(ing.networkId).bridge;
+    const ip = ipOf(ing.addr);
+    await this.run('ip', ['link', 'set', 'dev', bridge, 'address', macOf(ip)]);
+    await this.run('ip', ['addr', 'replace', ing.addr, 'dev', bridge]);
+    // A published port reached at 127.0.0.1 leaves through the bridge with a loopback source
+    // until it is SNATed: only route_localnet lets it.
+    await this.run('sysctl', ['-qw', `net.ipv4.conf.${bridge}.route_localnet=1`]);
+    this.ingressAddr = ing.addr;
+  }
+
+  /** Published ports: ingress mode to every running task, host mode to the local ones. */
+  private async applyPorts(view: NetworkView, endpoints: NetworkView['endpoints']): Promise<void> {
+    const ports: PublishedPort[] = [];
+    const ing = view.ingress;
+    for (const s of view.services) {
+      for (const p of s.ports) {
+        const protocol = p.Protocol ?? 'tcp';
+        if (protocol === 'sctp' || !p.PublishedPort) continue;
+        const mode = p.PublishMode ?? 'ingress';
+        const backends = endpoints
+          .filter(
+            (e) =>
+              e.running &&
+              e.serviceId === s.id &&
+              (mode === 'ingress'
+                ? e.networkId === ing?.networkId
+                : e.nodeId === this.o.nodeId && e.ifIndex === 0),
+          )
+          .map((e) => ipOf(e.addr));
+        if (mode === 'ingress' && !ing) continue;
+        ports.push({
+          protocol,
+          publishedPort: p.PublishedPort,
+          targetPort: p.TargetPort,
+          mode,
+          backends,
+        });
+      }
+    }
+    if (ports.length === 0) {
+      if (this.portsApplied) await this.o.overlay.ingress.remove();
+      this.portsApplied = false;
+      return;
+    }
+    const spec: IngressSpec = { ports };
+    if (ing) {
+      spec.ingressBridge = this.o.overlay.network(ing.networkId).bridge;
+      spec.snatAddr = ipOf(ing.addr);
+    }
+    await this.o.overlay.setPublishedPorts(spec);
+    this.portsApplied = ports.length > 0;
+  }
+
+  private async run(cmd: string, args: string[]): Promise<void> {
+    const r = await this.o.overlay.host.run(cmd, args);
+    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
   }
 
   /** After a restart: the view names our tasks whose namespaces still exist. */

@@ -234,6 +234,10 @@ export class AddressBook {
     for (const s of tx.services.find({ by: 'all' })) {
       for (const v of s.Endpoint?.VirtualIPs ?? []) this.hold(v.NetworkID, v.Addr);
     }
+    for (const n of tx.nodes.find({ by: 'all' })) {
+      for (const a of n.Attachments ?? [])
+        for (const addr of a.Addresses) this.hold(a.Network.ID, addr);
+    }
     for (const t of tx.tasks.find({ by: 'all' })) {
       if (!holdsAddresses(t)) continue;
       for (const a of t.NetworksAttachments ?? [])
@@ -372,4 +376,40 @@ export function taskAttachments(book: AddressBook, service: Service): NetworkAtt
     out.push({ Network: net, Addresses: [book.allocate(net)] });
   }
   return out;
+}
+
+/**
+ * Every node needs an address of its own on the ingress network (the routing mesh SNATs to it
+ * so replies from a task on another node come back): true when it wrote one.
+ */
+export function allocateNodeIngress(tx: WriteTx): boolean {
+  const ingress = tx.networks.find({ by: 'all' }).find((n) => n.Spec.Ingress);
+  let book: AddressBook | undefined;
+  let wrote = false;
+  for (const n of tx.nodes.find({ by: 'all' })) {
+    const others = (n.Attachments ?? []).filter((a) => a.Network.ID !== ingress?.ID);
+    const has = (n.Attachments ?? []).some((a) => a.Network.ID === ingress?.ID);
+    if (ingress && has) continue;
+    if (!ingress && others.length === (n.Attachments ?? []).length) continue;
+    const attachments = ingress
+      ? [
+          ...others,
+          { Network: ingress, Addresses: [(book ??= new AddressBook(tx)).allocate(ingress)] },
+        ]
+      : others;
+    const { Attachments: _old, ...rest } = n;
+    tx.nodes.update({ ...rest, ...(attachments.length > 0 ? { Attachments: attachments } : {}) });
+    wrote = true;
+  }
+  return wrote;
+}
+
+/** Whether a node still needs its ingress address written (cheap check before a write). */
+export function nodeIngressPending(tx: ReadTx): boolean {
+  const ingress = tx.networks.find({ by: 'all' }).find((n) => n.Spec.Ingress);
+  return tx.nodes.find({ by: 'all' }).some((n) => {
+    const has = (n.Attachments ?? []).some((a) => a.Network.ID === ingress?.ID);
+    const stale = (n.Attachments ?? []).some((a) => a.Network.ID !== ingress?.ID);
+    return ingress ? !has : stale;
+  });
 }

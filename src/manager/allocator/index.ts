@@ -1,6 +1,8 @@
 export {
   AddressBook,
   allocateEndpoint,
+  allocateNodeIngress,
+  nodeIngressPending,
   createNetwork,
   INGRESS_NETWORK_NAME,
   networkAllocation,

@@ -20,6 +20,18 @@ export function nodeNetworkView(tx: ReadTx, nodeId: string): NodeNetworkView {
     if (t.NodeID !== nodeId) continue;
     for (const a of t.NetworksAttachments ?? []) networkIds.add(a.Network.ID);
   }
+  // The routing mesh: every node takes part while some service publishes an ingress port.
+  const ingressNet = tx.networks.find({ by: 'all' }).find((n) => n.Spec.Ingress);
+  const meshUsed = tx.services
+    .find({ by: 'all' })
+    .some((s) => (s.Endpoint?.Ports ?? []).some((p) => (p.PublishMode ?? 'ingress') === 'ingress'));
+  const self = tx.nodes.get(nodeId);
+  const selfIngress = self?.Attachments?.find((a) => a.Network.ID === ingressNet?.ID)?.Addresses[0];
+  const ingress =
+    ingressNet && meshUsed && selfIngress !== undefined
+      ? { networkId: ingressNet.ID, addr: selfIngress }
+      : undefined;
+  if (ingress) networkIds.add(ingress.networkId);
   if (networkIds.size === 0) return { networks: [], services: [], endpoints: [] };
   const networks: Network[] = [];
   for (const id of [...networkIds].sort()) {
@@ -50,6 +62,23 @@ export function nodeNetworkView(tx: ReadTx, nodeId: string): NodeNetworkView {
       });
     }
   }
+  if (ingress) {
+    for (const n of tx.nodes.find({ by: 'all' })) {
+      const addr = n.Attachments?.find((a) => a.Network.ID === ingress.networkId)?.Addresses[0];
+      if (addr === undefined) continue;
+      endpoints.push({
+        taskId: `node:${n.ID}`,
+        taskName: n.Description.Hostname,
+        serviceId: '',
+        nodeId: n.ID,
+        nodeAddr: nodeAddr.get(n.ID) ?? '',
+        running: false,
+        networkId: ingress.networkId,
+        ifIndex: 0,
+        addr,
+      });
+    }
+  }
   const services: NetworkViewService[] = [];
   for (const s of tx.services.find({ by: 'all' })) {
     const vips = (s.Endpoint?.VirtualIPs ?? []).filter((v) => networkIds.has(v.NetworkID));
@@ -70,5 +99,5 @@ export function nodeNetworkView(tx: ReadTx, nodeId: string): NodeNetworkView {
       ? a.networkId.localeCompare(b.networkId)
       : a.taskId.localeCompare(b.taskId),
   );
-  return { networks, services, endpoints };
+  return { networks, services, endpoints, ...(ingress ? { ingress } : {}) };
 }
