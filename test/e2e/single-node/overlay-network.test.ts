@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,8 +92,9 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
   const inNode = (cmd: string[]): Promise<Result> =>
     run('nsenter', [`--net=/proc/${nodePid}/ns/net`, '--', ...cmd]);
   const fetch = (where: (cmd: string[]) => Promise<Result>, url: string) =>
-    where(['timeout', '3', 'busybox', 'wget', '-qO-', url]).then((r) =>
-      r.code === 0 ? r.stdout.trim() : `error ${r.code}: ${r.stderr.trim()}`,
+    where(['timeout', '3', 'busybox', 'wget', '-qO-', url]).then(
+      (r) => (r.code === 0 ? r.stdout.trim() : `error ${r.code}: ${r.stderr.trim()}`),
+      (err: unknown) => `error: ${(err as Error).message}`,
     );
   const taskNetns = (): string[] =>
     existsSync('/run/netns')
@@ -271,6 +272,62 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
     expect(seen.size).toBe(2);
   });
 
+  it('stack deploy creates <stack>_default and its networks, services find each other by short name; stack rm removes them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsswarm-stack-'));
+    try {
+      const file = join(dir, 'compose.yml');
+      await writeFile(
+        file,
+        [
+          'services:',
+          '  api:',
+          '    image: busybox',
+          `    command: ${JSON.stringify(httpd)}`,
+          '    networks: [default, private]',
+          '  probe:',
+          '    image: busybox',
+          '    command: ["sleep", "600"]',
+          'networks:',
+          '  private:',
+          '    internal: true',
+          '',
+        ].join('\n'),
+      );
+      const out = await ok('stack', 'deploy', '-c', file, 'shop');
+      expect(out).toContain('Creating network shop_default');
+      expect(out).toContain('Creating network shop_private');
+      const [def] = JSON.parse(await ok('network', 'inspect', 'shop_default')) as {
+        Labels: Record<string, string>;
+      }[];
+      expect(def?.Labels['com.docker.stack.namespace']).toBe('shop');
+      await until(
+        'api answers probe by its short name',
+        () => fetch((c) => inTask('shop_probe', c), 'http://api/'),
+        (v) => /^[0-9a-f]{12}$/.test(v),
+      );
+      // A redeploy of the same file changes nothing.
+      const again = await ok('stack', 'deploy', '-c', file, 'shop');
+      expect(again).not.toMatch(/Creating|Updating/);
+
+      const ext = join(dir, 'external.yml');
+      await writeFile(
+        ext,
+        'services:\n  x:\n    image: busybox\n    networks: [outside]\nnetworks:\n  outside:\n    external: true\n',
+      );
+      const missing = await ts('stack', 'deploy', '-c', ext, 'ext');
+      expect(missing.code).toBe(125);
+      expect(missing.stderr).toMatch(
+        /network "outside" is declared as external, but could not be found/,
+      );
+
+      const rmOut = await ok('stack', 'rm', 'shop');
+      expect(rmOut).toContain('Removing network shop_default');
+      expect(await ok('network', 'ls')).not.toMatch(/shop_/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('service rm, network rm and swarm leave leave no device, table or namespace behind', async () => {
     const inUse = await ts('network', 'rm', 'front');
     expect(inUse.code).toBe(125);
@@ -310,5 +367,5 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
     expect(taskNetns()).toEqual([]);
     expect(await nodeDevices()).toEqual([]);
     expect(await nodeTables()).toEqual([]);
-  });
+  }, 150_000);
 });
