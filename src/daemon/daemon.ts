@@ -439,7 +439,12 @@ export class Daemon {
       execRoot: this.config.execRoot,
       ...(cgroupParent ? { cgroupParent } : {}),
     });
-    const taskNetworks = net.taskNetworks(state.nodeId, state.advertiseAddr, this.log);
+    const taskNetworks = net.taskNetworks(
+      state.nodeId,
+      state.advertiseAddr,
+      this.config.execRoot,
+      this.log,
+    );
     this.taskNetworks = taskNetworks;
     this.agent = new Agent(
       {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { invalidArgument } from '../api/index.js';
 import {
@@ -42,7 +43,12 @@ export function dnsUpstreams(
 }
 
 /** The worker's overlay networking in this daemon's network namespace (a lab node's, in a lab). */
-export function taskNetworks(nodeId: string, localAddr: string, log: Logger): TaskNetworks {
+export function taskNetworks(
+  nodeId: string,
+  localAddr: string,
+  execRoot: string,
+  log: Logger,
+): TaskNetworks {
   const upstreams = dnsUpstreams(process.env['TSSWARM_DNS_UPSTREAMS'], () => {
     try {
       return readFileSync('/etc/resolv.conf', 'utf8');
@@ -56,5 +62,12 @@ export function taskNetworks(nodeId: string, localAddr: string, log: Logger): Ta
     baseHost: host,
     log,
   });
-  return new TaskNetworks({ overlay, host, nodeId, localAddr, log });
+  return new TaskNetworks({
+    overlay,
+    host,
+    nodeId,
+    localAddr,
+    netnsDir: join(execRoot, 'netns'),
+    log,
+  });
 }

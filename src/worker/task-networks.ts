@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Network, Task } from '../api/index.js';
 import type { NetworkView } from '../api/dispatch.js';
@@ -14,7 +15,6 @@ import {
 } from '../overlay-net/index.js';
 
 const VXLAN_ID_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
-const NETNS_DIR = '/run/netns';
 
 /** The container side of a task's networks, for the runtime. */
 export interface PreparedNetworks {
@@ -29,9 +29,14 @@ interface LocalEndpoint {
 
 export interface TaskNetworksOptions {
   overlay: OverlayNode;
-  /** Runs `ip netns` in the daemon's own namespace. */
+  /** Runs unshare/umount in the daemon's own namespace. */
   host: NetHost;
   nodeId: string;
+  /**
+   * Where task namespaces are bind-mounted (`<exec-root>/netns`): under the daemon's own
+   * directory, so a lab's rm (which unmounts everything there) takes them too.
+   */
+  netnsDir: string;
   /** This node's underlay address (VXLAN `local`, what peers send to). */
   localAddr: string;
   log: Logger;
@@ -75,8 +80,8 @@ export class TaskNetworks {
     this.log = o.log.child({ component: 'task-networks' });
   }
 
-  netnsName(taskId: string): string {
-    return `tsw-${this.o.nodeId}-${taskId}`;
+  netnsPath(taskId: string): string {
+    return join(this.o.netnsDir, taskId);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -93,10 +98,12 @@ export class TaskNetworks {
     const atts = task.NetworksAttachments ?? [];
     if (atts.length === 0) return Promise.resolve(undefined);
     return this.serial(async () => {
-      const name = this.netnsName(task.ID);
-      await this.dropNetns(name);
-      await this.ip(['netns', 'add', name]);
-      const ep: LocalEndpoint = { netns: name, attachments: [] };
+      const path = this.netnsPath(task.ID);
+      await this.dropNetns(path);
+      mkdirSync(this.o.netnsDir, { recursive: true });
+      writeFileSync(path, '');
+      await this.run('unshare', [`--net=${path}`, 'true']);
+      const ep: LocalEndpoint = { netns: path, attachments: [] };
       this.local.set(task.ID, ep);
       try {
         for (const [i, a] of atts.entries()) {
@@ -107,7 +114,7 @@ export class TaskNetworks {
           const ifname = `eth${i}`;
           await this.o.overlay.attach(a.Network.ID, {
             id: task.ID,
-            netns: { name },
+            netns: { path },
             ip,
             mac: macOf(ip),
             ifname,
@@ -122,7 +129,7 @@ export class TaskNetworks {
         throw err;
       }
       return {
-        netnsPath: `${NETNS_DIR}/${name}`,
+        netnsPath: path,
         resolvConf: `nameserver ${EMBEDDED_DNS_ADDR}\noptions ndots:0\n`,
       };
     });
@@ -148,7 +155,7 @@ export class TaskNetworks {
       this.networks.clear();
       this.ingressAddr = undefined;
       await this.o.overlay.cleanupAll();
-      for (const name of this.ownNetns()) await this.dropNetns(name);
+      for (const path of this.ownNetns()) await this.dropNetns(path);
     });
   }
 
@@ -159,21 +166,19 @@ export class TaskNetworks {
   }
 
   private ownNetns(): string[] {
-    const prefix = `tsw-${this.o.nodeId}-`;
     try {
-      return readdirSync(NETNS_DIR).filter((n) => n.startsWith(prefix));
+      return readdirSync(this.o.netnsDir).map((n) => join(this.o.netnsDir, n));
     } catch {
       return [];
     }
   }
 
-  private async ip(args: string[]): Promise<void> {
-    const r = await this.o.host.run('ip', args);
-    if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-  }
-
-  private async dropNetns(name: string): Promise<void> {
-    if (existsSync(`${NETNS_DIR}/${name}`)) await this.ip(['netns', 'del', name]);
+  /** Unmounts and removes a task namespace file; absent is fine. */
+  private async dropNetns(path: string): Promise<void> {
+    if (!existsSync(path)) return;
+    // Not mounted (a crash between create and mount) is fine too: the file goes either way.
+    await this.o.host.run('umount', [path]);
+    rmSync(path, { force: true });
   }
 
   private async ensureNetwork(n: Network): Promise<void> {
@@ -289,7 +294,7 @@ export class TaskNetworks {
       }
       await this.o.overlay.setEndpointRules(
         taskId,
-        { name: ep.netns },
+        { path: ep.netns },
         {
           ...(first && gateway
             ? {
@@ -365,7 +370,7 @@ export class TaskNetworks {
   }
 
   private async run(cmd: string, args: string[]): Promise<void> {
-    const r = await this.o.overlay.host.run(cmd, args);
+    const r = await this.o.host.run(cmd, args);
     if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
   }
 
@@ -374,8 +379,8 @@ export class TaskNetworks {
     const nets = new Map(view.networks.map((n) => [n.ID, n]));
     for (const e of view.endpoints) {
       if (e.nodeId !== this.o.nodeId || this.local.has(e.taskId)) continue;
-      const name = this.netnsName(e.taskId);
-      if (!existsSync(`${NETNS_DIR}/${name}`)) continue;
+      const name = this.netnsPath(e.taskId);
+      if (!existsSync(name)) continue;
       const mine = view.endpoints.filter((x) => x.taskId === e.taskId);
       this.local.set(e.taskId, {
         netns: name,

@@ -64,7 +64,6 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
   let nodeExec = '';
   let nodeAddr = '';
   let nodePid = 0;
-  let nodeId = '';
 
   const lab = (args: string[], timeoutMs?: number) =>
     run(cli, ['--data-root', dataRoot, 'lab', ...args], timeoutMs);
@@ -96,10 +95,9 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
       (r) => (r.code === 0 ? r.stdout.trim() : `error ${r.code}: ${r.stderr.trim()}`),
       (err: unknown) => `error: ${(err as Error).message}`,
     );
+  /** Task namespaces the worker holds (bind mounts under the node's exec root). */
   const taskNetns = (): string[] =>
-    existsSync('/run/netns')
-      ? readdirSync('/run/netns').filter((n) => n.startsWith(`tsw-${nodeId}-`))
-      : [];
+    existsSync(join(nodeExec, 'netns')) ? readdirSync(join(nodeExec, 'netns')) : [];
   const nodeDevices = async (): Promise<string[]> =>
     (await inNode(['ip', '-br', 'link'])).stdout
       .split('\n')
@@ -125,13 +123,11 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
     nodeData = join(dirname(nodeExec), 'data');
     nodeAddr = row.address;
     nodePid = row.pid;
-    nodeId = JSON.parse(await ok('node', 'inspect', 'self'))[0].ID as string;
   }, 180_000);
 
   afterAll(async () => {
     if (dataRoot === '') return;
     await lab(['rm', L], 120_000);
-    for (const n of taskNetns()) await run('ip', ['netns', 'del', n]);
     await rm(dataRoot, { recursive: true, force: true });
   }, 180_000);
 
