@@ -24,6 +24,7 @@ import {
   nodeIngressPending,
   serviceNetworkIds,
   taskAttachments,
+  withAllocationLock,
 } from './allocator/index.js';
 import type { MemoryStore, WriteTx } from './store/index.js';
 
@@ -151,7 +152,9 @@ export class LeaderLoops {
     }));
     // 0. Allocator: each node's routing-mesh address (task addresses come with task creation).
     if (store.view((tx) => nodeIngressPending(tx))) {
-      const res = await store.update((tx) => allocateNodeIngress(tx));
+      const res = await withAllocationLock(store, () =>
+        store.update((tx) => allocateNodeIngress(tx)),
+      );
       if (!res.ok) throw new Error(`allocator write refused: ${res.error.message}`);
       return;
     }
@@ -179,17 +182,19 @@ export class LeaderLoops {
     });
     if (actions.length > 0 || reap.length > 0) {
       const byId = new Map(services.map((s) => [s.ID, s]));
-      const res = await store.update((tx) => {
-        // Addresses are part of task creation, so the scheduler never sees a task without them.
-        let book: AddressBook | undefined;
-        const addresses = (): AddressBook => (book ??= new AddressBook(tx));
-        for (const { service, action } of actions) applyAction(tx, service, action, addresses);
-        for (const action of reap) {
-          const t = tx.tasks.get((action as { taskId: string }).taskId);
-          const s = t ? byId.get(t.ServiceID) : undefined;
-          if (t) applyAction(tx, s, action);
-        }
-      });
+      const res = await withAllocationLock(store, () =>
+        store.update((tx) => {
+          // Addresses are part of task creation, so the scheduler never sees a task without them.
+          let book: AddressBook | undefined;
+          const addresses = (): AddressBook => (book ??= new AddressBook(tx));
+          for (const { service, action } of actions) applyAction(tx, service, action, addresses);
+          for (const action of reap) {
+            const t = tx.tasks.get((action as { taskId: string }).taskId);
+            const s = t ? byId.get(t.ServiceID) : undefined;
+            if (t) applyAction(tx, s, action);
+          }
+        }),
+      );
       if (!res.ok) throw new Error(`orchestrator write refused: ${res.error.message}`);
       this.log.debug({ actions: actions.length, reaped: reap.length }, 'orchestrated');
       // The commit wakes us again; schedule with what it created.

@@ -25,3 +25,4 @@ export {
   parseIp,
   type Cidr,
 } from './ipam.js';
+export { withAllocationLock } from './allocation-lock.js';

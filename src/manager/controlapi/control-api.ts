@@ -25,6 +25,7 @@ import {
   removeNetwork,
   resolveNetwork,
   resolveServiceNetworks,
+  withAllocationLock,
 } from '../allocator/index.js';
 import { rotateJoinToken } from '../ca/index.js';
 import { serviceStatus } from '../orchestrator/index.js';
@@ -48,13 +49,15 @@ export class ControlApi {
 
   async createService(spec: ServiceSpec): Promise<{ ID: string }> {
     checkServiceSpec(spec);
-    const res = await this.store.update((tx) => {
-      const id = tx.newId();
-      const stored = resolveServiceNetworks(tx, spec);
-      const endpoint = allocateEndpoint(tx, stored, undefined);
-      tx.services.create({ ID: id, Spec: stored, ...(endpoint ? { Endpoint: endpoint } : {}) });
-      return id;
-    });
+    const res = await withAllocationLock(this.store, () =>
+      this.store.update((tx) => {
+        const id = tx.newId();
+        const stored = resolveServiceNetworks(tx, spec);
+        const endpoint = allocateEndpoint(tx, stored, undefined);
+        tx.services.create({ ID: id, Spec: stored, ...(endpoint ? { Endpoint: endpoint } : {}) });
+        return id;
+      }),
+    );
     return { ID: unwrap(res) };
   }
 
@@ -84,25 +87,29 @@ export class ControlApi {
 
   async updateService(ref: string, version: number, spec: ServiceSpec): Promise<void> {
     checkServiceSpec(spec);
-    const res = await this.store.update((tx) => {
-      const s = resolve(tx, 'services', ref, 'service');
-      if (s.Version.Index !== version) throw outOfSequence();
-      if (spec.Name !== s.Spec.Name) {
-        throw invalidArgument(`renaming services is not supported (${s.Spec.Name} → ${spec.Name})`);
-      }
-      if (serviceModeKind(spec.Mode) !== serviceModeKind(s.Spec.Mode)) {
-        throw invalidArgument(`service mode change is not allowed (service ${s.Spec.Name})`);
-      }
-      const stored = resolveServiceNetworks(tx, spec);
-      const endpoint = allocateEndpoint(tx, stored, s);
-      const { Endpoint: _old, ...rest } = s;
-      tx.services.update({
-        ...rest,
-        Spec: stored,
-        PreviousSpec: s.Spec,
-        ...(endpoint ? { Endpoint: endpoint } : {}),
-      });
-    });
+    const res = await withAllocationLock(this.store, () =>
+      this.store.update((tx) => {
+        const s = resolve(tx, 'services', ref, 'service');
+        if (s.Version.Index !== version) throw outOfSequence();
+        if (spec.Name !== s.Spec.Name) {
+          throw invalidArgument(
+            `renaming services is not supported (${s.Spec.Name} → ${spec.Name})`,
+          );
+        }
+        if (serviceModeKind(spec.Mode) !== serviceModeKind(s.Spec.Mode)) {
+          throw invalidArgument(`service mode change is not allowed (service ${s.Spec.Name})`);
+        }
+        const stored = resolveServiceNetworks(tx, spec);
+        const endpoint = allocateEndpoint(tx, stored, s);
+        const { Endpoint: _old, ...rest } = s;
+        tx.services.update({
+          ...rest,
+          Spec: stored,
+          PreviousSpec: s.Spec,
+          ...(endpoint ? { Endpoint: endpoint } : {}),
+        });
+      }),
+    );
     unwrap(res);
   }
 
@@ -139,7 +146,9 @@ export class ControlApi {
     if (typeof spec !== 'object' || spec === null || typeof spec.Name !== 'string') {
       throw invalidArgument('a network needs a Name');
     }
-    const res = await this.store.update((tx) => createNetwork(tx, spec).ID);
+    const res = await withAllocationLock(this.store, () =>
+      this.store.update((tx) => createNetwork(tx, spec).ID),
+    );
     return { ID: unwrap(res) };
   }
 

@@ -150,6 +150,19 @@ describe('network allocation in the control API', () => {
     expect(() => api.getNetwork('front')).toThrow('network front not found');
   });
 
+  it('gives concurrent service creates distinct VIPs (allocations are serialised)', async () => {
+    const { api } = await cluster();
+    await api.createNetwork({ Name: 'front' });
+    const ids = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((n) => api.createService(spec(n, {}, ['front']))),
+    );
+    const vips = ids.map((x) => api.getService(x.ID).Endpoint?.VirtualIPs?.[0]?.Addr);
+    expect(new Set(vips).size).toBe(5);
+    const nets = await Promise.all(['n1', 'n2', 'n3'].map((n) => api.createNetwork({ Name: n })));
+    const subnets = nets.map((x) => api.getNetwork(x.ID).IPAMOptions?.Configs[0]?.Subnet);
+    expect(new Set(subnets).size).toBe(3);
+  });
+
   it('gives every new task one address per network before the scheduler places it', async () => {
     const { api, store } = await cluster();
     await api.createNetwork({ Name: 'front' });
