@@ -544,7 +544,7 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     expect(r.stdout).toContain('bad_ok: verify: Service converged\n');
     expect(await ok('stack', 'rm', 'bad')).toMatch(/^Removing service bad_ghost\n/);
     expect(await ok('stack', 'deploy', '-d', '-c', file, 'bad')).toBe(
-      'Creating service bad_ghost\nCreating service bad_nowhere\nCreating service bad_ok\n',
+      'Creating network bad_default\nCreating service bad_ghost\nCreating service bad_nowhere\nCreating service bad_ok\n',
     );
     await rememberPids();
     expect(await ok('stack', 'rm', 'bad')).toMatch(/^Removing service bad_ghost\n/);
