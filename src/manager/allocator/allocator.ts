@@ -250,12 +250,6 @@ export class AddressBook {
     if (ip !== undefined) this.spaces.get(networkId)?.reserve(ip);
   }
 
-  /** Frees the addresses of a VIP list (a service update that drops a network). */
-  release(networkId: string, addr: string): void {
-    const ip = parseIp(addr.split('/')[0] ?? '');
-    if (ip !== undefined) this.spaces.get(networkId)?.release(ip);
-  }
-
   /** `10.0.1.5/24` on the network, or an error naming the network that is full. */
   allocate(network: Network): string {
     const space = this.spaces.get(network.ID);

@@ -112,10 +112,6 @@ export class AddressSpace {
       : this.subnet.base + size(this.subnet.prefix) - 2;
   }
 
-  has(ip: number): boolean {
-    return this.used.has(ip);
-  }
-
   /** Marks an address as held; false when it is outside the subnet. */
   reserve(ip: number): boolean {
     if (!contains(this.subnet, ip)) return false;
@@ -135,11 +131,5 @@ export class AddressSpace {
 
   release(ip: number): void {
     this.used.delete(ip);
-  }
-
-  get free(): number {
-    let n = 0;
-    for (let ip = this.first; ip <= this.last; ip++) if (!this.used.has(ip)) n++;
-    return n;
   }
 }
