@@ -1,5 +1,7 @@
 import type { JoinAnswer, ManagerPorts } from './join.js';
 import type { NodeDescription, NodeRole } from './node.js';
+import type { Network } from './network.js';
+import type { PortConfig, ResolutionMode } from './service.js';
 import type { Task, TaskStatus } from './task.js';
 
 /**
@@ -62,6 +64,51 @@ export interface ResyncRequest {
   lastSeq: number;
 }
 
+/**
+ * What a node needs to realise the overlay networks of its tasks (topic `network`): those
+ * networks, the services on them and where every task address on them lives. Sent whole after
+ * register and resync and whenever it changes for the node, so a lost message is healed by the
+ * next one; the worker applies the newest it has seen.
+ */
+export interface NetworkView {
+  sessionId: string;
+  /** Increases with every view sent in a session. */
+  seq: number;
+  networks: Network[];
+  services: NetworkViewService[];
+  /** Task addresses, and every node's routing-mesh address (taskId `node:<id>`, serviceId ''). */
+  endpoints: NetworkViewEndpoint[];
+  /** Set while a service publishes a port in ingress mode: this node's address on ingress. */
+  ingress?: { networkId: string; addr: string };
+}
+
+export interface NetworkViewService {
+  id: string;
+  name: string;
+  endpointMode: ResolutionMode;
+  /** VIP per network, CIDR form. */
+  vips: { networkId: string; addr: string }[];
+  /** Aliases per network (attachment aliases). */
+  aliases: { networkId: string; names: string[] }[];
+  ports: PortConfig[];
+}
+
+export interface NetworkViewEndpoint {
+  taskId: string;
+  taskName: string;
+  serviceId: string;
+  nodeId: string;
+  /** The node's underlay address (VXLAN destination). */
+  nodeAddr: string;
+  /** The task is running: a VIP and DNS backend. Others are only reachable peers. */
+  running: boolean;
+  networkId: string;
+  /** Position of the attachment in the task's list: the container's eth<ifIndex>. */
+  ifIndex: number;
+  /** CIDR form. */
+  addr: string;
+}
+
 /** Topics under `tsswarm.node.<id>.` and `tsswarm.dispatcher.<id>.` (see `dispatchSubjects`). */
 export const dispatchTopics = {
   assignments: 'assignments',
@@ -71,6 +118,7 @@ export const dispatchTopics = {
   resync: 'resync',
   promote: 'promote',
   logs: 'logs',
+  network: 'network',
 } as const;
 
 /**

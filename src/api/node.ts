@@ -1,3 +1,4 @@
+import type { NetworkAttachment } from './task.js';
 import type { Labels, Meta, Platform } from './meta.js';
 
 export type NodeRole = 'worker' | 'manager';
@@ -49,4 +50,6 @@ export interface Node extends Meta {
   Description: NodeDescription;
   Status: NodeStatus;
   ManagerStatus?: ManagerStatus;
+  /** The node's own addresses on networks (its routing-mesh address on ingress). */
+  Attachments?: NetworkAttachment[];
 }

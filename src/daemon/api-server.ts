@@ -7,6 +7,7 @@ import {
   TsswarmError,
   type ClusterSpec,
   type NodeDescription,
+  type NetworkSpec,
   type NodeSpec,
   type ServiceSpec,
 } from '../api/index.js';
@@ -417,6 +418,19 @@ async function buildApiApp(
       });
     },
   );
+
+  // ---- networks ---------------------------------------------------------------------------
+  app.get('/networks', () => control().listNetworks());
+  app.post<{ Body: NetworkSpec }>('/networks/create', { schema: { body: objectBody } }, (req) =>
+    control().createNetwork(req.body),
+  );
+  app.get<{ Params: { id: string } }>('/networks/:id', (req) =>
+    control().getNetwork(req.params.id),
+  );
+  app.delete<{ Params: { id: string } }>('/networks/:id', async (req) => {
+    await control().removeNetwork(req.params.id);
+    return {};
+  });
 
   // ---- nodes ------------------------------------------------------------------------------
   app.get('/nodes', () => control().listNodes());

@@ -15,7 +15,7 @@ import {
 import type { LogsRequest } from '../api/dispatch.js';
 import type { NodeCredentials } from '../manager/ca/index.js';
 import type { JoinAnswer, Manager, ManagerPorts } from '../manager/manager.js';
-import type { Agent } from '../worker/index.js';
+import type { Agent, TaskNetworks } from '../worker/index.js';
 import { defaultAdvertiseAddr, validateDaemonConfig, type DaemonConfig } from './daemon-config.js';
 import { readNodeState, removeSwarmState, writeNodeState, type NodeState } from './node-state.js';
 
@@ -29,6 +29,7 @@ export class Daemon {
   readonly config: DaemonConfig;
   private manager: Manager | undefined;
   private agent: Agent | undefined;
+  private taskNetworks: TaskNetworks | undefined;
   private tcpApi: FastifyInstance | undefined;
   private state: NodeState | undefined;
   private localState: LocalNodeState = 'inactive';
@@ -422,11 +423,13 @@ export class Daemon {
   }
 
   private async startAgent(state: NodeState, natsUrls: string[]): Promise<void> {
-    const [{ Agent, RuntimeExecutor }, { ContainerRuntime }, ca] = await Promise.all([
-      import('../worker/index.js'),
-      import('../runtime/index.js'),
-      import('../manager/ca/index.js'),
-    ]);
+    const [{ Agent, RuntimeExecutor, NetworkedExecutor }, { ContainerRuntime }, ca, net] =
+      await Promise.all([
+        import('../worker/index.js'),
+        import('../runtime/index.js'),
+        import('../manager/ca/index.js'),
+        import('./task-networks-setup.js'),
+      ]);
     const root = await ca.readRootCa(this.config.dataRoot);
     const cert = await ca.readNodeCertificate(this.config.dataRoot);
     if (!root || !cert) throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
@@ -437,6 +440,13 @@ export class Daemon {
       execRoot: this.config.execRoot,
       ...(cgroupParent ? { cgroupParent } : {}),
     });
+    const taskNetworks = net.taskNetworks(
+      state.nodeId,
+      state.advertiseAddr,
+      this.config.execRoot,
+      this.log,
+    );
+    this.taskNetworks = taskNetworks;
     this.agent = new Agent(
       {
         nodeId: state.nodeId,
@@ -452,8 +462,12 @@ export class Daemon {
         onRole: (role) => this.onRoleWanted(role),
         logSource: (req, signal) => this.logSource(req, signal),
       },
-      new RuntimeExecutor(runtime, state.nodeId),
+      new NetworkedExecutor(new RuntimeExecutor(runtime, state.nodeId), taskNetworks),
       this.log,
+      (view) =>
+        void taskNetworks.setView(view).catch((err: unknown) => {
+          this.log.warn({ err }, 'network view not applied');
+        }),
     );
     await this.agent.start();
   }
@@ -481,6 +495,9 @@ export class Daemon {
     const agent = this.agent;
     this.agent = undefined;
     await agent?.stop().catch((err: unknown) => this.log.warn({ err }, 'agent stop failed'));
+    const networks = this.taskNetworks;
+    this.taskNetworks = undefined;
+    await networks?.close().catch((err: unknown) => this.log.warn({ err }, 'network close failed'));
     const manager = this.manager;
     this.manager = undefined;
     await manager?.stop().catch((err: unknown) => this.log.warn({ err }, 'manager stop failed'));
@@ -504,6 +521,12 @@ export class Daemon {
       await agent?.stop().catch(() => undefined);
       this.log.info('leave: removing task containers');
       await agent?.worker.removeAll();
+      this.log.info('leave: removing overlay networks');
+      const networks = this.taskNetworks;
+      this.taskNetworks = undefined;
+      await networks?.cleanupAll().catch((err: unknown) => {
+        this.log.warn({ err }, 'overlay cleanup failed');
+      });
       this.log.info('leave: stopping the manager');
       await this.stopRoles();
       await removeSwarmState(this.config.dataRoot);

@@ -353,6 +353,8 @@ async function startNodeProcess(
       TSSWARM_DATA_ROOT: node.dataRoot,
       TSSWARM_EXEC_ROOT: node.execRoot,
       TSSWARM_CGROUP_PARENT: node.cgroupParent,
+      // Names the overlay DNS does not own stay inside the lab: no resolver of the host.
+      TSSWARM_DNS_UPSTREAMS: '',
     },
     logFile: node.logFile,
     cgroupProcsFiles: procsFiles,

@@ -20,6 +20,14 @@ import {
   type UpdatePlan,
 } from './orchestrator/index.js';
 import { schedule } from '../scheduler/index.js';
+import {
+  AddressBook,
+  allocateNodeIngress,
+  nodeIngressPending,
+  serviceNetworkIds,
+  taskAttachments,
+  withAllocationLock,
+} from './allocator/index.js';
 import type { MemoryStore, WriteTx } from './store/index.js';
 
 export interface LeaderLoopsOptions {
@@ -144,6 +152,14 @@ export class LeaderLoops {
       historyLimit:
         tx.clusters.find({ by: 'all' })[0]?.Spec.Orchestration.TaskHistoryRetentionLimit ?? 5,
     }));
+    // 0. Allocator: each node's routing-mesh address (task addresses come with task creation).
+    if (store.view((tx) => nodeIngressPending(tx))) {
+      const res = await withAllocationLock(store, () =>
+        store.update((tx) => allocateNodeIngress(tx)),
+      );
+      if (!res.ok) throw new Error(`allocator write refused: ${res.error.message}`);
+      return;
+    }
     const nodeMap = new Map(nodes.map((n) => [n.ID, n]));
     const tasksByService = new Map<string, Task[]>();
     for (const t of tasks) {
@@ -176,19 +192,24 @@ export class LeaderLoops {
     });
     if (actions.length > 0 || reap.length > 0 || serviceWrites.length > 0) {
       const byId = new Map(services.map((s) => [s.ID, s]));
-      const res = await store.update((tx) => {
-        for (const { service, action } of actions) applyAction(tx, service, action);
-        for (const s of serviceWrites) {
-          // An API write since our view (a new update, a rollback) wins; the next pass re-plans.
-          const cur = tx.services.get(s.ID);
-          if (cur && cur.Version.Index === s.Version.Index) tx.services.update(s);
-        }
-        for (const action of reap) {
-          const t = tx.tasks.get((action as { taskId: string }).taskId);
-          const s = t ? byId.get(t.ServiceID) : undefined;
-          if (t) applyAction(tx, s, action);
-        }
-      });
+      const res = await withAllocationLock(store, () =>
+        store.update((tx) => {
+          // Addresses are part of task creation, so the scheduler never sees a task without them.
+          let book: AddressBook | undefined;
+          const addresses = (): AddressBook => (book ??= new AddressBook(tx));
+          for (const { service, action } of actions) applyAction(tx, service, action, addresses);
+          for (const s of serviceWrites) {
+            // An API write since our view (a new update, a rollback) wins; the next pass re-plans.
+            const cur = tx.services.get(s.ID);
+            if (cur && cur.Version.Index === s.Version.Index) tx.services.update(s);
+          }
+          for (const action of reap) {
+            const t = tx.tasks.get((action as { taskId: string }).taskId);
+            const s = t ? byId.get(t.ServiceID) : undefined;
+            if (t) applyAction(tx, s, action);
+          }
+        }),
+      );
       if (!res.ok) throw new Error(`orchestrator write refused: ${res.error.message}`);
       this.log.debug({ actions: actions.length, reaped: reap.length }, 'orchestrated');
       // The commit wakes us again; schedule with what it created.
@@ -271,13 +292,26 @@ function reconcileService(input: {
   }
 }
 
-function applyAction(tx: WriteTx, service: Service | undefined, action: OrchestratorAction): void {
+function applyAction(
+  tx: WriteTx,
+  service: Service | undefined,
+  action: OrchestratorAction,
+  addresses?: () => AddressBook,
+): void {
   switch (action.type) {
     case 'create-task': {
       // A task is made from the spec this pass planned with, never from one replaced since.
       if (!service || tx.services.get(service.ID)?.Version.Index !== service.Version.Index) return;
       const t = newTask(service, action, tx.newId(), tx.now);
-      tx.tasks.create({ ...t, Name: taskName(service.Spec.Name, t) });
+      const attachments =
+        addresses && serviceNetworkIds(service).length > 0
+          ? taskAttachments(addresses(), service)
+          : [];
+      tx.tasks.create({
+        ...t,
+        Name: taskName(service.Spec.Name, t),
+        ...(attachments.length > 0 ? { NetworksAttachments: attachments } : {}),
+      });
       return;
     }
     case 'set-desired-state': {

@@ -10,6 +10,7 @@ import {
   type LogsRequest,
   type PromoteReply,
   type PromoteRequest,
+  type NetworkView,
   type RegisterReply,
   type RegisterRequest,
   type StatusBatch,
@@ -67,10 +68,14 @@ export class Agent {
   private applying: Promise<void> = Promise.resolve();
   private stopped = false;
 
+  private netSub: Subscription | undefined;
+
   constructor(
     private readonly config: AgentConfig,
     executor: Executor,
     logger: Logger,
+    /** Receives the managers' network views (the worker's overlay networks). */
+    private readonly onNetworkView?: (view: NetworkView) => void,
   ) {
     this.log = logger.child({ component: 'agent', 'node.id': config.nodeId });
     this.worker = new Worker(executor, (id, s) => this.queueStatus(id, s), logger, config.stateDir);
@@ -110,6 +115,19 @@ export class Agent {
         }
       },
     });
+    const onView = this.onNetworkView;
+    if (onView) {
+      this.netSub = this.nc.subscribe(dispatchSubjects.toNode(nodeId, dispatchTopics.network), {
+        callback: (err, m) => {
+          if (err) return;
+          try {
+            onView(dec<NetworkView>(m.data));
+          } catch (e) {
+            this.log.warn({ err: e }, 'malformed network view');
+          }
+        },
+      });
+    }
     this.register();
   }
 
@@ -299,6 +317,7 @@ export class Agent {
     this.sub?.unsubscribe();
     this.logsSub?.unsubscribe();
     for (const ac of this.logStreams.values()) ac.abort();
+    this.netSub?.unsubscribe();
     await this.registering?.catch(() => undefined);
     // drain() can wait on a server that is going away; close after a bounded wait.
     const nc = this.nc;

@@ -24,8 +24,12 @@ export class RuntimeExecutor implements Executor {
     }));
   }
 
-  async create(task: Task): Promise<string> {
-    return this.runtime.create(containerOptions(task, this.nodeId));
+  /** `network`: the namespace and resolv.conf the worker prepared for the task's networks. */
+  async create(
+    task: Task,
+    network?: Pick<CreateOptions, 'netnsPath' | 'resolvConf'>,
+  ): Promise<string> {
+    return this.runtime.create({ ...containerOptions(task, this.nodeId), ...network });
   }
 
   async start(containerId: string): Promise<number> {

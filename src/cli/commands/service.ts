@@ -11,6 +11,7 @@ import {
   type HealthFlags,
   type UpdateConfigFlags,
 } from './service-update.js';
+import { formatPorts, parsePublish } from './publish-flag.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -46,6 +47,9 @@ interface CreateFlags extends HealthFlags, UpdateConfigFlags {
   hostname?: string;
   detach?: boolean;
   quiet?: boolean;
+  network: string[];
+  publish: string[];
+  endpointMode?: string;
 }
 
 async function buildSpec(image: string, args: string[], f: CreateFlags): Promise<ServiceSpec> {
@@ -118,6 +122,11 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
   };
   const name = f.name ?? randomServiceName();
   const health = applyHealthFlags(undefined, f);
+  const ports = f.publish.map(parsePublish);
+  const endpointMode = f.endpointMode;
+  if (endpointMode !== undefined && endpointMode !== 'vip' && endpointMode !== 'dnsrr') {
+    throw flagError(endpointMode, 'endpoint-mode', 'use vip or dnsrr');
+  }
   return {
     Name: name,
     Labels: kv(f.label, 'label'),
@@ -143,7 +152,16 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
         : {}),
       ...(Object.keys(restart).length > 0 ? { RestartPolicy: restart } : {}),
       ...(f.constraint.length > 0 ? { Placement: { Constraints: f.constraint } } : {}),
+      ...(f.network.length > 0 ? { Networks: f.network.map((n) => ({ Target: n })) } : {}),
     },
+    ...(ports.length > 0 || endpointMode !== undefined
+      ? {
+          EndpointSpec: {
+            ...(endpointMode !== undefined ? { Mode: endpointMode } : {}),
+            ...(ports.length > 0 ? { Ports: ports } : {}),
+          },
+        }
+      : {}),
     Mode: f.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
   };
 }
@@ -267,6 +285,14 @@ export function registerServiceCommands(program: Command): void {
     .option('--hostname <name>', 'container hostname')
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .option('-q, --quiet', 'suppress progress output')
+    .option('--network <network>', 'network attachments', collect, [])
+    .option(
+      '-p, --publish <port>',
+      'publish a port: [PUBLISHED:]TARGET[/udp] or long form',
+      collect,
+      [],
+    )
+    .option('--endpoint-mode <mode>', 'vip or dnsrr (default vip)')
     .passThroughOptions()
     .action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
       const api = client(cmd);
@@ -299,7 +325,7 @@ export function registerServiceCommands(program: Command): void {
         Mode: serviceMode(s),
         Replicas: `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}${updateNote(s)}`,
         Image: s.Spec.TaskTemplate.ContainerSpec.Image,
-        Ports: '',
+        Ports: formatPorts(s.Endpoint?.Ports),
       }));
       if (opts.format === 'json') {
         process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
@@ -382,7 +408,7 @@ export function registerServiceCommands(program: Command): void {
               DesiredState: cap(t.DesiredState),
               CurrentState: `${cap(t.Status.State)} ${humanDuration(since).toLowerCase()} ago`,
               Error: t.Status.Err ? `"${t.Status.Err}"` : '',
-              Ports: '',
+              Ports: formatPorts(s.Endpoint?.Ports),
             });
           }
         }

@@ -1,5 +1,12 @@
 import { Option, type Command } from 'commander';
-import { serviceModeKind, type Service, type ServiceSpec, type Task } from '../../api/index.js';
+import {
+  serviceModeKind,
+  type Network,
+  type NetworkSpec,
+  type Service,
+  type ServiceSpec,
+  type Task,
+} from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import { humanDuration } from '../../api/human-units.js';
@@ -20,13 +27,15 @@ function client(cmd: Command): ApiClient {
  * exists. Today no such object is created yet: overlay networks are not wired into tasks, so
  * services are deployed without their network attachments (with a warning) rather than failing.
  */
-async function createStackObjects(_api: ApiClient, stack: Stack): Promise<ServiceSpec[]> {
-  if (stack.services.some((s) => (s.TaskTemplate.Networks ?? []).length > 0)) {
-    process.stderr.write('WARNING: networks are not created yet; services run without them\n');
-  }
+async function createStackObjects(api: ApiClient, stack: Stack): Promise<ServiceSpec[]> {
+  const networkIds = await deployNetworks(api, stack.networks);
+  // The stored spec names networks by id: compare and send the same, so a redeploy of the
+  // same file changes nothing.
   return stack.services.map((spec): ServiceSpec => {
-    const { Networks: _networks, ...template } = spec.TaskTemplate;
-    return { ...spec, TaskTemplate: template };
+    const nets = spec.TaskTemplate.Networks;
+    if (!nets) return spec;
+    const byId = nets.map((n) => ({ ...n, Target: networkIds.get(n.Target) ?? n.Target }));
+    return { ...spec, TaskTemplate: { ...spec.TaskTemplate, Networks: byId } };
   });
 }
 
@@ -268,6 +277,7 @@ export function registerStackDeployCommands(program: Command): void {
           removed.add(s.ID);
         }
         // Networks, secrets and configs of the stack are removed here, after its services.
+        await removeStackNetworks(api, name);
       }
       if (opts.detach || removed.size === 0) return;
       await waitTasksGone(api, removed);
@@ -313,5 +323,53 @@ async function waitTasksGone(api: ApiClient, serviceIds: ReadonlySet<string>): P
       );
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Creates the stack's networks that do not exist yet; external ones must exist. Returns the id
+ * of every network the stack names.
+ */
+async function deployNetworks(
+  api: ApiClient,
+  networks: readonly { key: string; external: boolean; spec: NetworkSpec }[],
+): Promise<Map<string, string>> {
+  const { notFound } = await import('../../api/errors.js');
+  const all = await api.get<Network[]>('/networks');
+  const byName = new Map(all.map((n) => [n.Spec.Name, n.ID]));
+  for (const n of networks) {
+    if (byName.has(n.spec.Name)) continue;
+    if (n.external) {
+      throw notFound(`network "${n.spec.Name}" is declared as external, but could not be found`);
+    }
+  }
+  for (const n of networks) {
+    if (byName.has(n.spec.Name)) continue;
+    process.stdout.write(`Creating network ${n.spec.Name}\n`);
+    const { ID } = await api.post<{ ID: string }>('/networks/create', n.spec);
+    byName.set(n.spec.Name, ID);
+  }
+  return byName;
+}
+
+/** After the services: the stack's own networks, once their last task has let go (bounded). */
+async function removeStackNetworks(api: ApiClient, name: string): Promise<void> {
+  const { ErrorCode, TsswarmError } = await import('../../api/errors.js');
+  const nets = (await api.get<Network[]>('/networks')).filter(
+    (n) => n.Spec.Labels?.[namespaceLabel] === name,
+  );
+  for (const n of nets.sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name))) {
+    process.stdout.write(`Removing network ${n.Spec.Name}\n`);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await api.delete(`/networks/${n.ID}`);
+        break;
+      } catch (err) {
+        const busy = err instanceof TsswarmError && err.code === ErrorCode.InUse;
+        if (!busy || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 }

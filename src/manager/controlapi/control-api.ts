@@ -11,12 +11,22 @@ import {
   validateServiceSpec,
   type Cluster,
   type ClusterSpec,
+  type Network,
+  type NetworkSpec,
   type Node,
   type NodeSpec,
   type Service,
   type ServiceSpec,
   type Task,
 } from '../../api/index.js';
+import {
+  allocateEndpoint,
+  createNetwork,
+  removeNetwork,
+  resolveNetwork,
+  resolveServiceNetworks,
+  withAllocationLock,
+} from '../allocator/index.js';
 import { rotateJoinToken } from '../ca/index.js';
 import { serviceStatus } from '../orchestrator/index.js';
 import type { MemoryStore, ReadTx, UpdateResult, WriteTx } from '../store/index.js';
@@ -39,11 +49,15 @@ export class ControlApi {
 
   async createService(spec: ServiceSpec): Promise<{ ID: string }> {
     checkServiceSpec(spec);
-    const res = await this.store.update((tx) => {
-      const id = tx.newId();
-      tx.services.create({ ID: id, Spec: spec });
-      return id;
-    });
+    const res = await withAllocationLock(this.store, () =>
+      this.store.update((tx) => {
+        const id = tx.newId();
+        const stored = resolveServiceNetworks(tx, spec);
+        const endpoint = allocateEndpoint(tx, stored, undefined);
+        tx.services.create({ ID: id, Spec: stored, ...(endpoint ? { Endpoint: endpoint } : {}) });
+        return id;
+      }),
+    );
     return { ID: unwrap(res) };
   }
 
@@ -73,20 +87,30 @@ export class ControlApi {
 
   async updateService(ref: string, version: number, spec: ServiceSpec): Promise<void> {
     checkServiceSpec(spec);
-    const res = await this.store.update((tx) => {
-      const s = resolve(tx, 'services', ref, 'service');
-      if (s.Version.Index !== version) throw outOfSequence();
-      if (spec.Name !== s.Spec.Name) {
-        throw invalidArgument(`renaming services is not supported (${s.Spec.Name} → ${spec.Name})`);
-      }
-      if (serviceModeKind(spec.Mode) !== serviceModeKind(s.Spec.Mode)) {
-        throw invalidArgument(`service mode change is not allowed (service ${s.Spec.Name})`);
-      }
-      // A new spec starts a new update (and so resumes a paused one), as swarmkit does.
-      const next: Service = { ...s, Spec: spec, PreviousSpec: s.Spec };
-      delete next.UpdateStatus;
-      tx.services.update(next);
-    });
+    const res = await withAllocationLock(this.store, () =>
+      this.store.update((tx) => {
+        const s = resolve(tx, 'services', ref, 'service');
+        if (s.Version.Index !== version) throw outOfSequence();
+        if (spec.Name !== s.Spec.Name) {
+          throw invalidArgument(
+            `renaming services is not supported (${s.Spec.Name} → ${spec.Name})`,
+          );
+        }
+        if (serviceModeKind(spec.Mode) !== serviceModeKind(s.Spec.Mode)) {
+          throw invalidArgument(`service mode change is not allowed (service ${s.Spec.Name})`);
+        }
+        const stored = resolveServiceNetworks(tx, spec);
+        const endpoint = allocateEndpoint(tx, stored, s);
+        // A new spec starts a new update (and so resumes a paused one), as swarmkit does.
+        const { Endpoint: _old, UpdateStatus: _status, ...rest } = s;
+        tx.services.update({
+          ...rest,
+          Spec: stored,
+          PreviousSpec: s.Spec,
+          ...(endpoint ? { Endpoint: endpoint } : {}),
+        });
+      }),
+    );
     unwrap(res);
   }
 
@@ -95,23 +119,29 @@ export class ControlApi {
    * rolled out with the RollbackConfig by the updater.
    */
   async rollbackService(ref: string, version: number): Promise<void> {
-    const res = await this.store.update((tx) => {
-      const s = resolve(tx, 'services', ref, 'service');
-      if (s.Version.Index !== version) throw outOfSequence();
-      if (!s.PreviousSpec) {
-        throw invalidArgument(`service ${s.Spec.Name} does not have a previous spec`);
-      }
-      tx.services.update({
-        ...s,
-        Spec: s.PreviousSpec,
-        PreviousSpec: s.Spec,
-        UpdateStatus: {
-          State: 'rollback_started',
-          StartedAt: tx.now,
-          Message: 'manually requested rollback',
-        },
-      });
-    });
+    const res = await withAllocationLock(this.store, () =>
+      this.store.update((tx) => {
+        const s = resolve(tx, 'services', ref, 'service');
+        if (s.Version.Index !== version) throw outOfSequence();
+        const previous = s.PreviousSpec;
+        if (!previous) {
+          throw invalidArgument(`service ${s.Spec.Name} does not have a previous spec`);
+        }
+        const endpoint = allocateEndpoint(tx, previous, s);
+        const { Endpoint: _old, ...rest } = s;
+        tx.services.update({
+          ...rest,
+          Spec: previous,
+          PreviousSpec: s.Spec,
+          ...(endpoint ? { Endpoint: endpoint } : {}),
+          UpdateStatus: {
+            State: 'rollback_started',
+            StartedAt: tx.now,
+            Message: 'manually requested rollback',
+          },
+        });
+      }),
+    );
     unwrap(res);
   }
 
@@ -138,6 +168,33 @@ export class ControlApi {
       for (const t of tx.tasks.find({ by: 'serviceId', serviceId: s.ID })) {
         if (t.DesiredState !== 'remove') tx.tasks.update({ ...t, DesiredState: 'remove' });
       }
+    });
+    unwrap(res);
+  }
+
+  // ---- networks ---------------------------------------------------------------------------
+
+  async createNetwork(spec: NetworkSpec): Promise<{ ID: string }> {
+    if (typeof spec !== 'object' || spec === null || typeof spec.Name !== 'string') {
+      throw invalidArgument('a network needs a Name');
+    }
+    const res = await withAllocationLock(this.store, () =>
+      this.store.update((tx) => createNetwork(tx, spec).ID),
+    );
+    return { ID: unwrap(res) };
+  }
+
+  listNetworks(): Network[] {
+    return this.store.view((tx) => tx.networks.find({ by: 'all' }));
+  }
+
+  getNetwork(ref: string): Network {
+    return this.store.view((tx) => resolveNetwork(tx, ref));
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    const res = await this.store.update((tx) => {
+      removeNetwork(tx, resolveNetwork(tx, ref));
     });
     unwrap(res);
   }

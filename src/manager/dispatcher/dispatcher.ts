@@ -14,6 +14,7 @@ import {
   type HeartbeatRequest,
   type PromoteReply,
   type PromoteRequest,
+  type NetworkView,
   type RegisterReply,
   type RegisterRequest,
   type ResyncRequest,
@@ -22,6 +23,7 @@ import {
 } from '../../api/dispatch.js';
 import type { MemoryStore } from '../store/index.js';
 import { AssignmentStream, isAssignedTo } from './assignment-stream.js';
+import { nodeNetworkView } from './network-view.js';
 import { decodeJson, encodeJson, type Bus, type BusMessage } from './bus.js';
 
 export interface DispatcherConfig {
@@ -53,6 +55,9 @@ interface Session {
   nodeId: string;
   stream: AssignmentStream;
   lastSeenMs: number;
+  /** The last network view sent (serialised), so an unchanged one is not sent again. */
+  lastView?: string;
+  viewSeq: number;
 }
 
 export interface DispatcherOptions {
@@ -83,6 +88,7 @@ export class Dispatcher {
   private statusTimer: NodeJS.Timeout | undefined;
   private statusFlushing: Promise<void> = Promise.resolve();
   private dirtyNodes = new Set<string>();
+  private viewsDirty = false;
   private flushScheduled = false;
   private startedMs = 0;
   private stopped = false;
@@ -99,7 +105,7 @@ export class Dispatcher {
       this.onMessage(m),
     );
     const watcher = this.options.store.watch({
-      tables: ['tasks'],
+      tables: ['tasks', 'services', 'networks', 'nodes'],
       signal: this.watchAbort.signal,
     });
     void (async () => {
@@ -107,7 +113,11 @@ export class Dispatcher {
         for await (const e of watcher) {
           if (e.type === 'reset') {
             for (const id of this.sessions.keys()) this.dirtyNodes.add(id);
+          } else if (e.type !== 'commit' && e.table !== 'tasks') {
+            this.viewsDirty = true;
           } else if (e.type !== 'commit' && e.table === 'tasks') {
+            // A task anywhere can change the peers and backends every node sees.
+            this.viewsDirty = true;
             if (e.object.NodeID) this.dirtyNodes.add(e.object.NodeID);
             if (e.type === 'update' && e.old.NodeID) this.dirtyNodes.add(e.old.NodeID);
           }
@@ -213,6 +223,7 @@ export class Dispatcher {
       nodeId,
       stream: new AssignmentStream(randomUUID()),
       lastSeenMs: this.nowMs(),
+      viewSeq: 0,
     };
     this.sessions.set(nodeId, session);
     const reply: RegisterReply = {
@@ -324,6 +335,10 @@ export class Dispatcher {
         const s = this.sessions.get(nodeId);
         if (s) this.sendDiff(s);
       }
+      if (this.viewsDirty) {
+        this.viewsDirty = false;
+        for (const s of this.sessions.values()) this.sendView(s, false);
+      }
     });
   }
 
@@ -337,6 +352,21 @@ export class Dispatcher {
     const msg = s.stream.complete(this.tasksOf(s.nodeId));
     this.options.bus.publish(
       dispatchSubjects.toNode(s.nodeId, dispatchTopics.assignments),
+      encodeJson(msg),
+    );
+    this.sendView(s, true);
+  }
+
+  /** The node's network view, when it changed since the last one sent (or `always`). */
+  private sendView(s: Session, always: boolean): void {
+    const view = this.options.store.view((tx) => nodeNetworkView(tx, s.nodeId));
+    const text = JSON.stringify(view);
+    if (!always && text === s.lastView) return;
+    if (!always && s.lastView === undefined && view.networks.length === 0) return;
+    s.lastView = text;
+    const msg: NetworkView = { sessionId: s.stream.sessionId, seq: ++s.viewSeq, ...view };
+    this.options.bus.publish(
+      dispatchSubjects.toNode(s.nodeId, dispatchTopics.network),
       encodeJson(msg),
     );
   }

@@ -179,6 +179,9 @@ export class ContainerRuntime {
         );
       }
     }
+    if (o.netnsPath !== undefined && !existsSync(o.netnsPath)) {
+      throw invalidArgument(`network namespace ${o.netnsPath} does not exist`);
+    }
     const runtimeBin = this.runtimeBinary();
     if (!existsSync(runtimeBin)) {
       throw invalidArgument(`OCI runtime "${this.config.runtime}" not found at ${runtimeBin}`);
@@ -218,7 +221,7 @@ export class ContainerRuntime {
       const host = hostname ?? id.slice(0, 12);
       writeFileSync(p.hostname, `${host}\n`);
       writeFileSync(p.hosts, hostsFile());
-      writeFileSync(p.resolvConf, resolvConf());
+      writeFileSync(p.resolvConf, o.resolvConf ?? resolvConf());
       const mounts: MountRecord[] = [
         ...binds.map((b): MountRecord => ({
           Type: 'bind',
@@ -272,6 +275,7 @@ export class ContainerRuntime {
           AutoRemove: o.autoRemove ?? false,
           Runtime: this.config.runtime,
           CgroupParent: this.config.cgroupParent,
+          ...(o.netnsPath !== undefined ? { NetnsPath: o.netnsPath } : {}),
         },
         Mounts: mounts,
       };

@@ -218,7 +218,9 @@ export function buildOciSpec(i: SpecInputs): Record<string, unknown> {
       resources,
       namespaces: [
         { type: 'pid' },
-        { type: 'network' },
+        r.HostConfig.NetnsPath !== undefined
+          ? { type: 'network', path: r.HostConfig.NetnsPath }
+          : { type: 'network' },
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },

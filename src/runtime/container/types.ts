@@ -33,6 +33,13 @@ export interface CreateOptions {
   autoRemove?: boolean;
   /** Overrides the image's HEALTHCHECK; fields left out (or 0) are inherited from it. */
   healthcheck?: HealthConfig;
+  /**
+   * Join this network namespace (a path such as /run/netns/NAME) instead of a new empty one:
+   * the swarm worker prepares it with the task's overlay interfaces before the process starts.
+   */
+  netnsPath?: string;
+  /** The container's /etc/resolv.conf instead of the host's (the embedded DNS server). */
+  resolvConf?: string;
 }
 
 export interface MountRecord {
@@ -82,6 +89,8 @@ export interface ContainerRecord {
     AutoRemove: boolean;
     Runtime: string;
     CgroupParent: string;
+    /** Network namespace the container joins; absent: a new one of its own. */
+    NetnsPath?: string;
   };
   Mounts: MountRecord[];
 }

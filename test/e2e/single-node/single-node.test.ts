@@ -357,8 +357,10 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     writeFileSync(file, compose(1));
     const first = await ok('stack', 'deploy', '-c', file, 'shop');
     const lines = first.trim().split('\n');
-    // Services with nothing to wait for are created at once; dependents once theirs are ready.
-    expect(lines.slice(0, 2)).toEqual([
+    // The stack's network first (as docker prints it), then the services with nothing to wait
+    // for at once; dependents once theirs are ready.
+    expect(lines.slice(0, 3)).toEqual([
+      'Creating network shop_default',
       'Creating service shop_db',
       'Creating service shop_migrate',
     ]);
@@ -477,6 +479,7 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
         'Removing service shop_db',
         'Removing service shop_migrate',
         'Removing service shop_web',
+        'Removing network shop_default',
         '',
       ].join('\n'),
     );
@@ -541,7 +544,7 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     expect(r.stdout).toContain('bad_ok: verify: Service converged\n');
     expect(await ok('stack', 'rm', 'bad')).toMatch(/^Removing service bad_ghost\n/);
     expect(await ok('stack', 'deploy', '-d', '-c', file, 'bad')).toBe(
-      'Creating service bad_ghost\nCreating service bad_nowhere\nCreating service bad_ok\n',
+      'Creating network bad_default\nCreating service bad_ghost\nCreating service bad_nowhere\nCreating service bad_ok\n',
     );
     await rememberPids();
     expect(await ok('stack', 'rm', 'bad')).toMatch(/^Removing service bad_ghost\n/);

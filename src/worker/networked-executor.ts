@@ -1,0 +1,58 @@
+import type { Task } from '../api/index.js';
+import type { ContainerExit, Executor, TaskContainer } from './executor.js';
+import type { RuntimeExecutor } from './runtime-executor.js';
+import type { TaskNetworks } from './task-networks.js';
+
+/**
+ * The runtime executor with the task's overlay networks around it: the namespace is prepared
+ * before the container is created in it, and released once the container has exited (its
+ * address may go to another task from then on) or is removed.
+ */
+export class NetworkedExecutor implements Executor {
+  private readonly taskOf = new Map<string, string>();
+
+  constructor(
+    private readonly inner: RuntimeExecutor,
+    private readonly networks: TaskNetworks,
+  ) {}
+
+  async list(): Promise<TaskContainer[]> {
+    const list = await this.inner.list();
+    for (const c of list) this.taskOf.set(c.id, c.taskId);
+    return list;
+  }
+
+  async create(task: Task): Promise<string> {
+    const prepared = await this.networks.prepare(task);
+    try {
+      const id = await this.inner.create(task, prepared);
+      this.taskOf.set(id, task.ID);
+      return id;
+    } catch (err) {
+      await this.networks.release(task.ID);
+      throw err;
+    }
+  }
+
+  start(containerId: string): Promise<number> {
+    return this.inner.start(containerId);
+  }
+
+  async wait(containerId: string, signal: AbortSignal): Promise<ContainerExit> {
+    const exit = await this.inner.wait(containerId, signal);
+    const taskId = this.taskOf.get(containerId);
+    if (taskId !== undefined && !signal.aborted) await this.networks.release(taskId);
+    return exit;
+  }
+
+  stop(containerId: string, timeoutSec: number): Promise<void> {
+    return this.inner.stop(containerId, timeoutSec);
+  }
+
+  async remove(containerId: string): Promise<void> {
+    await this.inner.remove(containerId);
+    const taskId = this.taskOf.get(containerId);
+    this.taskOf.delete(containerId);
+    if (taskId !== undefined) await this.networks.release(taskId);
+  }
+}
