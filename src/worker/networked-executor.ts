@@ -1,5 +1,6 @@
-import type { Task } from '../api/index.js';
+import type { HealthConfig, Task } from '../api/index.js';
 import type { ContainerExit, Executor, TaskContainer } from './executor.js';
+import type { HealthState, ProbeOutcome } from './health-monitor.js';
 import type { RuntimeExecutor } from './runtime-executor.js';
 import type { TaskNetworks } from './task-networks.js';
 
@@ -43,6 +44,19 @@ export class NetworkedExecutor implements Executor {
     const taskId = this.taskOf.get(containerId);
     if (taskId !== undefined && !signal.aborted) await this.networks.release(taskId);
     return exit;
+  }
+
+  // Health checks run in the container whatever its network: straight to the runtime.
+  healthcheck(containerId: string): Promise<HealthConfig | undefined> {
+    return this.inner.healthcheck(containerId);
+  }
+
+  probe(containerId: string, cmd: string[], timeoutMs: number): Promise<ProbeOutcome> {
+    return this.inner.probe(containerId, cmd, timeoutMs);
+  }
+
+  setHealth(containerId: string, health: HealthState | undefined): void {
+    this.inner.setHealth(containerId, health);
   }
 
   stop(containerId: string, timeoutSec: number): Promise<void> {
