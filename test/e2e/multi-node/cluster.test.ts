@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findNatsServer } from '../../../src/manager/nats/index.js';
 import { busyboxImage } from '../../helpers/images.js';
 
@@ -138,8 +138,27 @@ describe.skipIf(skipReason !== '')('a cluster of 3 managers and 2 workers (lab)'
     expect(nodes).toHaveLength(5);
   }, 180_000);
 
+  // When a test fails, what the daemons warned about says why better than the assertion does.
+  let failed = false;
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') failed = true;
+  });
+
   afterAll(async () => {
     try {
+      if (failed) {
+        const dir = join(dataRoot, 'labs', LAB);
+        for (const n of existsSync(dir) ? readdirSync(dir) : []) {
+          const file = join(dir, n, 'daemon.log');
+          if (!existsSync(file)) continue;
+          const warnings = readFileSync(file, 'utf8')
+            .split('\n')
+            .filter((l) => /"level":(40|50|60)/.test(l) || (l !== '' && !l.startsWith('{')));
+          console.error(
+            `--- ${n} daemon.log warnings (last 15)\n${warnings.slice(-15).join('\n')}`,
+          );
+        }
+      }
       await lab(['rm', LAB], 120_000);
     } finally {
       await rm(dataRoot, { recursive: true, force: true });
