@@ -8,6 +8,7 @@ import { registerServiceCommands } from './service.js';
 import { registerNodeCommands } from './node.js';
 import { registerStackDeployCommands } from './stack-deploy.js';
 import { registerLabCommands } from './lab.js';
+import { registerVolumeCommands } from './volume.js';
 
 /**
  * Each command group lives in its own file and registers its verbs here. A group's action
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   registerNodeCommands(program);
   registerStackDeployCommands(program);
   registerLabCommands(program);
+  registerVolumeCommands(program);
 }
