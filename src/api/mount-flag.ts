@@ -187,3 +187,60 @@ export function checkMount(m: Mount): string | undefined {
   }
   return undefined;
 }
+
+export interface FileRefFlag {
+  source: string;
+  target: string;
+  uid: string;
+  gid: string;
+  mode: number;
+}
+
+/**
+ * `--secret` and `--config`: a bare name, or `source=…,target=…,uid=…,gid=…,mode=…`. Secrets
+ * default to /run/secrets/<source>, configs to /<source>; both to uid 0, gid 0, mode 0444.
+ */
+export function parseFileRefFlag(flag: '--secret' | '--config', value: string): FileRefFlag {
+  const where = `${flag} ${value}`;
+  if (!value.includes('=')) {
+    if (value === '' || value.includes(',')) throw invalidArgument(`invalid ${where}: empty name`);
+    return { source: value, target: value, uid: '0', gid: '0', mode: 0o444 };
+  }
+  const r: Partial<FileRefFlag> = {};
+  for (const field of value.split(',')) {
+    const eq = field.indexOf('=');
+    if (eq < 0) throw invalidArgument(`invalid field '${field}' in ${where}: must be key=value`);
+    const key = field.slice(0, eq).trim().toLowerCase();
+    const v = field.slice(eq + 1);
+    switch (key) {
+      case 'source':
+      case 'src':
+        r.source = v;
+        break;
+      case 'target':
+        r.target = v;
+        break;
+      case 'uid':
+      case 'gid':
+        if (!/^\d+$/.test(v)) throw invalidArgument(`invalid ${key} "${v}" in ${where}: a number`);
+        r[key] = v;
+        break;
+      case 'mode':
+        r.mode = parseFileMode(v, where);
+        if (r.mode > 0o777) {
+          throw invalidArgument(`invalid mode "${v}" for ${where}: at most 0777`);
+        }
+        break;
+      default:
+        throw invalidArgument(`invalid field key '${key}' in ${where}`);
+    }
+  }
+  if (!r.source) throw invalidArgument(`source is required in ${where}`);
+  return {
+    source: r.source,
+    target: r.target || r.source,
+    uid: r.uid ?? '0',
+    gid: r.gid ?? '0',
+    mode: r.mode ?? 0o444,
+  };
+}

@@ -422,7 +422,7 @@ export class Daemon {
   }
 
   private async startAgent(state: NodeState, natsUrls: string[]): Promise<void> {
-    const [{ Agent, RuntimeExecutor }, { ContainerRuntime }, ca] = await Promise.all([
+    const [{ Agent, RuntimeExecutor, WorkerFiles }, { ContainerRuntime }, ca] = await Promise.all([
       import('../worker/index.js'),
       import('../runtime/index.js'),
       import('../manager/ca/index.js'),
@@ -437,6 +437,7 @@ export class Daemon {
       execRoot: this.config.execRoot,
       ...(cgroupParent ? { cgroupParent } : {}),
     });
+    const files = new WorkerFiles();
     this.agent = new Agent(
       {
         nodeId: state.nodeId,
@@ -452,8 +453,9 @@ export class Daemon {
         onRole: (role) => this.onRoleWanted(role),
         logSource: (req, signal) => this.logSource(req, signal),
       },
-      new RuntimeExecutor(runtime, state.nodeId),
+      new RuntimeExecutor(runtime, state.nodeId, hostname(), files),
       this.log,
+      files,
     );
     await this.agent.start();
   }

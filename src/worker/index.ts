@@ -4,3 +4,4 @@ export { TaskController, type StatusReporter } from './task-controller.js';
 export { AssignmentTracker, type TrackResult } from './assignment-tracker.js';
 export { RuntimeExecutor, containerOptions } from './runtime-executor.js';
 export { taskLabels, type Executor, type TaskContainer, type ContainerExit } from './executor.js';
+export { WorkerFiles } from './worker-files.js';
