@@ -20,14 +20,16 @@ function client(cmd: Command): ApiClient {
  * exists. Today no such object is created yet: overlay networks are not wired into tasks, so
  * services are deployed without their network attachments (with a warning) rather than failing.
  */
-async function createStackObjects(_api: ApiClient, stack: Stack): Promise<ServiceSpec[]> {
+async function createStackObjects(api: ApiClient, stack: Stack): Promise<ServiceSpec[]> {
   if (stack.services.some((s) => (s.TaskTemplate.Networks ?? []).length > 0)) {
     process.stderr.write('WARNING: networks are not created yet; services run without them\n');
   }
-  return stack.services.map((spec): ServiceSpec => {
+  const services = stack.services.map((spec): ServiceSpec => {
     const { Networks: _networks, ...template } = spec.TaskTemplate;
     return { ...spec, TaskTemplate: template };
   });
+  const { deployStackFiles } = await import('./stack-files.js');
+  return deployStackFiles(api, stack.name, stack.secrets, stack.configs, services, process.stdout);
 }
 
 /** Only the two formats tsswarm prints; anything else (a Go template) is refused by name. */
@@ -104,6 +106,9 @@ export function registerStackDeployCommands(program: Command): void {
             `failed to deploy stack ${name}:\n${failures.map((f) => `${f.service}: ${f.error}`).join('\n')}`,
           );
         }
+        // Versions of secrets and configs that no service uses after this deploy.
+        const { pruneStackFiles } = await import('./stack-files.js');
+        await pruneStackFiles(api, name, process.stdout, { all: false });
       },
     );
 
@@ -258,16 +263,17 @@ export function registerStackDeployCommands(program: Command): void {
       const removed = new Set<string>();
       for (const name of names) {
         const services = await stackServices(api, name);
-        if (services.length === 0) {
-          process.stderr.write(`Nothing found in stack: ${name}\n`);
-          continue;
-        }
+        const { pruneStackFiles } = await import('./stack-files.js');
         for (const s of services) {
           process.stdout.write(`Removing service ${s.Spec.Name}\n`);
           await api.delete(`/services/${s.ID}`);
           removed.add(s.ID);
         }
         // Networks, secrets and configs of the stack are removed here, after its services.
+        const files = await pruneStackFiles(api, name, process.stdout, { all: true });
+        if (services.length === 0 && files === 0) {
+          process.stderr.write(`Nothing found in stack: ${name}\n`);
+        }
       }
       if (opts.detach || removed.size === 0) return;
       await waitTasksGone(api, removed);
