@@ -1,5 +1,4 @@
 import { isValidSpreadDescriptor, parseConstraint } from '../constraint.js';
-import { checkMount } from '../mount-flag.js';
 import type { ContainerSpec, ServiceSpec, UpdateConfig } from '../service.js';
 import { SERVICE_NAME_PATTERN, SpecErrors, type SpecError } from './spec-error.js';
 
@@ -194,10 +193,6 @@ function validateContainerSpec(e: SpecErrors, p: string, c: ContainerSpec | unde
   }
   e.stringArray(`${p}.CapabilityAdd`, c.CapabilityAdd);
   e.stringArray(`${p}.CapabilityDrop`, c.CapabilityDrop);
-  (c.Mounts ?? []).forEach((m, i) => {
-    const problem = checkMount(m);
-    if (problem) e.add(`${p}.Mounts[${i}]`, problem);
-  });
   const fileMode = (field: string, f: { Mode?: number } | undefined): void => {
     const mode = f?.Mode;
     if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o777))
