@@ -234,6 +234,7 @@ export class Daemon {
           certPem: answer.CertPem,
           keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         });
+        await this.writeSecretKey(answer);
         await writeNodeState(this.config.dataRoot, state);
         try {
           await this.startRoles(state, 'join', answer);
@@ -296,6 +297,7 @@ export class Daemon {
         digest: ca.certificateDigest(answer.CaPem),
       });
       await ca.writeNodeCertificate(this.config.dataRoot, { certPem: answer.CertPem, keyPem });
+      await this.writeSecretKey(answer);
       const next: NodeState = { ...state, role: 'manager', managerNatsUrls: answer.NatsUrls };
       await writeNodeState(this.config.dataRoot, next);
       await this.startRoles(next, 'join', answer);
@@ -329,6 +331,13 @@ export class Daemon {
     await writeNodeState(this.config.dataRoot, next);
     await this.startRoles(next, 'restart');
     this.log.info('demoted: this node is a worker now');
+  }
+
+  /** A manager keeps the cluster's secret key beside the CA key; a worker never has it. */
+  private async writeSecretKey(answer: JoinAnswer): Promise<void> {
+    if (!answer.SecretKey) return;
+    const { writeSecretKey } = await import('../manager/secrets/index.js');
+    await writeSecretKey(this.config.dataRoot, Buffer.from(answer.SecretKey, 'base64'));
   }
 
   /** The cluster's CA certificate, for a joiner to pin against its token. */

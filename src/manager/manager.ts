@@ -152,6 +152,8 @@ export class Manager {
   private leaderChange: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private ca: RootCa | undefined;
+  /** Seals secrets; handed to managers that join, never to workers. */
+  private secretKey: Buffer | undefined;
   private stopped = false;
   /** Set once start() has a leader (or gave up waiting for one): reads are current from then. */
   started = false;
@@ -181,7 +183,8 @@ export class Manager {
       throw new TsswarmError(ErrorCode.DataCorrupt, `no manager certificates under ${dataRoot}`);
     }
     this.ca = ca;
-    this.control.files.setKey(await loadOrCreateSecretKey(dataRoot));
+    this.secretKey = await loadOrCreateSecretKey(dataRoot);
+    this.control.files.setKey(this.secretKey);
     const raftDir = join(dataRoot, 'raft');
     await mkdir(raftDir, { recursive: true });
     this.stores = openFileStores(raftDir);
@@ -563,6 +566,7 @@ export class Manager {
       ...(role === 'manager'
         ? {
             CaKeyPem: ca.keyPem,
+            ...(this.secretKey ? { SecretKey: this.secretKey.toString('base64') } : {}),
             NatsRoutes: this.natsRoutes(false),
             RaftPeers: Object.fromEntries(
               (this.raft?.configuration().servers ?? []).map((x) => [x.id, x.address]),

@@ -62,6 +62,7 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
   let base = '';
   const m = { data: '', exec: '' };
   const w = { data: '', exec: '' };
+  const m2 = { data: '', exec: '' };
   let ports: number[] = [];
   let workerId = '';
   let managerId = '';
@@ -95,6 +96,8 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
       join(m.exec, 'tsswarm.pid'),
       join(m.data, 'nats', 'nats-server.pid'),
       join(w.exec, 'tsswarm.pid'),
+      join(m2.exec, 'tsswarm.pid'),
+      join(m2.data, 'nats', 'nats-server.pid'),
     ]) {
       if (existsSync(file)) {
         const pid = Number(readFileSync(file, 'utf8').trim());
@@ -107,7 +110,8 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
     base = await mkdtemp(join(tmpdir(), 'tsswarm-e2e-deliver-'));
     Object.assign(m, { data: join(base, 'm-data'), exec: join(base, 'm-exec') });
     Object.assign(w, { data: join(base, 'w-data'), exec: join(base, 'w-exec') });
-    ports = await freePorts(6);
+    Object.assign(m2, { data: join(base, 'm2-data'), exec: join(base, 'm2-exec') });
+    ports = await freePorts(11);
     await busyboxImage(m.data);
     await busyboxImage(w.data);
     const init = await cli(
@@ -203,10 +207,14 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
       await tap?.close().catch(() => undefined);
       const wApi = new ApiClient({ socketPath: join(w.exec, 'tsswarm.sock') });
       if (existsSync(join(w.exec, 'tsswarm.sock'))) await wApi.post('/swarm/leave').catch(() => 0);
+      const m2Api = new ApiClient({ socketPath: join(m2.exec, 'tsswarm.sock') });
+      if (existsSync(join(m2.exec, 'tsswarm.sock'))) {
+        await m2Api.post('/swarm/leave?force=true').catch(() => 0);
+      }
       if (existsSync(join(m.exec, 'tsswarm.sock'))) await cli(m, 'swarm', 'leave', '--force');
     } finally {
       for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-      for (const node of [m, w]) {
+      for (const node of [m, w, m2]) {
         const rt = ContainerRuntime.open({ dataRoot: node.data, execRoot: node.exec });
         for (const c of await rt.list({ all: true }).catch(() => [])) {
           await rt.remove(c.record.Id, { force: true }).catch(() => undefined);
@@ -293,5 +301,51 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
     expect(tasks.every((t) => t.NodeID === workerId)).toBe(true);
     expect(await ok('secret', 'rm', 'token')).toBe('token\n');
     await ok('service', 'rm', 'onmanager');
+  }, 90_000);
+
+  it('hands the secret key to a manager that joins, and never to a worker', async () => {
+    const token = (await ok('swarm', 'join-token', '-q', 'manager')).trim();
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        '--data-root',
+        m2.data,
+        '--exec-root',
+        m2.exec,
+        'daemon',
+        '--exit-on-leave',
+        '--advertise-addr',
+        '127.0.0.1',
+        '--api-port',
+        String(ports[6]),
+        '--raft-port',
+        String(ports[7]),
+        '--nats-port',
+        String(ports[8]),
+        '--nats-cluster-port',
+        String(ports[9]),
+        '--nats-monitor-port',
+        String(ports[10]),
+      ],
+      { stdio: 'ignore' },
+    );
+    if (child.pid) pids.add(child.pid);
+    const m2Api = new ApiClient({ socketPath: join(m2.exec, 'tsswarm.sock') });
+    await until(
+      'the second manager daemon',
+      () => m2Api.ping(),
+      (up) => up,
+      10_000,
+    );
+    await m2Api.post('/swarm/join', {
+      RemoteAddrs: [`127.0.0.1:${ports[0]}`],
+      JoinToken: token,
+      AdvertiseAddr: '127.0.0.1',
+    });
+    rememberPids();
+    const keyFile = (dataRoot: string) => join(dataRoot, 'certificates', 'swarm-secrets.key');
+    expect(readFileSync(keyFile(m2.data), 'utf8')).toBe(readFileSync(keyFile(m.data), 'utf8'));
+    expect(existsSync(keyFile(w.data))).toBe(false);
   }, 90_000);
 });
