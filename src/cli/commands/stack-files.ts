@@ -162,8 +162,9 @@ function withVersions(spec: ServiceSpec, names: FileNames): ServiceSpec {
 }
 
 /**
- * Removes the stack's secrets and configs that no service uses any more: the versions a
- * redeploy replaced, or all of them after `stack rm`. One in use elsewhere stays.
+ * Removes the stack's secrets and configs that no service uses any more (nor would use after a
+ * rollback): the versions redeploys replaced, or all of them after `stack rm`. One in use
+ * elsewhere stays.
  */
 export async function pruneStackFiles(
   api: ApiClient,
@@ -172,10 +173,13 @@ export async function pruneStackFiles(
   opts: { all: boolean },
 ): Promise<number> {
   let removed = 0;
-  const services = await api.get<{ Spec: ServiceSpec }[]>('/services');
+  const services = await api.get<{ Spec: ServiceSpec; PreviousSpec?: ServiceSpec }[]>('/services');
   const used = new Set<string>();
-  for (const s of services) {
-    const c = s.Spec.TaskTemplate.ContainerSpec;
+  // The previous spec counts too: a rollback returns the service to the version it names.
+  for (const spec of services.flatMap((s) =>
+    s.PreviousSpec ? [s.Spec, s.PreviousSpec] : [s.Spec],
+  )) {
+    const c = spec.TaskTemplate.ContainerSpec;
     for (const r of c.Secrets ?? []) used.add(r.SecretID);
     for (const r of c.Configs ?? []) used.add(r.ConfigID);
   }
