@@ -425,6 +425,15 @@ async function buildApiApp(
   app.post<{ Body: SecretSpec }>('/secrets/create', { schema: { body: objectBody } }, (req) =>
     control().files.createSecret(req.body),
   );
+  app.post<{ Body: { Data: string } }>(
+    '/secrets/digest',
+    {
+      schema: {
+        body: { type: 'object', properties: { Data: { type: 'string' } }, required: ['Data'] },
+      },
+    },
+    (req) => control().files.digestSecret(req.body.Data),
+  );
   app.get<{ Params: { id: string } }>('/secrets/:id', (req) =>
     control().files.getSecret(req.params.id),
   );

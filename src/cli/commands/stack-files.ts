@@ -12,8 +12,9 @@ const namespaceLabel = 'com.docker.stack.namespace';
 /** The name a stack object has in the compose file, the same for all its versions. */
 const baseNameLabel = 'com.tsswarm.stack.object';
 /**
- * Which content a version holds: sha256 over the object's name and its bytes. The stack deploy
- * compares it to reuse an unchanged version, since a secret's bytes are never read back.
+ * Which content a version holds, compared to reuse an unchanged version: for a config sha256
+ * over its name and bytes; for a secret, whose bytes are never read back, an HMAC the managers
+ * compute under the cluster key (`POST /secrets/digest`), so the label gives nothing away.
  */
 const digestLabel = 'com.tsswarm.stack.digest';
 
@@ -90,7 +91,15 @@ export async function deployStackFiles(
       if (kind === 'secret' && data.length > 500 * 1024) {
         throw invalidArgument(`secret ${o.key}: ${data.length} bytes exceeds the limit of 512000`);
       }
-      plan.push({ kind, object: o, data, digest: digestOf(o.name, data) });
+      const digest =
+        kind === 'secret'
+          ? (
+              await api.post<{ Digest: string }>('/secrets/digest', {
+                Data: data.toString('base64'),
+              })
+            ).Digest
+          : digestOf(o.name, data);
+      plan.push({ kind, object: o, data, digest });
     }
   }
   const names: FileNames = new Map();

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import {
   ErrorCode,
   fromWire,
@@ -80,6 +81,17 @@ export class FileObjectsApi {
       tx.secrets.delete(s.ID);
     });
     unwrap(res);
+  }
+
+  /**
+   * A keyed digest of secret bytes (HMAC-SHA256 under the cluster key): what a stack deploy
+   * compares to reuse an unchanged version. Without the key it says nothing about the bytes,
+   * unlike a plain hash of a short password would.
+   */
+  digestSecret(data: string): { Digest: string } {
+    const key = this.keyOrThrow();
+    const mac = createHmac('sha256', key).update('tsswarm secret digest\0');
+    return { Digest: mac.update(Buffer.from(data, 'base64')).digest('hex') };
   }
 
   /** The secret's bytes, for the dispatcher to deliver to a node that runs a task using it. */

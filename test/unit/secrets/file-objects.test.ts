@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ServiceSpec, Task } from '../../../src/api/index.js';
 import { ControlApi } from '../../../src/manager/controlapi/index.js';
@@ -66,6 +67,17 @@ describe('secrets and configs in the control API', () => {
     expect(JSON.stringify(control.files.listSecrets())).not.toContain('aes-256-gcm');
     const stored = store.view((tx) => tx.secrets.get(ID));
     expect(control.files.openSecret(stored!).toString()).toBe(clear);
+  });
+
+  it('digests secret bytes under the cluster key, so the digest says nothing without it', () => {
+    const a = setup().control;
+    const b = setup().control;
+    const d = a.files.digestSecret(b64(clear)).Digest;
+    expect(d).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.files.digestSecret(b64(clear)).Digest).toBe(d);
+    expect(a.files.digestSecret(b64('other')).Digest).not.toBe(d);
+    expect(b.files.digestSecret(b64(clear)).Digest).not.toBe(d);
+    expect(d).not.toBe(createHash('sha256').update(clear).digest('hex'));
   });
 
   it('refuses a taken name, an oversized secret, a bad name and empty input, changing nothing', async () => {
