@@ -44,9 +44,37 @@ export interface PromoteRequest {
 
 export type PromoteReply = { ok: true; answer: JoinAnswer } | { ok: false; message: string };
 
+/**
+ * A secret or config as the dispatcher hands it to a node that runs a task using it: the
+ * secret in clear (the NATS link is TLS); the worker keeps it in memory only.
+ */
+export interface DeliveredFile {
+  ID: string;
+  Name: string;
+  /** Base64 of the bytes. */
+  Data: string;
+}
+
+/**
+ * Secrets and configs ride in the same numbered messages as the tasks that use them: a
+ * complete message carries all the node needs, an incremental one what was added or dropped.
+ */
+export interface DeliveredFiles {
+  secrets?: DeliveredFile[];
+  configs?: DeliveredFile[];
+  removedSecrets?: string[];
+  removedConfigs?: string[];
+}
+
 export type AssignmentMessage =
-  | { type: 'complete'; sessionId: string; seq: number; tasks: Task[] }
-  | { type: 'incremental'; sessionId: string; seq: number; updated: Task[]; removed: string[] };
+  | ({ type: 'complete'; sessionId: string; seq: number; tasks: Task[] } & DeliveredFiles)
+  | ({
+      type: 'incremental';
+      sessionId: string;
+      seq: number;
+      updated: Task[];
+      removed: string[];
+    } & DeliveredFiles);
 
 export interface TaskStatusUpdate {
   taskId: string;

@@ -14,3 +14,4 @@ export * from './constraint.js';
 export * from './human-units.js';
 export * from './text-table.js';
 export * from './validate/index.js';
+export * from './mount-flag.js';

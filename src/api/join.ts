@@ -34,4 +34,6 @@ export interface JoinAnswer {
   CaKeyPem?: string;
   NatsRoutes?: string[];
   RaftPeers?: Record<string, string>;
+  /** Managers only: the cluster key that seals secrets (base64), kept outside raft. */
+  SecretKey?: string;
 }

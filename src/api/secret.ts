@@ -10,5 +10,8 @@ export interface SecretSpec {
 }
 
 export interface Secret extends Meta {
+  /** Spec.Data never enters the store: it is kept here, sealed with the cluster key. */
   Spec: SecretSpec;
+  /** The bytes sealed with the managers' cluster key (AES-256-GCM); never returned by the API. */
+  Sealed?: string;
 }

@@ -6,9 +6,11 @@ import {
   ErrorCode,
   TsswarmError,
   type ClusterSpec,
+  type ConfigSpec,
   type NodeDescription,
   type NetworkSpec,
   type NodeSpec,
+  type SecretSpec,
   type ServiceSpec,
 } from '../api/index.js';
 import type { ManagerPorts } from '../manager/manager.js';
@@ -429,6 +431,38 @@ async function buildApiApp(
   );
   app.delete<{ Params: { id: string } }>('/networks/:id', async (req) => {
     await control().removeNetwork(req.params.id);
+    return {};
+  });
+  // ---- secrets and configs ----------------------------------------------------------------
+  app.get('/secrets', () => control().files.listSecrets());
+  app.post<{ Body: SecretSpec }>('/secrets/create', { schema: { body: objectBody } }, (req) =>
+    control().files.createSecret(req.body),
+  );
+  app.post<{ Body: { Data: string } }>(
+    '/secrets/digest',
+    {
+      schema: {
+        body: { type: 'object', properties: { Data: { type: 'string' } }, required: ['Data'] },
+      },
+    },
+    (req) => control().files.digestSecret(req.body.Data),
+  );
+  app.get<{ Params: { id: string } }>('/secrets/:id', (req) =>
+    control().files.getSecret(req.params.id),
+  );
+  app.delete<{ Params: { id: string } }>('/secrets/:id', async (req) => {
+    await control().files.removeSecret(req.params.id);
+    return {};
+  });
+  app.get('/configs', () => control().files.listConfigs());
+  app.post<{ Body: ConfigSpec }>('/configs/create', { schema: { body: objectBody } }, (req) =>
+    control().files.createConfig(req.body),
+  );
+  app.get<{ Params: { id: string } }>('/configs/:id', (req) =>
+    control().files.getConfig(req.params.id),
+  );
+  app.delete<{ Params: { id: string } }>('/configs/:id', async (req) => {
+    await control().files.removeConfig(req.params.id);
     return {};
   });
 

@@ -235,6 +235,7 @@ export class Daemon {
           certPem: answer.CertPem,
           keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         });
+        await this.writeSecretKey(answer);
         await writeNodeState(this.config.dataRoot, state);
         try {
           await this.startRoles(state, 'join', answer);
@@ -297,6 +298,7 @@ export class Daemon {
         digest: ca.certificateDigest(answer.CaPem),
       });
       await ca.writeNodeCertificate(this.config.dataRoot, { certPem: answer.CertPem, keyPem });
+      await this.writeSecretKey(answer);
       const next: NodeState = { ...state, role: 'manager', managerNatsUrls: answer.NatsUrls };
       await writeNodeState(this.config.dataRoot, next);
       await this.startRoles(next, 'join', answer);
@@ -323,13 +325,23 @@ export class Daemon {
     for (const dir of ['raft', 'nats']) {
       await rm(join(this.config.dataRoot, dir), { recursive: true, force: true });
     }
+    // A worker holds neither the CA key nor the key that opens the secrets.
+    const { secretKeyPath } = await import('../manager/secrets/index.js');
     await rm(ca.certificatePaths(this.config.dataRoot).caKey, { force: true });
+    await rm(secretKeyPath(this.config.dataRoot), { force: true });
     await ca.writeRootCa(this.config.dataRoot, { certPem: root.certPem, digest: root.digest });
     await ca.writeNodeCertificate(this.config.dataRoot, { certPem: cert.certPem, keyPem });
     const next: NodeState = { ...state, role: 'worker', managerNatsUrls: natsUrls };
     await writeNodeState(this.config.dataRoot, next);
     await this.startRoles(next, 'restart');
     this.log.info('demoted: this node is a worker now');
+  }
+
+  /** A manager keeps the cluster's secret key beside the CA key; a worker never has it. */
+  private async writeSecretKey(answer: JoinAnswer): Promise<void> {
+    if (!answer.SecretKey) return;
+    const { writeSecretKey } = await import('../manager/secrets/index.js');
+    await writeSecretKey(this.config.dataRoot, Buffer.from(answer.SecretKey, 'base64'));
   }
 
   /** The cluster's CA certificate, for a joiner to pin against its token. */
@@ -423,13 +435,17 @@ export class Daemon {
   }
 
   private async startAgent(state: NodeState, natsUrls: string[]): Promise<void> {
-    const [{ Agent, RuntimeExecutor, NetworkedExecutor }, { ContainerRuntime }, ca, net] =
-      await Promise.all([
-        import('../worker/index.js'),
-        import('../runtime/index.js'),
-        import('../manager/ca/index.js'),
-        import('./task-networks-setup.js'),
-      ]);
+    const [
+      { Agent, RuntimeExecutor, NetworkedExecutor, WorkerFiles },
+      { ContainerRuntime },
+      ca,
+      net,
+    ] = await Promise.all([
+      import('../worker/index.js'),
+      import('../runtime/index.js'),
+      import('../manager/ca/index.js'),
+      import('./task-networks-setup.js'),
+    ]);
     const root = await ca.readRootCa(this.config.dataRoot);
     const cert = await ca.readNodeCertificate(this.config.dataRoot);
     if (!root || !cert) throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
@@ -447,6 +463,7 @@ export class Daemon {
       this.log,
     );
     this.taskNetworks = taskNetworks;
+    const files = new WorkerFiles();
     this.agent = new Agent(
       {
         nodeId: state.nodeId,
@@ -462,12 +479,16 @@ export class Daemon {
         onRole: (role) => this.onRoleWanted(role),
         logSource: (req, signal) => this.logSource(req, signal),
       },
-      new NetworkedExecutor(new RuntimeExecutor(runtime, state.nodeId), taskNetworks),
+      new NetworkedExecutor(
+        new RuntimeExecutor(runtime, state.nodeId, hostname(), files),
+        taskNetworks,
+      ),
       this.log,
       (view) =>
         void taskNetworks.setView(view).catch((err: unknown) => {
           this.log.warn({ err }, 'network view not applied');
         }),
+      files,
     );
     await this.agent.start();
   }

@@ -42,6 +42,7 @@ import {
   type PromoteRequest,
 } from '../api/dispatch.js';
 import { ControlApi } from './controlapi/index.js';
+import { generateSecretKey, loadOrCreateSecretKey, writeSecretKey } from './secrets/index.js';
 import { Dispatcher, defaultDispatcherConfig, natsBus } from './dispatcher/index.js';
 import { LeaderLoops } from './leader-loops.js';
 import { RaftMembership } from './membership.js';
@@ -119,6 +120,7 @@ export async function initManagerCredentials(c: {
     sans: { dns: ['localhost'], ips: [...new Set(['127.0.0.1', c.advertiseAddr])] },
   });
   await writeRootCa(c.dataRoot, ca);
+  await writeSecretKey(c.dataRoot, generateSecretKey());
   await writeNodeCertificate(c.dataRoot, { certPem: cert.certPem, keyPem: cert.keyPem ?? '' });
 }
 
@@ -150,6 +152,8 @@ export class Manager {
   private leaderChange: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private ca: RootCa | undefined;
+  /** Seals secrets; handed to managers that join, never to workers. */
+  private secretKey: Buffer | undefined;
   private stopped = false;
   /** Set once start() has a leader (or gave up waiting for one): reads are current from then. */
   started = false;
@@ -179,6 +183,8 @@ export class Manager {
       throw new TsswarmError(ErrorCode.DataCorrupt, `no manager certificates under ${dataRoot}`);
     }
     this.ca = ca;
+    this.secretKey = await loadOrCreateSecretKey(dataRoot);
+    this.control.files.setKey(this.secretKey);
     const raftDir = join(dataRoot, 'raft');
     await mkdir(raftDir, { recursive: true });
     this.stores = openFileStores(raftDir);
@@ -365,6 +371,7 @@ export class Manager {
     this.dispatcher = new Dispatcher({
       store: this.store,
       bus: natsBus(this.leaderNc),
+      openSecret: (secret) => this.control.files.openSecret(secret),
       config: {
         ...defaultDispatcherConfig(),
         heartbeatPeriodMs: nsToMs(cluster.Spec.Dispatcher.HeartbeatPeriod),
@@ -559,6 +566,7 @@ export class Manager {
       ...(role === 'manager'
         ? {
             CaKeyPem: ca.keyPem,
+            ...(this.secretKey ? { SecretKey: this.secretKey.toString('base64') } : {}),
             NatsRoutes: this.natsRoutes(false),
             RaftPeers: Object.fromEntries(
               (this.raft?.configuration().servers ?? []).map((x) => [x.id, x.address]),

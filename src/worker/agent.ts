@@ -17,6 +17,7 @@ import {
   type TaskStatusUpdate,
 } from '../api/dispatch.js';
 import { AssignmentTracker } from './assignment-tracker.js';
+import type { WorkerFiles } from './worker-files.js';
 import type { Executor } from './executor.js';
 import { Worker } from './worker.js';
 
@@ -76,6 +77,8 @@ export class Agent {
     logger: Logger,
     /** Receives the managers' network views (the worker's overlay networks). */
     private readonly onNetworkView?: (view: NetworkView) => void,
+    /** Where delivered secrets and configs go for the executor to mount. */
+    private readonly files?: WorkerFiles,
   ) {
     this.log = logger.child({ component: 'agent', 'node.id': config.nodeId });
     this.worker = new Worker(executor, (id, s) => this.queueStatus(id, s), logger, config.stateDir);
@@ -222,7 +225,10 @@ export class Agent {
     const r = this.tracker.apply(msg);
     if (r.type === 'apply') {
       this.applying = this.applying
-        .then(() => this.worker.reconcile(r.tasks))
+        .then(() => {
+          this.files?.set(r.secrets, r.configs);
+          return this.worker.reconcile(r.tasks);
+        })
         .catch((err: unknown) => this.log.warn({ err }, 'reconcile failed'));
     } else if (r.type === 'gap') {
       this.log.warn({ 'seq.last': r.lastSeq, 'seq.got': msg.seq }, 'assignment gap: resync');

@@ -6,3 +6,4 @@ export { RuntimeExecutor, containerOptions } from './runtime-executor.js';
 export { taskLabels, type Executor, type TaskContainer, type ContainerExit } from './executor.js';
 export { NetworkedExecutor } from './networked-executor.js';
 export { TaskNetworks, macOf, type PreparedNetworks } from './task-networks.js';
+export { WorkerFiles } from './worker-files.js';

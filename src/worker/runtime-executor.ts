@@ -1,5 +1,13 @@
-import { NS_PER_SECOND, type HealthConfig, type Task } from '../api/index.js';
+import {
+  ErrorCode,
+  invalidArgument,
+  NS_PER_SECOND,
+  TsswarmError,
+  type HealthConfig,
+  type Task,
+} from '../api/index.js';
 import type { HealthState, ProbeOutcome } from './health-monitor.js';
+import type { WorkerFiles } from './worker-files.js';
 import type { ContainerRuntime, CreateOptions } from '../runtime/index.js';
 import { taskLabels, type ContainerExit, type Executor, type TaskContainer } from './executor.js';
 
@@ -8,6 +16,9 @@ export class RuntimeExecutor implements Executor {
   constructor(
     private readonly runtime: ContainerRuntime,
     private readonly nodeId: string,
+    /** Named in errors that depend on this node (a bind source missing here). */
+    private readonly nodeName: string = nodeId,
+    private readonly files?: WorkerFiles,
   ) {}
 
   async list(): Promise<TaskContainer[]> {
@@ -29,7 +40,24 @@ export class RuntimeExecutor implements Executor {
     task: Task,
     network?: Pick<CreateOptions, 'netnsPath' | 'resolvConf'>,
   ): Promise<string> {
-    return this.runtime.create({ ...containerOptions(task, this.nodeId), ...network });
+    const o = { ...containerOptions(task, this.nodeId), ...network };
+    const refs =
+      (task.Spec.ContainerSpec.Secrets?.length ?? 0) +
+      (task.Spec.ContainerSpec.Configs?.length ?? 0);
+    if (refs > 0) {
+      if (!this.files) throw invalidArgument('this worker cannot mount secrets or configs');
+      o.files = this.files.mountsFor(task);
+    }
+    try {
+      return await this.runtime.create(o);
+    } catch (err) {
+      if (err instanceof TsswarmError && err.code === ErrorCode.InvalidArgument) {
+        throw new TsswarmError(err.code, `${err.message} (on node ${this.nodeName})`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 
   async start(containerId: string): Promise<number> {
@@ -100,5 +128,6 @@ export function containerOptions(task: Task, nodeId: string): CreateOptions {
   if (limits?.NanoCPUs) o.cpus = String(limits.NanoCPUs / NS_PER_SECOND);
   if (limits?.Pids) o.pidsLimit = limits.Pids;
   if (c.Healthcheck) o.healthcheck = c.Healthcheck;
+  if (c.Mounts && c.Mounts.length > 0) o.mounts = c.Mounts;
   return o;
 }

@@ -193,8 +193,14 @@ function validateContainerSpec(e: SpecErrors, p: string, c: ContainerSpec | unde
   }
   e.stringArray(`${p}.CapabilityAdd`, c.CapabilityAdd);
   e.stringArray(`${p}.CapabilityDrop`, c.CapabilityDrop);
+  const fileMode = (field: string, f: { Mode?: number } | undefined): void => {
+    const mode = f?.Mode;
+    if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o777))
+      e.add(field, `invalid file mode ${String(mode)}: must be from 0 to 0777`);
+  };
   const files = new Set<string>();
   (c.Secrets ?? []).forEach((s, i) => {
+    fileMode(`${p}.Secrets[${i}].File.Mode`, s.File);
     if (!s.SecretName) e.add(`${p}.Secrets[${i}].SecretName`, 'a secret reference needs a name');
     if (!s.File?.Name)
       e.add(`${p}.Secrets[${i}].File.Name`, 'a secret reference needs a file name');
@@ -203,6 +209,7 @@ function validateContainerSpec(e: SpecErrors, p: string, c: ContainerSpec | unde
     } else files.add(`s:${s.File.Name}`);
   });
   (c.Configs ?? []).forEach((s, i) => {
+    fileMode(`${p}.Configs[${i}].File.Mode`, s.File);
     if (!s.ConfigName) e.add(`${p}.Configs[${i}].ConfigName`, 'a config reference needs a name');
     if (!s.File?.Name)
       e.add(`${p}.Configs[${i}].File.Name`, 'a config reference needs a file name');

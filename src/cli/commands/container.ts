@@ -30,6 +30,7 @@ interface RunFlags {
   cpuShares?: string;
   pidsLimit?: string;
   volume: string[];
+  mount: string[];
   tmpfs: string[];
   readOnly?: boolean;
   capAdd: string[];
@@ -54,7 +55,8 @@ function addCreateFlags(c: Command): Command {
     .option('--cpus <n>', 'number of CPUs')
     .option('--cpu-shares <n>', 'CPU shares (relative weight)')
     .option('--pids-limit <n>', 'limit on the number of processes (-1: unlimited)')
-    .option('-v, --volume <src:dst[:ro]>', 'bind-mount a host path', collect, [])
+    .option('-v, --volume <src:dst[:ro]>', 'bind-mount a host path or a named volume', collect, [])
+    .option('--mount <spec>', 'type=volume|bind|tmpfs,source=…,target=…[,readonly]', collect, [])
     .option('--tmpfs <dst[:opts]>', 'mount a tmpfs', collect, [])
     .option('--read-only', "mount the container's root filesystem read-only")
     .option('--cap-add <cap>', 'add a Linux capability', collect, [])
@@ -73,6 +75,7 @@ async function createOptions(image: string, command: string[], f: RunFlags) {
   const { parseLabels, parseEnvFile } = await import('../../runtime/container/parse.js');
   const { readFileSync } = await import('node:fs');
   const { invalidArgument } = await import('../../api/errors.js');
+  const { parseMountFlag } = await import('../../api/mount-flag.js');
   const fileEnv: string[] = [];
   for (const path of f.envFile) {
     let text: string;
@@ -108,6 +111,7 @@ async function createOptions(image: string, command: string[], f: RunFlags) {
     ...(cpuShares !== undefined ? { cpuShares } : {}),
     ...(pidsLimit !== undefined ? { pidsLimit } : {}),
     binds: f.volume,
+    mounts: f.mount.map(parseMountFlag),
     tmpfs: f.tmpfs,
     readOnly: f.readOnly === true,
     capAdd: f.capAdd,

@@ -9,6 +9,8 @@ import { registerNodeCommands } from './node.js';
 import { registerStackDeployCommands } from './stack-deploy.js';
 import { registerLabCommands } from './lab.js';
 import { registerNetworkCommands } from './network.js';
+import { registerVolumeCommands } from './volume.js';
+import { registerSecretConfigCommands } from './secret-config.js';
 
 /**
  * Each command group lives in its own file and registers its verbs here. A group's action
@@ -26,4 +28,6 @@ export function registerCommands(program: Command): void {
   registerStackDeployCommands(program);
   registerLabCommands(program);
   registerNetworkCommands(program);
+  registerVolumeCommands(program);
+  registerSecretConfigCommands(program);
 }

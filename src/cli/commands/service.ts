@@ -50,10 +50,14 @@ interface CreateFlags extends HealthFlags, UpdateConfigFlags {
   network: string[];
   publish: string[];
   endpointMode?: string;
+  mount: string[];
+  secret: string[];
+  config: string[];
 }
 
 async function buildSpec(image: string, args: string[], f: CreateFlags): Promise<ServiceSpec> {
-  const { invalidArgument, parseConstraint } = await import('../../api/index.js');
+  const { invalidArgument, parseConstraint, parseMountFlag, parseFileRefFlag } =
+    await import('../../api/index.js');
   const { parseDurationNs, parseBytes } = await import('../../compose/index.js');
   const flagError = (value: string, flag: string, why: string) =>
     invalidArgument(`invalid argument "${value}" for "--${flag}" flag: ${why}`);
@@ -120,6 +124,18 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
     ...opt('NanoCPUs', cpus(f.reserveCpu, 'reserve-cpu')),
     ...opt('MemoryBytes', bytes(f.reserveMemory, 'reserve-memory')),
   };
+  const mounts = f.mount.map(parseMountFlag);
+  // Names only: the manager resolves them to ids and refuses a name it does not know.
+  const secrets = f.secret.map((v) => {
+    const r = parseFileRefFlag('--secret', v);
+    const File = { Name: r.target, UID: r.uid, GID: r.gid, Mode: r.mode };
+    return { File, SecretID: '', SecretName: r.source };
+  });
+  const configs = f.config.map((v) => {
+    const r = parseFileRefFlag('--config', v);
+    const File = { Name: r.target, UID: r.uid, GID: r.gid, Mode: r.mode };
+    return { File, ConfigID: '', ConfigName: r.source };
+  });
   const name = f.name ?? randomServiceName();
   const health = applyHealthFlags(undefined, f);
   const ports = f.publish.map(parsePublish);
@@ -141,6 +157,9 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
         ...opt('Hostname', f.hostname),
         ...opt('StopGracePeriod', duration(f.stopGracePeriod, 'stop-grace-period')),
         ...(health ? { Healthcheck: health } : {}),
+        ...(mounts.length > 0 ? { Mounts: mounts } : {}),
+        ...(secrets.length > 0 ? { Secrets: secrets } : {}),
+        ...(configs.length > 0 ? { Configs: configs } : {}),
       },
       ...(Object.keys(limits).length + Object.keys(reservations).length > 0
         ? {
@@ -283,6 +302,24 @@ export function registerServiceCommands(program: Command): void {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <user>', 'username or UID')
     .option('--hostname <name>', 'container hostname')
+    .option(
+      '--mount <spec>',
+      'attach a mount: type=volume|bind|tmpfs,source=…,target=…[,readonly][,volume-label=k=v][,tmpfs-size=…][,tmpfs-mode=…]',
+      collect,
+      [],
+    )
+    .option(
+      '--secret <spec>',
+      'give the service a secret: NAME or source=…,target=…,uid=…,gid=…,mode=…',
+      collect,
+      [],
+    )
+    .option(
+      '--config <spec>',
+      'give the service a config: NAME or source=…,target=…,uid=…,gid=…,mode=…',
+      collect,
+      [],
+    )
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .option('-q, --quiet', 'suppress progress output')
     .option('--network <network>', 'network attachments', collect, [])

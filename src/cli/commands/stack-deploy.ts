@@ -24,19 +24,20 @@ function client(cmd: Command): ApiClient {
 /**
  * Stack objects that services refer to are created here, before any service: networks, then
  * secrets and configs (as docker does). Returns the service specs to deploy, adjusted to what
- * exists. Today no such object is created yet: overlay networks are not wired into tasks, so
- * services are deployed without their network attachments (with a warning) rather than failing.
+ * exists (network ids, secret and config versions).
  */
 async function createStackObjects(api: ApiClient, stack: Stack): Promise<ServiceSpec[]> {
   const networkIds = await deployNetworks(api, stack.networks);
   // The stored spec names networks by id: compare and send the same, so a redeploy of the
   // same file changes nothing.
-  return stack.services.map((spec): ServiceSpec => {
+  const services = stack.services.map((spec): ServiceSpec => {
     const nets = spec.TaskTemplate.Networks;
     if (!nets) return spec;
     const byId = nets.map((n) => ({ ...n, Target: networkIds.get(n.Target) ?? n.Target }));
     return { ...spec, TaskTemplate: { ...spec.TaskTemplate, Networks: byId } };
   });
+  const { deployStackFiles } = await import('./stack-files.js');
+  return deployStackFiles(api, stack.name, stack.secrets, stack.configs, services, process.stdout);
 }
 
 /** Only the two formats tsswarm prints; anything else (a Go template) is refused by name. */
@@ -113,6 +114,9 @@ export function registerStackDeployCommands(program: Command): void {
             `failed to deploy stack ${name}:\n${failures.map((f) => `${f.service}: ${f.error}`).join('\n')}`,
           );
         }
+        // Versions of secrets and configs that no service uses after this deploy.
+        const { pruneStackFiles } = await import('./stack-files.js');
+        await pruneStackFiles(api, name, process.stdout, { all: false });
       },
     );
 
@@ -267,17 +271,18 @@ export function registerStackDeployCommands(program: Command): void {
       const removed = new Set<string>();
       for (const name of names) {
         const services = await stackServices(api, name);
-        if (services.length === 0) {
-          process.stderr.write(`Nothing found in stack: ${name}\n`);
-          continue;
-        }
+        const { pruneStackFiles } = await import('./stack-files.js');
         for (const s of services) {
           process.stdout.write(`Removing service ${s.Spec.Name}\n`);
           await api.delete(`/services/${s.ID}`);
           removed.add(s.ID);
         }
         // Networks, secrets and configs of the stack are removed here, after its services.
+        const files = await pruneStackFiles(api, name, process.stdout, { all: true });
         await removeStackNetworks(api, name);
+        if (services.length === 0 && files === 0) {
+          process.stderr.write(`Nothing found in stack: ${name}\n`);
+        }
       }
       if (opts.detach || removed.size === 0) return;
       await waitTasksGone(api, removed);

@@ -28,6 +28,7 @@ import {
   withAllocationLock,
 } from '../allocator/index.js';
 import { rotateJoinToken } from '../ca/index.js';
+import { FileObjectsApi } from './file-objects.js';
 import { serviceStatus } from '../orchestrator/index.js';
 import type { MemoryStore, ReadTx, UpdateResult, WriteTx } from '../store/index.js';
 
@@ -43,12 +44,18 @@ export interface TaskFilter {
  * error naming what is wrong before anything is written.
  */
 export class ControlApi {
-  constructor(private readonly store: MemoryStore) {}
+  /** Secrets and configs. */
+  readonly files: FileObjectsApi;
+
+  constructor(private readonly store: MemoryStore) {
+    this.files = new FileObjectsApi(store);
+  }
 
   // ---- services ---------------------------------------------------------------------------
 
-  async createService(spec: ServiceSpec): Promise<{ ID: string }> {
-    checkServiceSpec(spec);
+  async createService(requested: ServiceSpec): Promise<{ ID: string }> {
+    checkServiceSpec(requested);
+    const spec = this.files.resolveReferences(requested);
     const res = await withAllocationLock(this.store, () =>
       this.store.update((tx) => {
         const id = tx.newId();
@@ -85,8 +92,9 @@ export class ControlApi {
     });
   }
 
-  async updateService(ref: string, version: number, spec: ServiceSpec): Promise<void> {
-    checkServiceSpec(spec);
+  async updateService(ref: string, version: number, requested: ServiceSpec): Promise<void> {
+    checkServiceSpec(requested);
+    const spec = this.files.resolveReferences(requested);
     const res = await withAllocationLock(this.store, () =>
       this.store.update((tx) => {
         const s = resolve(tx, 'services', ref, 'service');

@@ -5,11 +5,13 @@ import {
   type JoinAnswer,
   type Node,
   type NodeRole,
+  type Secret,
   type Task,
 } from '../../api/index.js';
 import {
   dispatchSubjects,
   dispatchTopics,
+  type DeliveredFile,
   type HeartbeatReply,
   type HeartbeatRequest,
   type PromoteReply,
@@ -22,7 +24,7 @@ import {
   type TaskStatusUpdate,
 } from '../../api/dispatch.js';
 import type { MemoryStore } from '../store/index.js';
-import { AssignmentStream, isAssignedTo } from './assignment-stream.js';
+import { AssignmentStream, isAssignedTo, type FileLoader } from './assignment-stream.js';
 import { nodeNetworkView } from './network-view.js';
 import { decodeJson, encodeJson, type Bus, type BusMessage } from './bus.js';
 
@@ -68,6 +70,8 @@ export interface DispatcherOptions {
   nowMs?: () => number;
   /** Answers a promoted worker's request for manager credentials (the manager signs them). */
   onPromote?: (nodeId: string, req: PromoteRequest) => Promise<JoinAnswer>;
+  /** A secret's bytes in clear, to deliver to nodes whose tasks use it. */
+  openSecret?: (secret: Secret) => Uint8Array;
 }
 
 /**
@@ -348,8 +352,27 @@ export class Dispatcher {
     );
   }
 
+  private readonly loadFile: FileLoader = (kind, id) => {
+    try {
+      return this.options.store.view((tx): DeliveredFile | undefined => {
+        if (kind === 'config') {
+          const c = tx.configs.get(id);
+          return c && { ID: c.ID, Name: c.Spec.Name, Data: c.Spec.Data ?? '' };
+        }
+        const s = tx.secrets.get(id);
+        if (!s || !this.options.openSecret) return undefined;
+        const data = Buffer.from(this.options.openSecret(s)).toString('base64');
+        return { ID: s.ID, Name: s.Spec.Name, Data: data };
+      });
+    } catch (err) {
+      // The task then fails on the node with "not delivered"; the log names the object only.
+      this.log.error({ err, [`${kind}.id`]: id }, `${kind} could not be delivered`);
+      return undefined;
+    }
+  };
+
   private sendComplete(s: Session): void {
-    const msg = s.stream.complete(this.tasksOf(s.nodeId));
+    const msg = s.stream.complete(this.tasksOf(s.nodeId), this.loadFile);
     this.options.bus.publish(
       dispatchSubjects.toNode(s.nodeId, dispatchTopics.assignments),
       encodeJson(msg),
@@ -372,7 +395,7 @@ export class Dispatcher {
   }
 
   private sendDiff(s: Session): void {
-    const msg = s.stream.diff(this.tasksOf(s.nodeId));
+    const msg = s.stream.diff(this.tasksOf(s.nodeId), this.loadFile);
     if (!msg) return;
     this.options.bus.publish(
       dispatchSubjects.toNode(s.nodeId, dispatchTopics.assignments),

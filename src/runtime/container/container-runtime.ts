@@ -2,6 +2,8 @@
 // All state lives in files (see container-store.ts); a ContainerRuntime object holds none, so
 // a restarted process sees every container as it is.
 import {
+  chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -15,7 +17,17 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, TsswarmError, conflict, invalidArgument, notFound } from '../../api/errors.js';
+import {
+  ErrorCode,
+  TsswarmError,
+  conflict,
+  inUse,
+  invalidArgument,
+  notFound,
+} from '../../api/errors.js';
+import { checkMount } from '../../api/mount-flag.js';
+import type { Mount } from '../../api/service.js';
+import { VolumeStore, type VolumeRecord } from './volume-store.js';
 import {
   cgroupDirs,
   cgroupsPath,
@@ -54,6 +66,7 @@ import type {
   ContainerStats,
   CreateOptions,
   ExitResult,
+  FileMount,
   LogEntry,
   LogOptions,
   MountRecord,
@@ -123,6 +136,7 @@ const monitorMarker = 'tsswarm-shim';
 
 export class ContainerRuntime {
   private readonly store: ContainerStore;
+  private readonly volumes: VolumeStore;
   private readonly cgroups: CgroupLayout;
   private constructor(
     readonly config: RuntimeConfig,
@@ -130,6 +144,7 @@ export class ContainerRuntime {
     private readonly host: ContainerHost,
   ) {
     this.store = new ContainerStore(config.dataRoot, config.execRoot);
+    this.volumes = new VolumeStore(config.dataRoot);
     this.cgroups = detectCgroups();
   }
 
@@ -157,6 +172,12 @@ export class ContainerRuntime {
     const pidsLimit = o.pidsLimit === undefined ? null : parsePidsLimit(o.pidsLimit);
     const binds = (o.binds ?? []).map(parseBind);
     const tmpfs = (o.tmpfs ?? []).map(parseTmpfs);
+    const specMounts = o.mounts ?? [];
+    for (const m of specMounts) {
+      const problem = checkMount(m);
+      if (problem) throw invalidArgument(`${problem} (mount at ${m.Target})`);
+    }
+    for (const f of o.files ?? []) checkFileMount(f);
     const stopSignal = o.stopSignal === undefined ? '' : parseSignal('--stop-signal', o.stopSignal);
     const hostname = o.hostname === undefined ? undefined : validateHostname(o.hostname);
     if (o.workingDir !== undefined && o.workingDir !== '' && !o.workingDir.startsWith('/')) {
@@ -173,7 +194,7 @@ export class ContainerRuntime {
       if (!/^CAP_[A-Z_]+$/.test(c)) throw invalidArgument(`unknown capability "${c}"`);
     }
     for (const b of binds) {
-      if (!existsSync(b.source)) {
+      if (!b.volume && !existsSync(b.source)) {
         throw invalidArgument(
           `invalid mount config for -v ${b.source}:${b.destination}: bind source path does not exist: ${b.source}`,
         );
@@ -181,6 +202,13 @@ export class ContainerRuntime {
     }
     if (o.netnsPath !== undefined && !existsSync(o.netnsPath)) {
       throw invalidArgument(`network namespace ${o.netnsPath} does not exist`);
+    }
+    for (const m of specMounts) {
+      if (m.Type === 'bind' && m.Source && !existsSync(m.Source)) {
+        throw invalidArgument(
+          `invalid mount config for type "bind": bind source path does not exist: ${m.Source}`,
+        );
+      }
     }
     const runtimeBin = this.runtimeBinary();
     if (!existsSync(runtimeBin)) {
@@ -223,14 +251,20 @@ export class ContainerRuntime {
       writeFileSync(p.hosts, hostsFile());
       writeFileSync(p.resolvConf, o.resolvConf ?? resolvConf());
       const mounts: MountRecord[] = [
-        ...binds.map((b): MountRecord => ({
-          Type: 'bind',
-          Source: b.source,
-          Destination: b.destination,
-          Mode: b.readOnly ? 'ro' : '',
-          RW: !b.readOnly,
-          Propagation: 'rprivate',
-        })),
+        ...binds.map((b): MountRecord => {
+          if (!b.volume) {
+            return {
+              Type: 'bind',
+              Source: b.source,
+              Destination: b.destination,
+              Mode: b.readOnly ? 'ro' : '',
+              RW: !b.readOnly,
+              Propagation: 'rprivate',
+            };
+          }
+          const v = this.volumes.create(b.source);
+          return volumeRecord(v.Name, v.Mountpoint, b.destination, b.readOnly);
+        }),
         ...tmpfs.map((t): MountRecord => ({
           Type: 'tmpfs',
           Source: '',
@@ -239,6 +273,8 @@ export class ContainerRuntime {
           RW: true,
           Propagation: '',
         })),
+        ...specMounts.map((m) => this.mountRecord(m)),
+        ...this.writeFiles(p, o.files ?? []),
       ];
       const record: ContainerRecord = {
         Id: id,
@@ -281,11 +317,109 @@ export class ContainerRuntime {
       };
       writeAtomic(p.record, `${JSON.stringify(record, null, 2)}\n`);
     } catch (err) {
+      if (this.host.isMounted(secretsDir(p))) await this.host.unmount(secretsDir(p));
       rmSync(p.dir, { recursive: true, force: true });
       rmSync(this.store.namePath(finalName), { force: true });
       throw err;
     }
     return id;
+  }
+
+  private mountRecord(m: Mount): MountRecord {
+    if (m.Type === 'volume') {
+      const v = this.volumes.create(m.Source || undefined, m.VolumeOptions?.Labels ?? {});
+      return volumeRecord(v.Name, v.Mountpoint, m.Target, m.ReadOnly === true);
+    }
+    if (m.Type === 'bind') {
+      return {
+        Type: 'bind',
+        Source: m.Source ?? '',
+        Destination: m.Target,
+        Mode: m.ReadOnly ? 'ro' : '',
+        RW: m.ReadOnly !== true,
+        Propagation: m.BindOptions?.Propagation ?? 'rprivate',
+      };
+    }
+    const opts: string[] = [];
+    if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);
+    if (m.TmpfsOptions?.Mode !== undefined) opts.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
+    if (m.ReadOnly) opts.push('ro');
+    return {
+      Type: 'tmpfs',
+      Source: '',
+      Destination: m.Target,
+      Mode: opts.join(','),
+      RW: m.ReadOnly !== true,
+      Propagation: '',
+    };
+  }
+
+  /**
+   * Secrets go on a tmpfs of the container's own (never on disk), configs into its directory;
+   * each file is bind-mounted read-only at its target with the owner and mode asked for.
+   */
+  private writeFiles(p: ContainerPaths, files: readonly FileMount[]): MountRecord[] {
+    if (files.length === 0) return [];
+    const out: MountRecord[] = [];
+    const memDir = secretsDir(p);
+    const diskDir = join(p.dir, 'configs');
+    if (files.some((f) => f.inMemory)) {
+      mkdirSync(memDir, { recursive: true, mode: 0o700 });
+      this.host.mountTmpfs(memDir, 'mode=0700,size=8m,nosuid,nodev,noexec');
+    }
+    if (files.some((f) => !f.inMemory)) mkdirSync(diskDir, { recursive: true, mode: 0o700 });
+    files.forEach((f, i) => {
+      const path = join(f.inMemory ? memDir : diskDir, String(i));
+      writeFileSync(path, f.data, { mode: f.mode });
+      chmodSync(path, f.mode);
+      chownSync(path, f.uid, f.gid);
+      out.push({
+        Type: 'bind',
+        Source: path,
+        Destination: f.target,
+        Mode: 'ro',
+        RW: false,
+        Propagation: 'rprivate',
+      });
+    });
+    return out;
+  }
+
+  // ---- volumes -----------------------------------------------------------------------------
+
+  createVolume(name: string | undefined, labels: Record<string, string> = {}): VolumeRecord {
+    return this.volumes.create(name, labels);
+  }
+
+  listVolumes(): VolumeRecord[] {
+    return this.volumes.list();
+  }
+
+  inspectVolume(name: string): VolumeRecord {
+    return this.volumes.inspect(name);
+  }
+
+  /** Containers (in any state) that mount the volume. */
+  volumeUsers(name: string): string[] {
+    const users: string[] = [];
+    for (const id of this.store.ids()) {
+      const r = readJson<ContainerRecord>(this.store.paths(id).record);
+      if (r?.Mounts.some((m) => m.Type === 'volume' && m.Name === name)) users.push(id);
+    }
+    return users;
+  }
+
+  /** Docker's `volume rm`: refused while a container uses it; `force` ignores a missing one. */
+  removeVolume(name: string, opts: { force?: boolean } = {}): void {
+    if (!this.volumes.get(name)) {
+      if (opts.force) return;
+      throw notFound(`No such volume: ${name}`);
+    }
+    const users = this.volumeUsers(name);
+    if (users.length > 0) {
+      throw inUse(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+    }
+    this.volumes.remove(name);
   }
 
   /** Claims a name with an exclusive create, so two concurrent `run --name x` cannot both win. */
@@ -613,6 +747,7 @@ export class ContainerRuntime {
       ]);
     }
     if (this.host.isMounted(p.rootfs)) await this.host.unmount(p.rootfs);
+    if (this.host.isMounted(secretsDir(p))) await this.host.unmount(secretsDir(p));
     for (const d of cgroupDirs(this.cgroups, cgroupsPath(r.HostConfig.CgroupParent, id))) {
       try {
         rmSync(d, { recursive: false, force: true });
@@ -954,4 +1089,48 @@ function healthcheckField(
 ): { Healthcheck?: HealthConfig } {
   const h = mergeHealthcheck(image, own);
   return h ? { Healthcheck: h } : {};
+}
+
+function volumeRecord(
+  name: string,
+  mountpoint: string,
+  destination: string,
+  readOnly: boolean,
+): MountRecord {
+  return {
+    Type: 'volume',
+    Name: name,
+    Source: mountpoint,
+    Destination: destination,
+    Mode: readOnly ? 'ro' : '',
+    RW: !readOnly,
+    Propagation: '',
+  };
+}
+
+/** The container's in-memory directory for secrets. */
+function secretsDir(p: ContainerPaths): string {
+  return join(p.dir, 'secrets');
+}
+
+/** Secrets and configs are small files; the limit keeps a container's tmpfs small too. */
+const maxFileMountBytes = 500 * 1024;
+
+function checkFileMount(f: FileMount): void {
+  if (!f.target.startsWith('/')) {
+    throw invalidArgument(`invalid file target "${f.target}": must be absolute`);
+  }
+  if (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o777) {
+    throw invalidArgument(`invalid file mode ${f.mode.toString(8)} for ${f.target}`);
+  }
+  for (const [what, v] of [
+    ['uid', f.uid],
+    ['gid', f.gid],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0)
+      throw invalidArgument(`invalid ${what} ${v} for ${f.target}`);
+  }
+  if (f.data.byteLength > maxFileMountBytes) {
+    throw invalidArgument(`file for ${f.target} is over ${maxFileMountBytes} bytes`);
+  }
 }

@@ -1,6 +1,6 @@
 // Every kernel effect of the container runtime goes through this interface: spawning the
 // monitor, calling the OCI runtime, unmounting, probing processes. Tests can replace it.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 
@@ -45,6 +45,8 @@ export interface ContainerHost {
     opts: { timeoutMs: number; pidFile: string; maxOutput: number },
   ): Promise<CapturedCall>;
   unmount(target: string): Promise<void>;
+  /** Mounts a fresh tmpfs at `target` (which exists) with these mount options. */
+  mountTmpfs(target: string, options: string): void;
   isMounted(target: string): boolean;
   /** True when `pid` is a live (not zombie) process whose program name begins `marker`. */
   processAlive(pid: number, marker: string): boolean;
@@ -164,6 +166,14 @@ export const linuxHost: ContainerHost = {
         resolve({ code: code ?? 128 + (signal ? 9 : 0), output, timedOut });
       });
     });
+  },
+  mountTmpfs(target, options) {
+    const r = spawnSync('/bin/mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', target], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) {
+      throw new Error(`mount tmpfs at ${target}: ${(r.stderr || r.error?.message) ?? ''}`.trim());
+    }
   },
   async unmount(target) {
     await linuxHost.runRuntime('/bin/umount', ['-l', target]);

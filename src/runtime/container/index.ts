@@ -22,6 +22,7 @@ export type {
   ContainerStatus,
   CreateOptions,
   ExitResult,
+  FileMount,
   LogEntry,
   LogOptions,
   MountRecord,
@@ -30,3 +31,4 @@ export type {
   HealthStatus,
   ProbeResult,
 } from './types.js';
+export type { VolumeRecord } from './volume-store.js';

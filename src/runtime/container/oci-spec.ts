@@ -167,7 +167,7 @@ export function buildOciSpec(i: SpecInputs): Record<string, unknown> {
   ];
   if (hc.Init) mounts.push(bind(i.initBinary, initPath, true));
   for (const m of r.Mounts) {
-    if (m.Type === 'bind') mounts.push(bind(m.Source, m.Destination, !m.RW));
+    if (m.Type === 'bind' || m.Type === 'volume') mounts.push(bind(m.Source, m.Destination, !m.RW));
     else {
       const opts = m.Mode === '' ? [] : m.Mode.split(',');
       mounts.push({

@@ -1,6 +1,7 @@
 // Parsers for the docker-style strings users type (`-m 512m`, `-v /a:/b:ro`, `--cpus 1.5`).
 // Each throws an invalidArgument error that names the flag and the bad value.
 import { invalidArgument } from '../../api/errors.js';
+import { checkVolumeName } from '../../api/mount-flag.js';
 
 const units: Record<string, number> = {
   '': 1,
@@ -101,9 +102,11 @@ export function mergeEnv(...lists: readonly (readonly string[])[]): string[] {
 }
 
 export interface BindSpec {
+  /** A host path, or a volume name when `volume`. */
   source: string;
   destination: string;
   readOnly: boolean;
+  volume: boolean;
 }
 
 export function parseBind(value: string): BindSpec {
@@ -112,10 +115,13 @@ export function parseBind(value: string): BindSpec {
   if (parts.length < 2 || parts.length > 3 || !source || !destination) {
     throw invalidArgument(`invalid volume "${value}" for -v: expected SRC:DST[:ro|rw]`);
   }
-  if (!source.startsWith('/')) {
-    throw invalidArgument(
-      `invalid volume "${value}" for -v: the source must be an absolute host path (named volumes are not supported yet)`,
-    );
+  const volume = !source.startsWith('/');
+  if (volume) {
+    try {
+      checkVolumeName(source);
+    } catch (err) {
+      throw invalidArgument(`invalid volume "${value}" for -v: ${(err as Error).message}`);
+    }
   }
   if (!destination.startsWith('/')) {
     throw invalidArgument(`invalid volume "${value}" for -v: the destination must be absolute`);
@@ -123,7 +129,7 @@ export function parseBind(value: string): BindSpec {
   if (mode !== undefined && mode !== 'ro' && mode !== 'rw') {
     throw invalidArgument(`invalid volume "${value}" for -v: mode must be ro or rw`);
   }
-  return { source, destination, readOnly: mode === 'ro' };
+  return { source, destination, readOnly: mode === 'ro', volume };
 }
 
 export interface TmpfsSpec {

@@ -1,4 +1,17 @@
-import type { HealthConfig } from '../../api/service.js';
+import type { HealthConfig, Mount } from '../../api/service.js';
+
+/**
+ * A file the container sees at `target` (a secret or a config). In-memory files live on a tmpfs
+ * the runtime mounts for the container, so their bytes never reach a disk.
+ */
+export interface FileMount {
+  target: string;
+  data: Uint8Array;
+  uid: number;
+  gid: number;
+  mode: number;
+  inMemory: boolean;
+}
 
 /** What a caller asks for; the library's equivalent of `tsswarm run` flags. */
 export interface CreateOptions {
@@ -18,8 +31,12 @@ export interface CreateOptions {
   cpus?: number | string;
   cpuShares?: number;
   pidsLimit?: number;
-  /** SRC:DST[:ro] */
+  /** SRC:DST[:ro]; SRC is a host path or a volume name. */
   binds?: string[];
+  /** Docker's `--mount`: volumes (created here on first use), binds and tmpfs. */
+  mounts?: Mount[];
+  /** Secrets and configs, mounted read-only. */
+  files?: FileMount[];
   /** /PATH[:OPTIONS] */
   tmpfs?: string[];
   readOnly?: boolean;
@@ -43,7 +60,9 @@ export interface CreateOptions {
 }
 
 export interface MountRecord {
-  Type: 'bind' | 'tmpfs';
+  Type: 'bind' | 'tmpfs' | 'volume';
+  /** The volume name, for volumes. */
+  Name?: string;
   Source: string;
   Destination: string;
   Mode: string;

@@ -36,9 +36,26 @@ describe('docker-style flag parsing', () => {
   });
 
   it('binds and tmpfs', () => {
-    expect(parseBind('/a:/b:ro')).toEqual({ source: '/a', destination: '/b', readOnly: true });
-    expect(parseBind('/a:/b')).toEqual({ source: '/a', destination: '/b', readOnly: false });
-    expect(() => parseBind('vol:/b')).toThrow(/absolute host path/);
+    expect(parseBind('/a:/b:ro')).toEqual({
+      source: '/a',
+      destination: '/b',
+      readOnly: true,
+      volume: false,
+    });
+    expect(parseBind('/a:/b')).toEqual({
+      source: '/a',
+      destination: '/b',
+      readOnly: false,
+      volume: false,
+    });
+    expect(parseBind('data:/b:ro')).toEqual({
+      source: 'data',
+      destination: '/b',
+      readOnly: true,
+      volume: true,
+    });
+    expect(() => parseBind('a b:/b')).toThrow(/invalid characters for a local volume name/);
+    expect(() => parseBind('x:/b')).toThrow(/volume name is too short/);
     expect(() => parseBind('/a:/b:rx')).toThrow(/mode must be ro or rw/);
     expect(() => parseBind('/a')).toThrow(/SRC:DST/);
     expect(parseTmpfs('/run:size=64m')).toEqual({ destination: '/run', options: 'size=64m' });

@@ -1,0 +1,9 @@
+export {
+  generateSecretKey,
+  loadOrCreateSecretKey,
+  readSecretKey,
+  seal,
+  secretKeyPath,
+  unseal,
+  writeSecretKey,
+} from './secret-key.js';
