@@ -41,6 +41,13 @@ export interface RaftNodeOptions<R> {
    * tells it the leader's address (etcd's initial-cluster, in short).
    */
   peerAddresses?: Record<string, string>;
+  /**
+   * Disaster recovery only (`swarm init --force-new-cluster`): when set, this start replaces the
+   * configuration with this server alone, as a voter, keeping the log, the snapshot and so the
+   * FSM's state. The other servers are out of the cluster for good. Refused together with
+   * `bootstrap` and on empty stores; pass it for one start only, never from a default.
+   */
+  forceNewCluster?: { reason: string };
 }
 
 type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
@@ -156,6 +163,12 @@ export class RaftNode<R = unknown> {
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ 'raft.id': this.id });
     this.peerAddresses = { ...options.peerAddresses };
     this.recover(options.bootstrap);
+    if (options.forceNewCluster !== undefined) {
+      if (options.bootstrap !== undefined) {
+        throw invalidArgument('raft: forceNewCluster and bootstrap exclude each other');
+      }
+      this.forceSoleVoter(options.forceNewCluster.reason);
+    }
   }
 
   /** Loads durable state, restores the FSM from the latest snapshot and starts the timers. */
@@ -368,6 +381,33 @@ export class RaftNode<R = unknown> {
       this.stable.save({ term: 1, votedFor: null });
     }
     this.recomputeLatestConfig();
+  }
+
+  /**
+   * Appends a configuration entry naming only this server, in a term above any seen, as
+   * etcd's --force-new-cluster does. Config entries take effect when appended, so the next
+   * election needs only this vote; its no-op then commits everything the log holds.
+   */
+  private forceSoleVoter(reason: string): void {
+    const last = this.lastIndex();
+    if (last === 0) {
+      throw invalidArgument('raft: forceNewCluster needs existing state; this server has none');
+    }
+    const lastTerm = this.termAt(last) ?? this.snapshotTerm;
+    const term = Math.max(this.term, lastTerm) + 1;
+    const self: Server = { id: this.id, address: this.transport.localAddress, suffrage: 'voter' };
+    const dropped = this.latestConfig.servers.filter((s) => s.id !== this.id).map((s) => s.id);
+    this.stable.save({ term, votedFor: null });
+    this.term = term;
+    this.votedFor = null;
+    this.log.append([
+      { index: last + 1, term, type: 'config', data: encodeConfiguration({ servers: [self] }) },
+    ]);
+    this.recomputeLatestConfig();
+    this.logger.warn(
+      { 'raft.term': term, 'raft.index': last + 1, 'raft.removed': dropped, reason },
+      'forced a new cluster: this server is the only voter',
+    );
   }
 
   private recomputeLatestConfig(): void {

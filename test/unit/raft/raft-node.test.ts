@@ -317,6 +317,138 @@ describe('RaftNode with file stores', () => {
   });
 });
 
+describe('RaftNode forceNewCluster', () => {
+  const config = (id: string) => ({
+    ...defaultRaftConfig(id),
+    heartbeatIntervalMs: 50,
+    electionTimeoutMs: 300,
+    leadershipTransferTimeoutMs: 300,
+    snapshotThreshold: 20,
+    trailingLogs: 5,
+  });
+
+  it('restarts a server of a cluster without quorum as the only voter, keeping its state', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-force-'));
+    const opened: { close(): void }[] = [];
+    try {
+      const clock = new FakeClock();
+      const network = new MemoryNetwork({
+        schedule: (fn, ms) => void clock.setTimeout(fn, ms + 1),
+      });
+      const run = (ms: number) => clock.runUntil(clock.now() + ms);
+      const ids = ['a', 'b', 'c'];
+      const bootstrap = {
+        servers: ids.map((id) => ({ id, address: id, suffrage: 'voter' as const })),
+      };
+      const open = (id: string, extra: { bootstrap?: typeof bootstrap; force?: boolean }) => {
+        const stores = openFileStores(path.join(root, id));
+        opened.push(stores);
+        const fsm = new KvFsm();
+        const node = new RaftNode<KvResult>({
+          config: config(id),
+          fsm,
+          ...stores,
+          transport: network.transport(id),
+          clock,
+          random: seededRandom(id.charCodeAt(0)),
+          ...(extra.bootstrap ? { bootstrap: extra.bootstrap } : {}),
+          ...(extra.force ? { forceNewCluster: { reason: 'test: quorum lost' } } : {}),
+        });
+        node.start();
+        return { id, node, fsm, stores };
+      };
+      const nodes = ids.map((id) => open(id, { bootstrap }));
+      for (let i = 0; i < 100 && !nodes.some((n) => n.node.isLeader()); i++) await run(100);
+      let leader = nodes.find((n) => n.node.isLeader())!;
+      const ps = Array.from({ length: 30 }, (_, i) => leader.node.propose(put('k', `${i}`)));
+      await run(500);
+      await Promise.all(ps);
+      // Make "a" the survivor, then lose b and c for good.
+      if (leader.id !== 'a') {
+        const moved = leader.node.leadershipTransfer('a');
+        await run(1000);
+        await moved;
+        leader = nodes[0]!;
+      }
+      expect(leader.node.isLeader()).toBe(true);
+      expect(leader.node.stats().snapshotIndex).toBeGreaterThan(0);
+      for (const n of nodes.slice(1)) n.node.stop();
+      // Appended on "a" but never committed: no quorum is left to commit it.
+      const late = leader.node.propose(put('late', 'x')).catch((e: unknown) => e);
+      await run(2000);
+      expect(leader.node.isLeader()).toBe(false);
+      expect(await late).toBeInstanceOf(Error);
+      leader.node.stop();
+      leader.stores.close();
+
+      // A plain restart stays without a leader: two voters are gone.
+      const plain = open('a', {});
+      await run(3000);
+      expect(plain.node.isLeader()).toBe(false);
+      plain.node.stop();
+      plain.stores.close();
+
+      const forced = open('a', { force: true });
+      expect(forced.node.configuration().servers).toEqual([
+        { id: 'a', address: 'a', suffrage: 'voter' },
+      ]);
+      for (let i = 0; i < 50 && !forced.node.isLeader(); i++) await run(100);
+      expect(forced.node.isLeader()).toBe(true);
+      await run(100);
+      expect(forced.fsm.data.get('k')).toBe('29');
+      expect(forced.fsm.data.get('late')).toBe('x');
+      const next = forced.node.propose(put('k', 'after'));
+      await run(100);
+      expect((await next).value).toBe('29');
+      forced.node.stop();
+      forced.stores.close();
+
+      // The change is durable: a later plain restart leads alone with the same state.
+      const again = open('a', {});
+      for (let i = 0; i < 50 && !again.node.isLeader(); i++) await run(100);
+      expect(again.node.isLeader()).toBe(true);
+      await run(100);
+      expect(again.fsm.data.get('k')).toBe('after');
+      again.node.stop();
+    } finally {
+      for (const s of opened) {
+        try {
+          s.close();
+        } catch {
+          // already closed
+        }
+      }
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('is refused on empty stores and together with bootstrap', () => {
+    const clock = new FakeClock();
+    const network = new MemoryNetwork({ schedule: (fn, ms) => void clock.setTimeout(fn, ms) });
+    const base = {
+      config: defaultRaftConfig('a'),
+      fsm: new KvFsm(),
+      transport: network.transport('a'),
+      clock,
+      forceNewCluster: { reason: 'test' },
+    };
+    const fresh = () => ({
+      logStore: new MemoryLogStore(),
+      stableStore: new MemoryStableStore(),
+      snapshotStore: new MemorySnapshotStore(),
+    });
+    expect(() => new RaftNode({ ...base, ...fresh() })).toThrow(/needs existing state/);
+    expect(
+      () =>
+        new RaftNode({
+          ...base,
+          ...fresh(),
+          bootstrap: { servers: [{ id: 'a', address: 'a', suffrage: 'voter' }] },
+        }),
+    ).toThrow(/exclude each other/);
+  });
+});
+
 describe('validateRaftConfig', () => {
   it('accepts the defaults', () => {
     expect(() => validateRaftConfig(defaultRaftConfig('a'))).not.toThrow();
