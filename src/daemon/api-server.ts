@@ -185,13 +185,17 @@ async function buildApiApp(
   app.get('/info', () => daemon.info());
 
   // ---- swarm ------------------------------------------------------------------------------
-  app.post<{ Body: { AdvertiseAddr?: string; ListenAddr?: string } }>(
+  app.post<{ Body: { AdvertiseAddr?: string; ListenAddr?: string; ForceNewCluster?: boolean } }>(
     '/swarm/init',
     {
       schema: {
         body: {
           type: 'object',
-          properties: { AdvertiseAddr: { type: 'string' }, ListenAddr: { type: 'string' } },
+          properties: {
+            AdvertiseAddr: { type: 'string' },
+            ListenAddr: { type: 'string' },
+            ForceNewCluster: { type: 'boolean' },
+          },
         },
       },
     },
@@ -200,6 +204,7 @@ async function buildApiApp(
       const id = await daemon.init({
         ...(body.AdvertiseAddr ? { advertiseAddr: body.AdvertiseAddr } : {}),
         ...(body.ListenAddr ? { listenAddr: body.ListenAddr } : {}),
+        ...(body.ForceNewCluster ? { forceNewCluster: true } : {}),
       });
       return { NodeID: id };
     },

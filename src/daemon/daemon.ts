@@ -130,8 +130,13 @@ export class Daemon {
     return this.state?.nodeId;
   }
 
-  async init(req: { advertiseAddr?: string; listenAddr?: string }): Promise<string> {
+  async init(req: {
+    advertiseAddr?: string;
+    listenAddr?: string;
+    forceNewCluster?: boolean;
+  }): Promise<string> {
     return this.serialised(async () => {
+      if (this.state && req.forceNewCluster) return this.forceNewCluster(this.state);
       if (this.state) {
         throw conflict(
           'This node is already part of a swarm. Use "tsswarm swarm leave" to leave this swarm and join another one.',
@@ -171,6 +176,24 @@ export class Daemon {
       }
       return state.nodeId;
     });
+  }
+
+  /**
+   * `swarm init --force-new-cluster` on a manager of a cluster that lost its quorum: the manager
+   * restarts as the only raft voter with the state it holds (services, nodes, tasks); the other
+   * managers are demoted. Task containers keep running and are adopted, as after a restart.
+   */
+  private async forceNewCluster(state: NodeState): Promise<string> {
+    if (state.role !== 'manager') {
+      throw new TsswarmError(
+        ErrorCode.InvalidArgument,
+        '--force-new-cluster: this node is a worker; run it on a manager of the swarm',
+      );
+    }
+    this.log.warn('swarm init --force-new-cluster: restarting the manager as a one-manager swarm');
+    await this.stopRoles();
+    await this.startRoles(state, 'force-new-cluster');
+    return state.nodeId;
   }
 
   /** `swarm join`: ask a manager in, store the certificate it signs, start the worker. */
@@ -353,7 +376,7 @@ export class Daemon {
 
   private async startRoles(
     state: NodeState,
-    mode: 'init' | 'join' | 'restart',
+    mode: 'init' | 'join' | 'restart' | 'force-new-cluster',
     joined?: JoinAnswer,
   ): Promise<void> {
     this.localState = 'pending';

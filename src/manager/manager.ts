@@ -81,9 +81,11 @@ export interface ManagerConfig {
   leaderWaitMs: number;
   /**
    * init: bootstrap a one-voter raft and wait to lead; join: start empty, wait for the leader to
-   * add this node; restart: recover from disk, and serve even while no leader is known.
+   * add this node; restart: recover from disk, and serve even while no leader is known;
+   * force-new-cluster: recover from disk as the only raft voter (the others lost), then demote
+   * the other managers in the store.
    */
-  mode: 'init' | 'join' | 'restart';
+  mode: 'init' | 'join' | 'restart' | 'force-new-cluster';
   /** Route URLs to start nats-server with, before the store names the managers (join). */
   natsRoutes?: string[];
   /** Raft addresses of the servers, before the log names them (join). */
@@ -157,12 +159,15 @@ export class Manager {
   private stopped = false;
   /** Set once start() has a leader (or gave up waiting for one): reads are current from then. */
   started = false;
+  /** Set until the first leadership after a forced new cluster has demoted the lost managers. */
+  private demoteLostManagers: boolean;
 
   constructor(
     readonly config: ManagerConfig,
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'manager', 'node.id': config.nodeId });
+    this.demoteLostManagers = config.mode === 'force-new-cluster';
   }
 
   get natsUrl(): string {
@@ -206,6 +211,9 @@ export class Manager {
       transport: this.transport,
       logger: this.log,
       ...(this.config.raftPeers ? { peerAddresses: this.config.raftPeers } : {}),
+      ...(this.config.mode === 'force-new-cluster'
+        ? { forceNewCluster: { reason: 'swarm init --force-new-cluster' } }
+        : {}),
       ...(this.config.mode === 'init'
         ? {
             bootstrap: {
@@ -354,6 +362,7 @@ export class Manager {
     if (this.stopped || this.dispatcher) return;
     await this.raft?.readBarrier();
     await this.ensureCluster();
+    if (this.demoteLostManagers) await this.demoteOtherManagers();
     await this.syncNats();
     const { connect } = await import('nats');
     const cert = await readNodeCertificate(this.config.dataRoot);
@@ -453,6 +462,24 @@ export class Manager {
       }
     });
     if (!res.ok) throw new Error(`cluster bootstrap refused: ${res.error.message}`);
+  }
+
+  /**
+   * After a forced new cluster raft has this manager alone; the store still names the others as
+   * managers, and the membership loop would add them back. They become workers, as docker does:
+   * a lost manager that comes back follows the demotion through its agent.
+   */
+  private async demoteOtherManagers(): Promise<void> {
+    const self = this.config.nodeId;
+    const res = await this.store.update((tx) => {
+      for (const n of tx.nodes.find({ by: 'all' })) {
+        if (n.ID === self || n.Spec.Role !== 'manager') continue;
+        tx.nodes.update({ ...n, Spec: { ...n.Spec, Role: 'worker' } });
+      }
+    });
+    if (!res.ok) throw new Error(`demoting the lost managers failed: ${res.error.message}`);
+    this.demoteLostManagers = false;
+    this.log.warn('forced a new cluster: the other managers are demoted to workers');
   }
 
   /** This manager's entry in the node list while it leads. */

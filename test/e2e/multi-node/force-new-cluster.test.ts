@@ -1,0 +1,171 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { busyboxImage } from '../../helpers/images.js';
+
+// `swarm init --force-new-cluster` on real daemons: a lab of 3 managers loses two of them for
+// good (power cut: daemon, nats-server, containers); the third becomes a one-manager swarm with
+// the state it held. Every address is inside the lab.
+const repo = join(import.meta.dirname, '../../..');
+const bin = join(repo, 'dist', 'tsswarm.mjs');
+const isRoot = process.getuid?.() === 0;
+const haveNats = (await findNatsServer()) !== undefined;
+const tools = ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/sbin/nft', '/usr/sbin/runc'];
+const missing = tools.filter((t) => !existsSync(t));
+const skipReason = !isRoot
+  ? 'needs root'
+  : !haveNats
+    ? 'needs nats-server'
+    : missing.length > 0
+      ? `needs ${missing.join(', ')}`
+      : !existsSync(bin)
+        ? 'needs the built CLI (npm run build)'
+        : '';
+if (skipReason) console.warn(`force-new-cluster e2e skipped: ${skipReason}`);
+const LAB = `f${randomBytes(2).toString('hex')}`;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const jsonLines = <T>(out: string): T[] =>
+  out
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
+
+describe.skipIf(skipReason !== '')('swarm init --force-new-cluster (lab of 3 managers)', () => {
+  let dataRoot = '';
+  let sockets = new Map<string, string>();
+  const lab = (args: string[], timeoutMs = 60_000) =>
+    run(process.execPath, [bin, '--data-root', dataRoot, 'lab', ...args], timeoutMs);
+  const on = (name: string, args: string[], timeoutMs = 30_000): Promise<Result> =>
+    run(process.execPath, [bin, '-H', `unix://${sockets.get(name) ?? ''}`, ...args], timeoutMs);
+  const hostname = (name: string) => `${LAB}-${name}`;
+  const nodeTable = async (via: string) => {
+    const r = await on(via, ['node', 'ls', '--format', 'json']);
+    if (r.code !== 0) return new Map<string, { status: string; manager: string }>();
+    return new Map(
+      jsonLines<{ Hostname: string; Status: string; ManagerStatus: string }>(r.stdout).map((n) => [
+        n.Hostname,
+        { status: n.Status, manager: n.ManagerStatus },
+      ]),
+    );
+  };
+  const running = async (via: string, service: string) => {
+    const r = await on(via, ['service', 'ps', service, '--format', 'json']);
+    if (r.code !== 0) return [];
+    return jsonLines<{ DesiredState: string; CurrentState: string }>(r.stdout).filter(
+      (t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running'),
+    );
+  };
+
+  beforeAll(async () => {
+    dataRoot = await mkdtemp('/tmp/tsswarm-force-');
+    await busyboxImage(dataRoot);
+    const r = await lab(['create', LAB, '--managers', '3', '--workers', '0'], 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse((await lab(['ls', '--format', 'json'])).stdout) as {
+      lab: string;
+      name: string;
+      socket: string;
+    }[];
+    sockets = new Map(rows.filter((n) => n.lab === LAB).map((n) => [n.name, n.socket]));
+    expect(sockets.size).toBe(3);
+  }, 180_000);
+
+  afterAll(async () => {
+    try {
+      await lab(['rm', LAB], 120_000);
+    } finally {
+      await rm(dataRoot, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('keeps services, nodes and tasks, demotes the lost managers, and accepts writes', async () => {
+    await eventually('three reachable managers', async () => {
+      const managers = [...(await nodeTable('manager1')).values()].map((n) => n.manager).sort();
+      return JSON.stringify(managers) === JSON.stringify(['Leader', 'Reachable', 'Reachable']);
+    });
+    const created = await on(
+      'manager1',
+      [
+        'service',
+        'create',
+        '--name',
+        'web',
+        '--replicas',
+        '3',
+        'busybox:latest',
+        'sleep',
+        '100000',
+      ],
+      60_000,
+    );
+    expect(created.code, created.stderr).toBe(0);
+
+    for (const m of ['manager2', 'manager3']) {
+      expect((await lab(['kill', '--all', LAB, m])).code).toBe(0);
+    }
+    // Without a quorum, writes fail (the survivor cannot commit).
+    await eventually(
+      'writes refused without quorum',
+      async () =>
+        (await on('manager1', ['service', 'scale', '--detach', 'web=4'], 15_000)).code !== 0,
+    );
+
+    const forced = await on('manager1', ['swarm', 'init', '--force-new-cluster'], 60_000);
+    expect(forced.stderr).toBe('');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/^Swarm initialized: current node \(\w+\) is now a manager\./);
+
+    const table = await nodeTable('manager1');
+    expect(table.size).toBe(3);
+    expect(table.get(hostname('manager1'))?.manager).toBe('Leader');
+    await eventually('the lost managers demoted and down', async () => {
+      const t = await nodeTable('manager1');
+      return ['manager2', 'manager3'].every(
+        (m) => t.get(hostname(m))?.manager === '' && t.get(hostname(m))?.status === 'Down',
+      );
+    });
+
+    const ls = await on('manager1', ['service', 'ls', '--format', 'json']);
+    expect(jsonLines<{ Name: string }>(ls.stdout).map((s) => s.Name)).toEqual(['web']);
+    const scaled = await on('manager1', ['service', 'scale', '--detach', 'web=4']);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    await eventually(
+      '4 tasks running on the survivor',
+      async () => (await running('manager1', 'web')).length === 4,
+      60_000,
+    );
+
+    const again = await on('manager1', ['swarm', 'init']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already part of a swarm/);
+  });
+});
