@@ -51,6 +51,8 @@ async function ensureDaemon(g: GlobalOptions, flags: DaemonFlags, api: ApiClient
   throw new Error(`the daemon did not come up (see ${join(g.dataRoot, 'daemon.log')})`);
 }
 
+type InitFlags = DaemonFlags & { listenAddr?: string; forceNewCluster?: boolean };
+
 export function registerSwarmCommands(program: Command): void {
   const swarm = program.command('swarm').description('Manage the swarm');
 
@@ -63,30 +65,25 @@ export function registerSwarmCommands(program: Command): void {
         '--force-new-cluster',
         'force create a new cluster from current state (a manager whose swarm lost its quorum)',
       ),
-  ).action(
-    async (
-      flags: DaemonFlags & { listenAddr?: string; forceNewCluster?: boolean },
-      cmd: Command,
-    ) => {
-      const g = globalOptions(cmd);
-      const api = new ApiClient(clientTarget(g));
-      await ensureDaemon(g, flags, api);
-      const { NodeID } = await api.post<{ NodeID: string }>('/swarm/init', {
-        ...(flags.advertiseAddr ? { AdvertiseAddr: flags.advertiseAddr } : {}),
-        ...(flags.listenAddr ? { ListenAddr: flags.listenAddr } : {}),
-        ...(flags.forceNewCluster ? { ForceNewCluster: true } : {}),
-      });
-      const cluster = await api.get<Cluster>('/swarm');
-      const info = await api.get<{ Swarm: { NodeAddr: string } }>('/info');
-      const addr = `${info.Swarm.NodeAddr}:${flags.apiPort ?? '2377'}`;
-      process.stdout.write(
-        `Swarm initialized: current node (${NodeID}) is now a manager.\n\n` +
-          `To add a worker to this swarm, run the following command:\n\n` +
-          `    tsswarm swarm join --token ${cluster.JoinTokens.Worker} ${addr}\n\n` +
-          `To add a manager to this swarm, run 'tsswarm swarm join-token manager' and follow the instructions.\n\n`,
-      );
-    },
-  );
+  ).action(async (flags: InitFlags, cmd: Command) => {
+    const g = globalOptions(cmd);
+    const api = new ApiClient(clientTarget(g));
+    await ensureDaemon(g, flags, api);
+    const { NodeID } = await api.post<{ NodeID: string }>('/swarm/init', {
+      ...(flags.advertiseAddr ? { AdvertiseAddr: flags.advertiseAddr } : {}),
+      ...(flags.listenAddr ? { ListenAddr: flags.listenAddr } : {}),
+      ...(flags.forceNewCluster ? { ForceNewCluster: true } : {}),
+    });
+    const cluster = await api.get<Cluster>('/swarm');
+    const info = await api.get<{ Swarm: { NodeAddr: string } }>('/info');
+    const addr = `${info.Swarm.NodeAddr}:${flags.apiPort ?? '2377'}`;
+    process.stdout.write(
+      `Swarm initialized: current node (${NodeID}) is now a manager.\n\n` +
+        `To add a worker to this swarm, run the following command:\n\n` +
+        `    tsswarm swarm join --token ${cluster.JoinTokens.Worker} ${addr}\n\n` +
+        `To add a manager to this swarm, run 'tsswarm swarm join-token manager' and follow the instructions.\n\n`,
+    );
+  });
 
   addDaemonFlags(
     swarm
