@@ -202,6 +202,9 @@ export class Agent {
           this.early = [];
           for (const msg of early) this.onAssignments(msg);
           this.armHeartbeat();
+          // A new session may mean a new leader that missed reports sent to the old one (or to
+          // no one): send where every task is now, after anything still queued.
+          this.statusQueue.push(...this.worker.statuses());
           this.flushStatus();
           return;
         } catch (err) {

@@ -23,6 +23,7 @@ export class TaskController {
   private task: Task;
   private containerId: string | undefined;
   private reported: TaskState;
+  private lastStatus: TaskStatus | undefined;
   private stepping: Promise<void> = Promise.resolve();
   private waiter: AbortController | undefined;
   private stopRequested = false;
@@ -65,6 +66,11 @@ export class TaskController {
 
   get container(): string | undefined {
     return this.containerId;
+  }
+
+  /** The last status this controller reported (undefined before its first report). */
+  get status(): TaskStatus | undefined {
+    return this.lastStatus;
   }
 
   update(task: Task): void {
@@ -243,6 +249,7 @@ export class TaskController {
         ...(container.ExitCode !== undefined ? { ExitCode: container.ExitCode } : {}),
       };
     }
+    this.lastStatus = status;
     this.report(this.task.ID, status);
   }
 }

@@ -1,6 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { TaskStatusUpdate } from '../api/dispatch.js';
 import type { Task, TaskStatus } from '../api/index.js';
 import type { Executor } from './executor.js';
 import { TaskController, type StatusReporter } from './task-controller.js';
@@ -47,6 +48,20 @@ export class Worker {
 
   taskIds(): string[] {
     return [...this.controllers.keys()];
+  }
+
+  /**
+   * The last status of every task this worker holds, for a new session: a report published
+   * while no leader listened (a leader change) is otherwise lost, and the task would look
+   * stuck in its old state.
+   */
+  statuses(): TaskStatusUpdate[] {
+    const out: TaskStatusUpdate[] = [];
+    for (const [taskId, ctl] of this.controllers) {
+      const status = ctl.status;
+      if (status) out.push({ taskId, status });
+    }
+    return out;
   }
 
   async reconcile(tasks: ReadonlyMap<string, Task>, adopting = false): Promise<void> {

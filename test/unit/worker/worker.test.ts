@@ -103,6 +103,35 @@ describe('Worker reconciliation', () => {
     expect(failed.ContainerStatus).toMatchObject({ ContainerID: 'c1', ExitCode: 137 });
   });
 
+  it('keeps the last status of each task, and a re-sent set with an older state starts nothing', async () => {
+    const { exec, worker, states } = setup();
+    await worker.reconcile(
+      new Map([
+        ['t1', task('t1')],
+        ['t2', task('t2')],
+      ]),
+    );
+    await until(() => states('t1').includes('running') && states('t2').includes('running'));
+    exec.exit('c1', 3);
+    await until(() => states('t1').includes('failed'));
+    const last = new Map(worker.statuses().map((u) => [u.taskId, u.status]));
+    expect(last.get('t1')).toMatchObject({ State: 'failed', ContainerStatus: { ExitCode: 3 } });
+    expect(last.get('t2')?.State).toBe('running');
+    // A new leader re-sends both tasks as the store last knew them (assigned): nothing restarts.
+    await worker.reconcile(
+      new Map([
+        ['t1', task('t1', 'running', 2)],
+        ['t2', task('t2', 'running', 2)],
+      ]),
+    );
+    await worker.settled();
+    // The fake executor answers at once: one macrotask lets every step the set caused run.
+    await new Promise((r) => setImmediate(r));
+    expect(
+      exec.calls.filter((c) => c.startsWith('create') || c.startsWith('start')).sort(),
+    ).toEqual(['create t1', 'create t2', 'start c1', 'start c2']);
+  });
+
   it('stops a task whose desired state becomes shutdown and removes tasks that leave the set', async () => {
     const { exec, worker, states } = setup();
     await worker.reconcile(new Map([['t1', task('t1')]]));
