@@ -15,6 +15,7 @@ import {
 } from '../api/index.js';
 import type { ManagerPorts } from '../manager/manager.js';
 import type { Daemon } from './daemon.js';
+import { recordRoutes } from './openapi.js';
 import { ForwardError, forwardToLeader, indexHeader, isClusterWrite } from './forward.js';
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
@@ -93,6 +94,9 @@ async function buildApiApp(
         },
       })
     : fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
+  // Before any route: the OpenAPI document is generated from every route the app gets.
+  const openapi = recordRoutes(app);
+  app.get('/openapi.json', () => openapi.document());
 
   if (tls) {
     const { peerIdentity } = await import('../manager/ca/index.js');
