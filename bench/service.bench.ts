@@ -1,5 +1,6 @@
 // One-node swarm: `service create --replicas N` of busybox httpd until all N containers run,
-// then scale N → 0 until none runs, and the daemon's RSS when idle (no tasks, then N tasks).
+// then scale N → 0 until none runs, and the daemon's RSS when idle (no tasks, then N tasks);
+// then a lab of 1 manager + 1 worker for the RSS of a worker-only daemon once it is idle.
 // Prints one JSON line. Needs root, nats-server, runc and a built CLI (npm run build).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,6 +27,48 @@ const rssMb = (pid: number): number => {
   return Math.round(Number(m?.[1] ?? 0) / 102.4) / 10;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** RSS of the worker's daemon in a lab of 1 manager + 1 worker, once the worker is idle. */
+async function idleWorkerRssMb(): Promise<number> {
+  const lab = `rss${process.pid % 10000}`;
+  const labCli = (...args: string[]): string =>
+    execFileSync(process.execPath, [bin, '--data-root', dataRoot, 'lab', ...args], {
+      encoding: 'utf8',
+    });
+  labCli('create', lab, '--managers', '1', '--workers', '1');
+  try {
+    const nodes = JSON.parse(labCli('ls', '--format', 'json')) as {
+      lab: string;
+      role: string;
+      pid: number | null;
+      socket: string;
+    }[];
+    const worker = nodes.find((n) => n.lab === lab && n.role === 'worker');
+    const manager = nodes.find((n) => n.lab === lab && n.role === 'manager');
+    if (!worker?.pid || !manager) throw new Error('lab: no worker daemon');
+    await until(
+      'the worker ready',
+      () => {
+        const out = execFileSync(
+          process.execPath,
+          [bin, '-H', `unix://${manager.socket}`, 'node', 'ls', '--format', 'json'],
+          { encoding: 'utf8' },
+        );
+        const ready = out
+          .trim()
+          .split('\n')
+          .filter((l) => JSON.parse(l).Status === 'Ready').length;
+        return Promise.resolve(ready === 2);
+      },
+      30_000,
+    );
+    // Idle: registered, a few heartbeats, no task.
+    await sleep(3000);
+    return rssMb(worker.pid);
+  } finally {
+    labCli('rm', lab);
+  }
+}
 
 let daemonPid = 0;
 let natsPid = 0;
@@ -89,6 +132,8 @@ try {
   await until('0 running', async () => (await runningCount()) === 0, 120_000);
   const scaleDownMs = performance.now() - t2;
 
+  const workerIdleRssMb = await idleWorkerRssMb();
+
   console.log(
     JSON.stringify({
       bench: 'service',
@@ -99,6 +144,11 @@ try {
       stopGracePeriod: '1s (httpd as pid 1 ignores SIGTERM)',
       daemonIdleRssMb: idleRssMb,
       daemonRssMbWithTasks: busyRssMb,
+      workerDaemonIdleRssMb: workerIdleRssMb,
+      targetWorkerIdleRssMb: 80,
+      dockerdAnchor: existsSync('/usr/bin/dockerd')
+        ? 'installed: not measured by this bench'
+        : 'dockerd not installed: 155 MB + containerd 55 MB (measured here earlier)',
       targetCreateMs: 5000,
       dockerSwarm2010Anchor: '20 replicas in 7.8 s (measured here earlier, not in this run)',
     }),

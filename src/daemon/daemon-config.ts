@@ -2,6 +2,13 @@ import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { invalidArgument } from '../api/index.js';
 
+/**
+ * Node options for every long-lived daemon process (`swarm init` starts one, the lab starts
+ * one per node). A mostly idle process: a 1 MB young generation keeps ~20 MB of RSS off an idle
+ * node (measured: 104 → 84 MB for a manager that also runs its worker).
+ */
+export const daemonNodeOptions: readonly string[] = ['--max-semi-space-size=1'];
+
 export interface DaemonConfig {
   dataRoot: string;
   execRoot: string;

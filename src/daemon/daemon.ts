@@ -211,9 +211,10 @@ export class Daemon {
       const advertiseAddr = stripPort(
         req.advertiseAddr || this.config.advertiseAddr || defaultAdvertiseAddr(),
       );
+      // Certificate files and the digest only: a worker never loads the issuing library.
       const [{ requestJoin }, ca] = await Promise.all([
         import('./join-swarm.js'),
-        import('../manager/ca/index.js'),
+        import('../manager/ca/certificate-store.js'),
       ]);
       const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const problems: string[] = [];
@@ -466,7 +467,8 @@ export class Daemon {
     ] = await Promise.all([
       import('../worker/index.js'),
       import('../runtime/index.js'),
-      import('../manager/ca/index.js'),
+      // Only the certificate files: a worker never loads the issuing (x509) library.
+      import('../manager/ca/certificate-store.js'),
       import('./task-networks-setup.js'),
     ]);
     const root = await ca.readRootCa(this.config.dataRoot);

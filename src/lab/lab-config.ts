@@ -1,4 +1,5 @@
 import { invalidArgument } from '../api/errors.js';
+import { daemonNodeOptions } from '../daemon/daemon-config.js';
 import { parseLabSubnet } from './subnet.js';
 
 /** The long-running process of every node: an argv template and how to tell it is up. */
@@ -34,7 +35,10 @@ export const maxLabNodes = 32;
 export function daemonCommand(tsswarmArgv: readonly string[]): NodeCommand {
   return {
     argv: [
-      ...tsswarmArgv,
+      // [node, script]: the daemon's node options go between them.
+      ...tsswarmArgv.slice(0, 1),
+      ...daemonNodeOptions,
+      ...tsswarmArgv.slice(1),
       // Global options go before the verb: commander takes them only there.
       '--data-root',
       '{dataRoot}',

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Cluster } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions, type GlobalOptions } from '../context.js';
+import { daemonNodeOptions } from '../../daemon/daemon-config.js';
 import { addDaemonFlags, daemonArgs, type DaemonFlags } from './daemon.js';
 
 function client(cmd: Command): ApiClient {
@@ -24,9 +25,7 @@ async function ensureDaemon(g: GlobalOptions, flags: DaemonFlags, api: ApiClient
   const child = spawn(
     process.execPath,
     [
-      // A long-lived, mostly idle process: a 1 MB young generation keeps ~20 MB of RSS off an
-      // idle node (measured: 104 → 84 MB for a manager that also runs its worker).
-      '--max-semi-space-size=1',
+      ...daemonNodeOptions,
       script,
       '--data-root',
       g.dataRoot,

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { certificateDigest, type RootCa, type TrustRoot } from './root-ca.js';
+import { certificateDigest } from './certificate-digest.js';
+import type { RootCa, TrustRoot } from './root-ca.js';
 import type { NodeCertificate } from './issue-certificate.js';
+
+export { certificateDigest };
 
 /** Where a node keeps its certificates: `<data-root>/certificates/`, laid out as swarmkit does. */
 export function certificatesDir(dataRoot: string): string {

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NodeRole } from './node-identity.js';
-import { certificateDigest } from './root-ca.js';
+import { certificateDigest } from './certificate-digest.js';
 
 /**
  * Docker's join token: SWMTKN-1-<CA digest, base36, 50 chars>-<secret, base36, 25 chars>.

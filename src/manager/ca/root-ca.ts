@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { invalidArgument } from '../../api/errors.js';
+import { certificateDigest } from './certificate-digest.js';
 import { ecdsaSha256, generateKeyPair, privateKeyToPem, x509 } from './x509-provider.js';
 
 /** The cluster's root of trust. `digest` is what join tokens pin (see join-token.ts). */
@@ -63,10 +64,7 @@ export async function createRootCa(options: RootCaOptions = {}): Promise<RootCa>
 }
 
 /** sha256 of the DER bytes of the first certificate in `certPem`, lower-case hex. */
-export function certificateDigest(certPem: string): string {
-  const der = x509.PemConverter.decodeFirst(certPem);
-  return createHash('sha256').update(new Uint8Array(der)).digest('hex');
-}
+export { certificateDigest };
 
 export function checkValidityDays(days: number, where: string): void {
   if (!Number.isInteger(days) || days < 1 || days > 100 * 365) {
