@@ -45,6 +45,9 @@ interface CreateFlags extends HealthFlags, UpdateConfigFlags {
   workdir?: string;
   user?: string;
   hostname?: string;
+  stopSignal?: string;
+  placementPref: string[];
+  replicasMaxPerNode?: string;
   detach?: boolean;
   quiet?: boolean;
   network: string[];
@@ -58,6 +61,8 @@ interface CreateFlags extends HealthFlags, UpdateConfigFlags {
 async function buildSpec(image: string, args: string[], f: CreateFlags): Promise<ServiceSpec> {
   const { invalidArgument, parseConstraint, parseMountFlag, parseFileRefFlag } =
     await import('../../api/index.js');
+  const { isValidSpreadDescriptor } = await import('../../api/constraint.js');
+  const { parseSignal } = await import('../../runtime/container/parse.js');
   const { parseDurationNs, parseBytes } = await import('../../compose/index.js');
   const flagError = (value: string, flag: string, why: string) =>
     invalidArgument(`invalid argument "${value}" for "--${flag}" flag: ${why}`);
@@ -98,6 +103,20 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
     const p = parseConstraint(c);
     if (!p.ok) throw flagError(c, 'constraint', p.error);
   }
+  const preferences = f.placementPref.map((p) => {
+    const m = /^spread=(.+)$/.exec(p);
+    if (!m?.[1] || !isValidSpreadDescriptor(m[1])) {
+      throw flagError(
+        p,
+        'placement-pref',
+        'expected spread=node.labels.<label> (or engine.labels.<label>)',
+      );
+    }
+    return { Spread: { SpreadDescriptor: m[1] } };
+  });
+  const maxPerNode = int(f.replicasMaxPerNode, 'replicas-max-per-node');
+  const stopSignal =
+    f.stopSignal === undefined ? undefined : parseSignal('--stop-signal', f.stopSignal);
   if (f.mode !== 'replicated' && f.mode !== 'global') {
     throw flagError(f.mode, 'mode', 'use replicated or global');
   }
@@ -160,6 +179,7 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
         ...(mounts.length > 0 ? { Mounts: mounts } : {}),
         ...(secrets.length > 0 ? { Secrets: secrets } : {}),
         ...(configs.length > 0 ? { Configs: configs } : {}),
+        ...opt('StopSignal', stopSignal),
       },
       ...(Object.keys(limits).length + Object.keys(reservations).length > 0
         ? {
@@ -170,7 +190,15 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
           }
         : {}),
       ...(Object.keys(restart).length > 0 ? { RestartPolicy: restart } : {}),
-      ...(f.constraint.length > 0 ? { Placement: { Constraints: f.constraint } } : {}),
+      ...(f.constraint.length + preferences.length > 0 || maxPerNode !== undefined
+        ? {
+            Placement: {
+              ...(f.constraint.length > 0 ? { Constraints: f.constraint } : {}),
+              ...(preferences.length > 0 ? { Preferences: preferences } : {}),
+              ...opt('MaxReplicas', maxPerNode),
+            },
+          }
+        : {}),
       ...(f.network.length > 0 ? { Networks: f.network.map((n) => ({ Target: n })) } : {}),
     },
     ...(ports.length > 0 || endpointMode !== undefined
@@ -289,6 +317,16 @@ export function registerServiceCommands(program: Command): void {
     .option('-l, --label <K=V>', 'service labels', collect, [])
     .option('--container-label <K=V>', 'container labels', collect, [])
     .option('--constraint <expr>', 'placement constraints', collect, [])
+    .option(
+      '--placement-pref <pref>',
+      'placement preference (spread=node.labels.<label>)',
+      collect,
+      [],
+    )
+    .option(
+      '--replicas-max-per-node <n>',
+      'maximum number of tasks per node (default 0 = unlimited)',
+    )
     .option('--reserve-cpu <n>', 'reserve CPUs')
     .option('--reserve-memory <bytes>', 'reserve memory')
     .option('--limit-cpu <n>', 'limit CPUs')
@@ -320,6 +358,7 @@ export function registerServiceCommands(program: Command): void {
       collect,
       [],
     )
+    .option('--stop-signal <signal>', 'signal to stop the container')
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .option('-q, --quiet', 'suppress progress output')
     .option('--network <network>', 'network attachments', collect, [])

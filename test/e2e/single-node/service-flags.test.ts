@@ -1,0 +1,299 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service, Task } from '../../../src/api/index.js';
+import { ApiClient } from '../../../src/cli/client.js';
+import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { ContainerRuntime } from '../../../src/runtime/index.js';
+import { busyboxImage } from '../../helpers/images.js';
+import { freePorts } from '../../integration/nats/harness.js';
+
+// `service create` flags on a one-node swarm, followed to where they act: the container the
+// worker made (runtime record, the process inside it), the scheduler's placement, the restart
+// orchestrator. Bad values are refused before anything is created.
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const bin = join(repo, 'dist', 'tsswarm.mjs');
+const isRoot = process.getuid?.() === 0;
+const haveNats = (await findNatsServer()) !== undefined;
+const built =
+  existsSync(join(repo, 'dist', 'tsswarm.mjs')) && existsSync(join(repo, 'build', 'tsswarm-shim'));
+const ci = process.env['CI'] === 'true';
+const skip = !ci && (!isRoot || !haveNats || !built);
+if (skip) console.warn('service flags e2e skipped: needs root, nats-server and the built CLI');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  let last = await fn();
+  while (!ok(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await fn();
+  }
+  return last;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () => {
+  let base = '';
+  let dataRoot = '';
+  let execRoot = '';
+  let runtime: ContainerRuntime;
+  const pids = new Set<number>();
+
+  const cli = (...args: string[]): Promise<Run> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, '--data-root', dataRoot, '--exec-root', execRoot, ...args],
+        { timeout: 60_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  const ok = async (...args: string[]): Promise<string> => {
+    const r = await cli(...args);
+    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const tasks = (service: string): Promise<Task[]> =>
+    new ApiClient({ socketPath: join(execRoot, 'tsswarm.sock') }).get<Task[]>(
+      `/tasks?service=${service}`,
+    );
+  const containers = async (service: string) =>
+    (await runtime.list({ labels: { 'com.docker.swarm.service.name': service } })).filter(
+      (c) => c.state.Running,
+    );
+
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'tsswarm-flags-'));
+    dataRoot = join(base, 'data');
+    execRoot = join(base, 'exec');
+    const ports = await freePorts(4);
+    await busyboxImage(dataRoot);
+    runtime = ContainerRuntime.open({ dataRoot, execRoot });
+    await ok(
+      'swarm',
+      'init',
+      '--advertise-addr',
+      '127.0.0.1',
+      '--raft-port',
+      String(ports[0]),
+      '--nats-port',
+      String(ports[1]),
+      '--nats-cluster-port',
+      String(ports[2]),
+      '--nats-monitor-port',
+      String(ports[3]),
+    );
+    pids.add(Number(readFileSync(join(execRoot, 'tsswarm.pid'), 'utf8').trim()));
+  }, 60_000);
+
+  afterAll(async () => {
+    try {
+      if (existsSync(join(execRoot, 'tsswarm.sock'))) await cli('swarm', 'leave', '--force');
+    } finally {
+      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      const natsPidFile = join(dataRoot, 'nats', 'nats-server.pid');
+      if (existsSync(natsPidFile)) {
+        const pid = Number(readFileSync(natsPidFile, 'utf8').trim());
+        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      for (const c of await runtime.list({ all: true }).catch(() => [])) {
+        await runtime.remove(c.record.Id, { force: true }).catch(() => undefined);
+      }
+      await rm(base, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('puts container flags on the container and its process', async () => {
+    const out = await ok(
+      'service',
+      'create',
+      '-q',
+      '--name',
+      'flags',
+      '--hostname',
+      'h-one',
+      '--workdir',
+      '/tmp',
+      '--user',
+      '1000:1000',
+      '--container-label',
+      'tier=front',
+      '--label',
+      'team=core',
+      '--stop-signal',
+      'USR1',
+      '--stop-grace-period',
+      '3s',
+      '--limit-memory',
+      '64m',
+      '--limit-cpu',
+      '0.5',
+      '--limit-pids',
+      '50',
+      '-e',
+      'GREETING=hi',
+      'busybox',
+      'sleep',
+      '100000',
+    );
+    // -q: the id only, and it returns once the service converged.
+    expect(out).toMatch(/^\w+\n$/);
+    const [c] = await containers('flags');
+    expect(c).toBeDefined();
+    const r = c!.record;
+    expect(r.Config).toMatchObject({
+      Hostname: 'h-one',
+      WorkingDir: '/tmp',
+      User: '1000:1000',
+      StopSignal: 'SIGUSR1',
+      StopTimeout: 3,
+    });
+    expect(r.Config.Labels).toMatchObject({ tier: 'front' });
+    expect(r.Config.Labels).not.toHaveProperty('team');
+    expect(r.HostConfig).toMatchObject({
+      Memory: 64 * 1024 * 1024,
+      NanoCpus: 500_000_000,
+      PidsLimit: 50,
+    });
+    const inside = await ok('exec', r.Id, 'sh', '-c', 'echo $(hostname) $(pwd) $(id -u) $GREETING');
+    expect(inside.trim()).toBe('h-one /tmp 1000 hi');
+    const spec = (JSON.parse(await ok('service', 'inspect', 'flags')) as Service[])[0]!.Spec;
+    expect(spec.Labels).toEqual({ team: 'core' });
+  });
+
+  it('places with --replicas-max-per-node and --placement-pref, and says why a task waits', async () => {
+    const out = await ok(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'capped',
+      '--replicas',
+      '3',
+      '--replicas-max-per-node',
+      '2',
+      '--placement-pref',
+      'spread=node.labels.zone',
+      '--reserve-memory',
+      '1m',
+      'busybox',
+      'sleep',
+      '100000',
+    );
+    expect(out).toMatch(/^\w+\n$/);
+    const placement = (JSON.parse(await ok('service', 'inspect', 'capped')) as Service[])[0]!.Spec
+      .TaskTemplate.Placement;
+    expect(placement).toEqual({
+      Preferences: [{ Spread: { SpreadDescriptor: 'node.labels.zone' } }],
+      MaxReplicas: 2,
+    });
+    await until(
+      '2 of 3 running on the only node',
+      () => containers('capped'),
+      (c) => c.length === 2,
+    );
+    const pending = await until(
+      'the third task pending with its reason',
+      () => tasks('capped'),
+      (ts) => ts.some((t) => t.Status.State === 'pending' && (t.Status.Err ?? '') !== ''),
+    );
+    const err = pending.find((t) => t.Status.State === 'pending')?.Status.Err ?? '';
+    expect(err).toMatch(/max replicas per node/);
+  });
+
+  it('honours --restart-condition and --restart-max-attempts', async () => {
+    await ok(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'flaky',
+      '--restart-condition',
+      'on-failure',
+      '--restart-max-attempts',
+      '2',
+      '--restart-delay',
+      '100ms',
+      'busybox',
+      'false',
+    );
+    // The first run and two restarts, all failed, then no more.
+    const ts = await until(
+      'three failed tasks',
+      () => tasks('flaky'),
+      (t) => t.filter((x) => x.Status.State === 'failed').length === 3,
+    );
+    expect(ts.filter((x) => x.DesiredState === 'running' && x.Status.State !== 'failed')).toEqual(
+      [],
+    );
+
+    await ok(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'once',
+      '--restart-condition',
+      'on-failure',
+      'busybox',
+      'true',
+    );
+    const done = await until(
+      'the task complete',
+      () => tasks('once'),
+      (t) => t.some((x) => x.Status.State === 'complete'),
+    );
+    expect(done).toHaveLength(1);
+  });
+
+  it('refuses bad flag values, naming the flag, and creates nothing', async () => {
+    for (const [flag, value, why] of [
+      ['--placement-pref', 'pack=node.labels.zone', /--placement-pref.*spread=/],
+      ['--placement-pref', 'spread=node.zone', /--placement-pref/],
+      ['--replicas-max-per-node', '-1', /--replicas-max-per-node/],
+      ['--stop-signal', 'SIGNOPE', /--stop-signal/],
+    ] as const) {
+      const r = await cli('service', 'create', '-d', '--name', 'bad', flag, value, 'busybox');
+      expect(r.code, `${flag} ${value}`).toBe(125);
+      expect(r.stderr).toMatch(why);
+    }
+    const global = await cli(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'bad',
+      '--mode',
+      'global',
+      '--replicas-max-per-node',
+      '1',
+      'busybox',
+    );
+    expect(global.code).toBe(125);
+    expect(global.stderr).toMatch(/max replicas per node on a global service/);
+    expect((await cli('service', 'inspect', 'bad')).code).not.toBe(0);
+  });
+});
