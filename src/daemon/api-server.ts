@@ -16,6 +16,7 @@ import {
 import type { ManagerPorts } from '../manager/manager.js';
 import type { Daemon } from './daemon.js';
 import { recordRoutes } from './openapi.js';
+import { registerRuntimeRoutes } from './runtime-routes.js';
 import { ForwardError, forwardToLeader, indexHeader, isClusterWrite } from './forward.js';
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
@@ -496,6 +497,9 @@ async function buildApiApp(
       return {};
     },
   );
+
+  // ---- this node's containers and images (the CLI's container verbs with -H) ---------------
+  registerRuntimeRoutes(app, daemon, tls !== undefined);
 
   return app;
 }

@@ -5,6 +5,12 @@ import { globalOptions } from '../context.js';
 async function runtime(cmd: Command, runtimeName?: string) {
   const { ContainerRuntime } = await import('../../runtime/container/container-runtime.js');
   const g = globalOptions(cmd);
+  if (g.host !== undefined) {
+    const { invalidArgument } = await import('../../api/errors.js');
+    throw invalidArgument(
+      `"${cmd.name()}" acts on the local node only: -H/TSSWARM_HOST (${g.host}) serves ps, logs, inspect, stop, kill and rm`,
+    );
+  }
   const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
   return ContainerRuntime.open({
     dataRoot: g.dataRoot,
@@ -12,6 +18,17 @@ async function runtime(cmd: Command, runtimeName?: string) {
     ...(runtimeName !== undefined ? { runtime: runtimeName } : {}),
     ...(cgroupParent ? { cgroupParent } : {}),
   });
+}
+
+/** The verbs a daemon serves: through its API with -H/TSSWARM_HOST, else the local runtime. */
+async function nodeRuntime(cmd: Command) {
+  const g = globalOptions(cmd);
+  if (g.host === undefined) return runtime(cmd);
+  const [{ ApiClient, clientTarget }, { RemoteRuntime }] = await Promise.all([
+    import('../client.js'),
+    import('../remote-runtime.js'),
+  ]);
+  return new RemoteRuntime(new ApiClient(clientTarget(g)));
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -210,7 +227,7 @@ export function registerContainerCommands(program: Command): void {
         o: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string; filter: string[] },
         cmd: Command,
       ) => {
-        const rt = await runtime(cmd);
+        const rt = await nodeRuntime(cmd);
         const { invalidArgument } = await import('../../api/errors.js');
         const labels: Record<string, string> = {};
         for (const f of o.filter) {
@@ -247,7 +264,7 @@ export function registerContainerCommands(program: Command): void {
         o: { follow?: boolean; tail?: string; timestamps?: boolean },
         cmd: Command,
       ) => {
-        const rt = await runtime(cmd);
+        const rt = await nodeRuntime(cmd);
         const { invalidArgument } = await import('../../api/errors.js');
         let tail: number | undefined;
         if (o.tail !== undefined && o.tail !== 'all') {
@@ -270,7 +287,7 @@ export function registerContainerCommands(program: Command): void {
     .option('-t, --time <seconds>', 'seconds to wait before killing')
     .argument('<container...>')
     .action(async (refs: string[], o: { time?: string }, cmd: Command) => {
-      const rt = await runtime(cmd);
+      const rt = await nodeRuntime(cmd);
       const { invalidArgument } = await import('../../api/errors.js');
       if (o.time !== undefined && !/^\d+$/.test(o.time)) {
         throw invalidArgument(`invalid value "${o.time}" for --time: expected seconds`);
@@ -286,7 +303,7 @@ export function registerContainerCommands(program: Command): void {
     .option('-s, --signal <signal>', 'signal to send', 'KILL')
     .argument('<container...>')
     .action(async (refs: string[], o: { signal: string }, cmd: Command) => {
-      const rt = await runtime(cmd);
+      const rt = await nodeRuntime(cmd);
       await eachRef(refs, (ref) => rt.kill(ref, o.signal));
     });
 
@@ -296,7 +313,7 @@ export function registerContainerCommands(program: Command): void {
     .option('-f, --force', 'kill a running container before removing it')
     .argument('<container...>')
     .action(async (refs: string[], o: { force?: boolean }, cmd: Command) => {
-      const rt = await runtime(cmd);
+      const rt = await nodeRuntime(cmd);
       await eachRef(refs, (ref) => rt.remove(ref, { force: o.force === true }));
     });
 
@@ -328,10 +345,14 @@ export function registerContainerCommands(program: Command): void {
     .description('print docker-shaped JSON about containers')
     .argument('<container...>')
     .action(async (refs: string[], _o: unknown, cmd: Command) => {
-      const rt = await runtime(cmd);
+      const rt = await nodeRuntime(cmd);
       const fmt = await import('../../runtime/container/format.js');
       const docs = [];
       for (const ref of refs) {
+        if (!('paths' in rt)) {
+          docs.push(await rt.inspectDocument(ref));
+          continue;
+        }
         const info = await rt.inspect(ref);
         docs.push(fmt.inspectDocument(info, rt.paths(info.record.Id)));
       }

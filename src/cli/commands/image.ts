@@ -71,7 +71,7 @@ export function registerImageCommands(program: Command): void {
     .action(async (refs: string[], opts: { format?: string }, cmd: Command) => {
       const { invalidArgument, notFound } = await import('../../api/errors.js');
       const { renderTemplate, TemplateError } = await import('../../runtime/image/index.js');
-      const store = await openStore(cmd);
+      const store = await nodeStore(cmd);
       const found: unknown[] = [];
       const missing: string[] = [];
       for (const r of refs) {
@@ -231,7 +231,7 @@ async function listAction(
   const { formatImageList, parseReference, TemplateError } =
     await import('../../runtime/image/index.js');
   const { invalidArgument } = await import('../../api/errors.js');
-  const store = await openStore(cmd);
+  const store = await nodeStore(cmd);
   let rows = await store.list();
   if (reference !== undefined) {
     const hasTag = /:[^/]*$/.test(reference);
@@ -270,7 +270,7 @@ async function removeAction(
   opts: { force?: boolean },
   cmd: Command,
 ): Promise<void> {
-  const store = await openStore(cmd);
+  const store = await nodeStore(cmd);
   const { TsswarmError } = await import('../../api/errors.js');
   const failures: InstanceType<typeof TsswarmError>[] = [];
   for (const r of refs) {
@@ -289,9 +289,27 @@ async function removeAction(
   }
 }
 
+/** With -H/TSSWARM_HOST, the images of that daemon's node (ls, inspect, rm) through its API. */
+async function nodeStore(cmd: Command) {
+  const g = globalOptions(cmd);
+  if (g.host === undefined) return openStore(cmd);
+  const [{ ApiClient, clientTarget }, { RemoteImageStore }] = await Promise.all([
+    import('../client.js'),
+    import('../remote-runtime.js'),
+  ]);
+  return new RemoteImageStore(new ApiClient(clientTarget(g)));
+}
+
 async function openStore(cmd: Command) {
   const { ImageStore } = await import('../../runtime/image/index.js');
-  return ImageStore.open(globalOptions(cmd).dataRoot);
+  const g = globalOptions(cmd);
+  if (g.host !== undefined) {
+    const { invalidArgument } = await import('../../api/errors.js');
+    throw invalidArgument(
+      `"image ${cmd.name()}" acts on the local node only: -H/TSSWARM_HOST (${g.host}) serves image ls, inspect and rm`,
+    );
+  }
+  return ImageStore.open(g.dataRoot);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -269,6 +269,78 @@ describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () =>
     expect(done).toHaveLength(1);
   });
 
+  it("with -H, the container and image verbs act on that daemon's node", async () => {
+    // A CLI whose own data and exec roots are empty: everything it shows comes from the API.
+    const elsewhere = join(base, 'elsewhere');
+    const remote = (...args: string[]): Promise<Run> =>
+      new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [
+            bin,
+            '--data-root',
+            elsewhere,
+            '--exec-root',
+            elsewhere,
+            '-H',
+            `unix://${join(execRoot, 'tsswarm.sock')}`,
+            ...args,
+          ],
+          { timeout: 30_000 },
+          (err, stdout, stderr) => {
+            const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+            resolve({ code, stdout, stderr });
+          },
+        );
+      });
+    await ok(
+      'service',
+      'create',
+      '-q',
+      '--name',
+      'talker',
+      'busybox',
+      'sh',
+      '-c',
+      'echo hello-from-task; sleep 100000',
+    );
+    const [c] = await containers('talker');
+    const id = c!.record.Id;
+    const ps = await remote(
+      'ps',
+      '--format',
+      'json',
+      '-f',
+      'label=com.docker.swarm.service.name=talker',
+    );
+    expect(ps.code, ps.stderr).toBe(0);
+    expect(
+      ps.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { ID: string }).ID),
+    ).toEqual([id.slice(0, 12)]);
+    await until(
+      'the task logged',
+      () => remote('logs', id),
+      (r) => r.stdout === 'hello-from-task\n',
+    );
+    const inspect = JSON.parse((await remote('inspect', id)).stdout) as { Id: string }[];
+    expect(inspect.map((d) => d.Id)).toEqual([id]);
+    const images = await remote('image', 'ls', '--format', 'json');
+    expect(images.stdout).toContain('"Repository":"busybox"');
+    expect((await remote('image', 'inspect', 'busybox')).code).toBe(0);
+    const missing = await remote('image', 'inspect', 'nope:none');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/No such image: nope:none/);
+    const exec = await remote('exec', id, 'true');
+    expect(exec.code).toBe(125);
+    expect(exec.stderr).toMatch(/acts on the local node only/);
+    expect((await remote('rm', '-f', id)).stdout).toBe(`${id}\n`);
+    expect((await runtime.list({ all: true })).some((x) => x.record.Id === id)).toBe(false);
+    expect((await remote('inspect', id)).code).not.toBe(0);
+  });
+
   it('refuses bad flag values, naming the flag, and creates nothing', async () => {
     for (const [flag, value, why] of [
       ['--placement-pref', 'pack=node.labels.zone', /--placement-pref.*spread=/],

@@ -1,0 +1,180 @@
+import type { TLSSocket } from 'node:tls';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode } from '../api/errors.js';
+import type { ContainerRuntime, ImageStore } from '../runtime/index.js';
+import type { Daemon } from './daemon.js';
+
+/**
+ * The container and image verbs of this node's runtime over the API, Docker-shaped, so that
+ * `tsswarm -H … ps|logs|inspect|stop|rm|image ls|inspect|rm` act on the daemon's node as the
+ * docker CLI does. The runtime and image store open lazily: a daemon nobody asks pays nothing.
+ */
+export function registerRuntimeRoutes(
+  app: FastifyInstance,
+  daemon: Daemon,
+  overTls: boolean,
+): void {
+  // Over TCP, any node of the swarm has a certificate; only managers may act on this node's
+  // containers (a worker's certificate must not reach into other nodes).
+  const managersOnly = overTls
+    ? {
+        onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
+          const { peerIdentity, hasRole } = await import('../manager/ca/tls-options.js');
+          if (hasRole(peerIdentity(req.raw.socket as TLSSocket), 'manager')) return;
+          await reply.status(403).send({
+            code: ErrorCode.PermissionDenied,
+            message: `${req.url.split('?')[0] ?? ''} needs a manager certificate over TCP`,
+          });
+          return reply;
+        },
+      }
+    : {};
+  let runtime: ContainerRuntime | undefined;
+  let images: Promise<ImageStore> | undefined;
+  const rt = async (): Promise<ContainerRuntime> => {
+    if (runtime) return runtime;
+    const { ContainerRuntime } = await import('../runtime/container/container-runtime.js');
+    const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
+    runtime ??= ContainerRuntime.open({
+      dataRoot: daemon.config.dataRoot,
+      execRoot: daemon.config.execRoot,
+      ...(cgroupParent ? { cgroupParent } : {}),
+    });
+    return runtime;
+  };
+  const store = (): Promise<ImageStore> =>
+    (images ??= import('../runtime/image/index.js').then(({ ImageStore }) =>
+      ImageStore.open(daemon.config.dataRoot),
+    ));
+  const ref = { type: 'object', properties: { ref: { type: 'string' } }, required: ['ref'] };
+
+  app.get<{ Querystring: { all?: boolean; label?: string[] } }>(
+    '/containers/json',
+    {
+      ...managersOnly,
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            all: { type: 'boolean' },
+            // key=value, repeated
+            label: { type: 'array', items: { type: 'string' } },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const labels: Record<string, string> = {};
+      for (const l of req.query.label ?? []) {
+        const i = l.indexOf('=');
+        labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+      }
+      return (await rt()).list({ all: req.query.all === true, labels });
+    },
+  );
+  app.get<{ Params: { ref: string } }>(
+    '/containers/:ref/json',
+    { ...managersOnly, schema: { params: ref } },
+    async (req) => {
+      const r = await rt();
+      const { inspectDocument } = await import('../runtime/container/format.js');
+      const info = await r.inspect(req.params.ref);
+      return { info, document: inspectDocument(info, r.paths(info.record.Id)) };
+    },
+  );
+  app.get<{ Params: { ref: string }; Querystring: { follow?: boolean; tail?: number } }>(
+    '/containers/:ref/logs',
+    {
+      ...managersOnly,
+      schema: {
+        params: ref,
+        querystring: {
+          type: 'object',
+          properties: { follow: { type: 'boolean' }, tail: { type: 'integer', minimum: 0 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await rt();
+      await r.inspect(req.params.ref); // a 404 before the stream starts
+      const ac = new AbortController();
+      req.raw.on('close', () => ac.abort());
+      const { tail, follow } = req.query;
+      const entries = r.logs(req.params.ref, {
+        follow: follow === true,
+        signal: ac.signal,
+        ...(tail !== undefined ? { tail } : {}),
+      });
+      const { Readable } = await import('node:stream');
+      const ndjson = Readable.from(
+        (async function* () {
+          for await (const e of entries) yield `${JSON.stringify(e)}\n`;
+        })(),
+      );
+      return reply.type('application/x-ndjson').send(ndjson);
+    },
+  );
+  app.post<{ Params: { ref: string }; Querystring: { t?: number } }>(
+    '/containers/:ref/stop',
+    {
+      ...managersOnly,
+      schema: {
+        params: ref,
+        querystring: { type: 'object', properties: { t: { type: 'integer', minimum: 0 } } },
+      },
+    },
+    async (req) => {
+      await (await rt()).stop(req.params.ref, req.query.t);
+      return {};
+    },
+  );
+  app.post<{ Params: { ref: string }; Querystring: { signal?: string } }>(
+    '/containers/:ref/kill',
+    {
+      ...managersOnly,
+      schema: {
+        params: ref,
+        querystring: { type: 'object', properties: { signal: { type: 'string' } } },
+      },
+    },
+    async (req) => {
+      await (await rt()).kill(req.params.ref, req.query.signal ?? 'SIGKILL');
+      return {};
+    },
+  );
+  app.delete<{ Params: { ref: string }; Querystring: { force?: boolean } }>(
+    '/containers/:ref',
+    {
+      ...managersOnly,
+      schema: {
+        params: ref,
+        querystring: { type: 'object', properties: { force: { type: 'boolean' } } },
+      },
+    },
+    async (req) => {
+      await (await rt()).remove(req.params.ref, { force: req.query.force === true });
+      return {};
+    },
+  );
+
+  app.get('/images/json', managersOnly, async () => (await store()).list());
+  // Image references carry slashes and colons: the client encodes them as one segment.
+  app.get<{ Params: { ref: string } }>(
+    '/images/:ref/json',
+    { ...managersOnly, schema: { params: ref } },
+    (req) => store().then((s) => s.inspect(req.params.ref)),
+  );
+  app.delete<{ Params: { ref: string }; Querystring: { force?: boolean } }>(
+    '/images/:ref',
+    {
+      ...managersOnly,
+      schema: {
+        params: ref,
+        querystring: { type: 'object', properties: { force: { type: 'boolean' } } },
+      },
+    },
+    async (req) => ({
+      Lines: await (await store()).remove(req.params.ref, { force: req.query.force === true }),
+    }),
+  );
+}
