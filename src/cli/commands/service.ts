@@ -249,9 +249,46 @@ export function progress(
   return { running, desired, stopping };
 }
 
+/** How far along a task is, as docker's progress bar counts the states up to running. */
+const barStates = [
+  'new',
+  'allocated',
+  'pending',
+  'assigned',
+  'accepted',
+  'preparing',
+  'ready',
+  'starting',
+  'running',
+];
+
+/**
+ * Docker's per-task lines under "overall progress" (`2/3: running   [====…>]`, one per slot,
+ * or per node for a global service), for up to 20 tasks; beyond that only the overall line.
+ */
+export function taskBars(service: Service, tasks: Task[], desired: number): string[] {
+  if (desired > 20) return [];
+  const current = tasks.filter((t) => t.DesiredState === 'running');
+  const global = service.Spec.Mode.Global !== undefined;
+  const rows: [string, Task][] = current.map((t) => [
+    global ? t.NodeID.slice(0, 12) : `${t.Slot}/${desired}`,
+    t,
+  ]);
+  rows.sort((a, b) => a[1].Slot - b[1].Slot || a[0].localeCompare(b[0]));
+  return rows.map(([key, t]) => {
+    const step = barStates.indexOf(t.Status.State) + 1;
+    const width = 50;
+    const filled = step <= 0 ? 0 : Math.round((width * step) / barStates.length);
+    const bar =
+      filled >= width ? `${'='.repeat(width - 1)}>` : `${'='.repeat(filled)}>`.padEnd(width);
+    return `${key}: ${t.Status.State.padEnd(9)} [${bar}]`;
+  });
+}
+
 /** Without --detach, create and scale wait for the service to converge, as docker does. */
 async function waitConverged(api: ApiClient, id: string): Promise<void> {
   let last = '';
+  const bars = new Map<string, string>();
   process.stdout.write(`${id}\n`);
   const deadline = Date.now() + 10 * 60_000;
   while (Date.now() < deadline) {
@@ -265,6 +302,12 @@ async function waitConverged(api: ApiClient, id: string): Promise<void> {
     if (line !== last) {
       process.stdout.write(`${line}\n`);
       last = line;
+    }
+    for (const row of taskBars(service, tasks, p.desired)) {
+      const [key] = row.split(':');
+      if (bars.get(key ?? '') === row) continue;
+      bars.set(key ?? '', row);
+      process.stdout.write(`${row}\n`);
     }
     if (p.running === p.desired && p.stopping === 0) {
       process.stdout.write('verify: Service converged\n');

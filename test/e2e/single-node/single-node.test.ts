@@ -158,6 +158,8 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       '-f',
     );
     expect(out).toContain('overall progress: 3 out of 3 tasks');
+    for (const slot of [1, 2, 3])
+      expect(out).toMatch(new RegExp(`^${slot}/3: running +\\[=+>\\]$`, 'm'));
     expect(out).toContain('verify: Service converged');
     expect(await running('web')).toHaveLength(3);
     const ls = await ok('service', 'ls');
