@@ -3,7 +3,9 @@ import type { Service, Task } from '../../../src/api/index.js';
 import { taskBars } from '../../../src/cli/commands/service.js';
 
 const service = (global = false) =>
-  ({ Spec: { Mode: global ? { Global: {} } : { Replicated: { Replicas: 3 } } } }) as Service;
+  ({
+    Spec: { Mode: global ? { Global: {} } : { Replicated: { Replicas: 3 } } },
+  }) as unknown as Service;
 const task = (slot: number, state: string, nodeId = 'n1abcdefghijklmnop', desired = 'running') =>
   ({ Slot: slot, NodeID: nodeId, DesiredState: desired, Status: { State: state } }) as Task;
 
