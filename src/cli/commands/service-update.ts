@@ -12,6 +12,7 @@ import type {
 import { invalidArgument, parseConstraint } from '../../api/index.js';
 import { parseBytes, parseDurationNs } from '../../compose/units.js';
 import type { ApiClient } from '../client.js';
+import { applyFileUpdateFlags, type FileUpdateFlags } from './service-update-files.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -207,7 +208,7 @@ export function applyUpdateConfigFlags(spec: ServiceSpec, f: UpdateConfigFlags):
 
 // ---- service update -------------------------------------------------------------------------
 
-export interface UpdateFlags extends HealthFlags, UpdateConfigFlags {
+export interface UpdateFlags extends HealthFlags, UpdateConfigFlags, Partial<FileUpdateFlags> {
   image?: string;
   envAdd: string[];
   envRm: string[];
@@ -265,7 +266,7 @@ function labelsUpdate(
 
 /** Docker's `service update` flags applied to the spec read from the manager. */
 export function applyUpdateFlags(spec: ServiceSpec, f: UpdateFlags): ServiceSpec {
-  const c: ContainerSpec = { ...spec.TaskTemplate.ContainerSpec };
+  const c: ContainerSpec = applyFileUpdateFlags(spec.TaskTemplate.ContainerSpec, f);
   if (f.image !== undefined) {
     if (f.image.trim() === '') throw flagError(f.image, 'image', 'empty image reference');
     c.Image = f.image;
@@ -474,6 +475,17 @@ export function registerServiceUpdateCommands(
     .option('--limit-pids <n>', 'limit the number of processes')
     .option('--reserve-cpu <n>', 'reserve CPUs')
     .option('--reserve-memory <bytes>', 'reserve memory')
+    .option(
+      '--mount-add <spec>',
+      'add or update a mount on a service (same syntax as --mount)',
+      collect,
+      [],
+    )
+    .option('--mount-rm <target>', 'remove a mount by its target or source', collect, [])
+    .option('--secret-add <spec>', 'add or update a secret on a service', collect, [])
+    .option('--secret-rm <name>', 'remove a secret by its name or target', collect, [])
+    .option('--config-add <spec>', 'add or update a config on a service', collect, [])
+    .option('--config-rm <name>', 'remove a config by its name or target', collect, [])
     .option('--force', 'force update even if no changes require it')
     .addOption(new Option('--rollback', 'rollback to previous specification').conflicts(['image']))
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
