@@ -16,6 +16,7 @@ import { findNatsServer, nodeClientOptions } from '../../../src/manager/nats/ind
 import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { busyboxImage } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
+import { alive } from '../../helpers/process.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(repo, 'dist', 'tsswarm.mjs');
@@ -30,15 +31,6 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until<T>(

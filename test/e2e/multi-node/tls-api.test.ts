@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/cli/client.js';
 import { findNatsServer } from '../../../src/manager/nats/index.js';
 import { freePorts } from '../../integration/nats/harness.js';
+import { alive } from '../../helpers/process.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(repo, 'dist', 'tsswarm.mjs');
@@ -22,15 +23,6 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** An HTTPS request to the manager's TLS API without any client certificate. */

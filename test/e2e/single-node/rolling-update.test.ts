@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { ImageStore } from '../../../src/runtime/index.js';
 import { busyboxImage, busyboxRootfsTar } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
+import { alive } from '../../helpers/process.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(repo, 'dist', 'tsswarm.mjs');
@@ -33,15 +34,6 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // The task's program serves HTTP on its own loopback and, asked to stop, keeps serving for a

@@ -11,6 +11,7 @@ import { findNatsServer } from '../../../src/manager/nats/index.js';
 import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { busyboxImage } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
+import { alive } from '../../helpers/process.js';
 
 // `service create` flags on a one-node swarm, followed to where they act: the container the
 // worker made (runtime record, the process inside it), the scheduler's placement, the restart
@@ -41,15 +42,6 @@ async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolea
     last = await fn();
   }
   return last;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () => {

@@ -11,6 +11,7 @@ import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { findNatsServer } from '../../../src/manager/nats/index.js';
 import { busyboxImage } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
+import { alive } from '../../helpers/process.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(repo, 'dist', 'tsswarm.mjs');
@@ -43,15 +44,6 @@ async function until<T>(
     last = await fn();
   }
   return last;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => {
