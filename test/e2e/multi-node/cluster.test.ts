@@ -1,37 +1,15 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { eventually, LAB_TOOLS, run, skipE2e, tsswarm, type Run } from '../../helpers/e2e.js';
 import { busyboxImage } from '../../helpers/images.js';
 
 // The cluster core on real daemons: a lab of 3 managers and 2 workers, each node a network
 // namespace with its own daemon, nats-server and containers. Every address is inside the lab.
-const repo = join(import.meta.dirname, '../../..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const tools = ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/sbin/nft', '/usr/sbin/runc'];
-const missing = tools.filter((t) => !existsSync(t));
-const skipReason = !isRoot
-  ? 'needs root'
-  : !haveNats
-    ? 'needs nats-server'
-    : missing.length > 0
-      ? `needs ${missing.join(', ')}`
-      : !existsSync(bin)
-        ? 'needs the built CLI (npm run build)'
-        : '';
-if (skipReason) console.warn(`multi-node cluster e2e skipped: ${skipReason}`);
+const skip = skipE2e('multi-node cluster e2e', LAB_TOOLS);
 const LAB = `c${randomBytes(2).toString('hex')}`;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 interface LabNodeRow {
   name: string;
@@ -39,29 +17,6 @@ interface LabNodeRow {
   address: string;
   pid: number | null;
   socket: string;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  timeoutMs = 30_000,
-  env?: NodeJS.ProcessEnv,
-): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, env: env ?? process.env }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 interface TaskRow {
@@ -72,18 +27,18 @@ interface TaskRow {
   CurrentState: string;
 }
 
-describe.skipIf(skipReason !== '')('a cluster of 3 managers and 2 workers (lab)', () => {
+describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
   let dataRoot = '';
   let nodes: LabNodeRow[] = [];
   const lab = (args: string[], timeoutMs = 60_000) =>
-    run(process.execPath, [bin, '--data-root', dataRoot, 'lab', ...args], timeoutMs);
+    tsswarm(['--data-root', dataRoot, 'lab', ...args], { timeoutMs });
   const sock = (name: string): string => {
     const n = nodes.find((x) => x.name === name);
     if (!n) throw new Error(`no lab node ${name}`);
     return n.socket;
   };
-  const on = (name: string, args: string[], timeoutMs = 30_000): Promise<Result> =>
-    run(process.execPath, [bin, '-H', `unix://${sock(name)}`, ...args], timeoutMs);
+  const on = (name: string, args: string[], timeoutMs = 30_000): Promise<Run> =>
+    tsswarm(['-H', `unix://${sock(name)}`, ...args], { timeoutMs });
   const hostname = (name: string) => `${LAB}-${name}`;
 
   /** `node ls` as seen by one manager: hostname → [status, manager status]. */

@@ -1,56 +1,14 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { eventually, LAB_TOOLS, skipE2e, tsswarm, type Run } from '../../helpers/e2e.js';
 import { busyboxImage } from '../../helpers/images.js';
 
 // `swarm init --force-new-cluster` on real daemons: a lab of 3 managers loses two of them for
 // good (power cut: daemon, nats-server, containers); the third becomes a one-manager swarm with
 // the state it held. Every address is inside the lab.
-const repo = join(import.meta.dirname, '../../..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const tools = ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/sbin/nft', '/usr/sbin/runc'];
-const missing = tools.filter((t) => !existsSync(t));
-const skipReason = !isRoot
-  ? 'needs root'
-  : !haveNats
-    ? 'needs nats-server'
-    : missing.length > 0
-      ? `needs ${missing.join(', ')}`
-      : !existsSync(bin)
-        ? 'needs the built CLI (npm run build)'
-        : '';
-if (skipReason) console.warn(`force-new-cluster e2e skipped: ${skipReason}`);
+const skip = skipE2e('force-new-cluster e2e', LAB_TOOLS);
 const LAB = `f${randomBytes(2).toString('hex')}`;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const jsonLines = <T>(out: string): T[] =>
   out
@@ -59,13 +17,13 @@ const jsonLines = <T>(out: string): T[] =>
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as T);
 
-describe.skipIf(skipReason !== '')('swarm init --force-new-cluster (lab of 3 managers)', () => {
+describe.skipIf(skip)('swarm init --force-new-cluster (lab of 3 managers)', () => {
   let dataRoot = '';
   let sockets = new Map<string, string>();
   const lab = (args: string[], timeoutMs = 60_000) =>
-    run(process.execPath, [bin, '--data-root', dataRoot, 'lab', ...args], timeoutMs);
-  const on = (name: string, args: string[], timeoutMs = 30_000): Promise<Result> =>
-    run(process.execPath, [bin, '-H', `unix://${sockets.get(name) ?? ''}`, ...args], timeoutMs);
+    tsswarm(['--data-root', dataRoot, 'lab', ...args], { timeoutMs });
+  const on = (name: string, args: string[], timeoutMs = 30_000): Promise<Run> =>
+    tsswarm(['-H', `unix://${sockets.get(name) ?? ''}`, ...args], { timeoutMs });
   const hostname = (name: string) => `${LAB}-${name}`;
   const nodeTable = async (via: string) => {
     const r = await on(via, ['node', 'ls', '--format', 'json']);
@@ -108,10 +66,14 @@ describe.skipIf(skipReason !== '')('swarm init --force-new-cluster (lab of 3 man
   }, 180_000);
 
   it('keeps services, nodes and tasks, demotes the lost managers, and accepts writes', async () => {
-    await eventually('three reachable managers', async () => {
-      const managers = [...(await nodeTable('manager1')).values()].map((n) => n.manager).sort();
-      return JSON.stringify(managers) === JSON.stringify(['Leader', 'Reachable', 'Reachable']);
-    });
+    await eventually(
+      'three reachable managers',
+      async () => {
+        const managers = [...(await nodeTable('manager1')).values()].map((n) => n.manager).sort();
+        return JSON.stringify(managers) === JSON.stringify(['Leader', 'Reachable', 'Reachable']);
+      },
+      30_000,
+    );
     const created = await on(
       'manager1',
       [
@@ -137,6 +99,7 @@ describe.skipIf(skipReason !== '')('swarm init --force-new-cluster (lab of 3 man
       'writes refused without quorum',
       async () =>
         (await on('manager1', ['service', 'scale', '--detach', 'web=4'], 15_000)).code !== 0,
+      30_000,
     );
 
     const forced = await on('manager1', ['swarm', 'init', '--force-new-cluster'], 60_000);
@@ -147,12 +110,16 @@ describe.skipIf(skipReason !== '')('swarm init --force-new-cluster (lab of 3 man
     const table = await nodeTable('manager1');
     expect(table.size).toBe(3);
     expect(table.get(hostname('manager1'))?.manager).toBe('Leader');
-    await eventually('the lost managers demoted and down', async () => {
-      const t = await nodeTable('manager1');
-      return ['manager2', 'manager3'].every(
-        (m) => t.get(hostname(m))?.manager === '' && t.get(hostname(m))?.status === 'Down',
-      );
-    });
+    await eventually(
+      'the lost managers demoted and down',
+      async () => {
+        const t = await nodeTable('manager1');
+        return ['manager2', 'manager3'].every(
+          (m) => t.get(hostname(m))?.manager === '' && t.get(hostname(m))?.status === 'Down',
+        );
+      },
+      30_000,
+    );
 
     const ls = await on('manager1', ['service', 'ls', '--format', 'json']);
     expect(jsonLines<{ Name: string }>(ls.stdout).map((s) => s.Name)).toEqual(['web']);

@@ -1,54 +1,24 @@
 // Two nodes on loopback (a manager and a joined worker): a secret travels only to the node
 // that runs a task using it, and is dropped there once no task uses it.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AssignmentMessage } from '../../../src/api/dispatch.js';
 import type { Task } from '../../../src/api/index.js';
 import { ApiClient } from '../../../src/cli/client.js';
 import { readNodeCertificate, readRootCa } from '../../../src/manager/ca/index.js';
-import { findNatsServer, nodeClientOptions } from '../../../src/manager/nats/index.js';
+import { nodeClientOptions } from '../../../src/manager/nats/index.js';
 import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { busyboxImage } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
 import { alive } from '../../helpers/process.js';
+import { cliPath, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const built =
-  existsSync(join(repo, 'dist', 'tsswarm.mjs')) && existsSync(join(repo, 'build', 'tsswarm-shim'));
-const ci = process.env['CI'] === 'true';
-const skip = !ci && (!isRoot || !haveNats || !built);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T> | T,
-  ok: (v: T) => boolean,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await fn();
-  }
-  return last;
-}
+const skip = skipE2e('secret delivery e2e');
 
 describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, built CLI)', () => {
   let base = '';
@@ -64,18 +34,8 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
   const pids = new Set<number>();
   const secretText = `s-${Math.random().toString(36).slice(2)}-only-where-used`;
 
-  const cli = (node: { data: string; exec: string }, ...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, '--data-root', node.data, '--exec-root', node.exec, ...args],
-        { timeout: 60_000 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const cli = (node: { data: string; exec: string }, ...args: string[]) =>
+    tsswarm(['--data-root', node.data, '--exec-root', node.exec, ...args], { timeoutMs: 60_000 });
   const ok = async (...args: string[]): Promise<string> => {
     const r = await cli(m, ...args);
     if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
@@ -156,7 +116,7 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
     const child = spawn(
       process.execPath,
       [
-        bin,
+        cliPath,
         '--data-root',
         w.data,
         '--exec-root',
@@ -300,7 +260,7 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
     const child = spawn(
       process.execPath,
       [
-        bin,
+        cliPath,
         '--data-root',
         m2.data,
         '--exec-root',

@@ -1,29 +1,16 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/cli/client.js';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
 import { freePorts } from '../../integration/nats/harness.js';
 import { alive } from '../../helpers/process.js';
+import { cliPath, skipE2e, tsswarm } from '../../helpers/e2e.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const built = existsSync(join(repo, 'dist', 'tsswarm.mjs'));
-const ci = process.env['CI'] === 'true';
-const skip = !ci && (!isRoot || !haveNats || !built);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const skip = skipE2e('TLS API e2e');
 
 /** An HTTPS request to the manager's TLS API without any client certificate. */
 function anonymous(
@@ -54,18 +41,8 @@ describe.skipIf(skip)('TLS TCP API of a manager (root, nats-server, built CLI)',
   let ports: number[] = [];
   const pids = new Set<number>();
 
-  const cli = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, '--data-root', dataRoot, '--exec-root', execRoot, ...args],
-        { timeout: 30_000 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const cli = (...args: string[]) =>
+    tsswarm(['--data-root', dataRoot, '--exec-root', execRoot, ...args], { timeoutMs: 30_000 });
 
   const rememberPids = (): void => {
     for (const file of [join(execRoot, 'tsswarm.pid'), join(dataRoot, 'nats', 'nats-server.pid')]) {
@@ -138,7 +115,7 @@ describe.skipIf(skip)('TLS TCP API of a manager (root, nats-server, built CLI)',
     const child = spawn(
       process.execPath,
       [
-        bin,
+        cliPath,
         '--data-root',
         wData,
         '--exec-root',
@@ -184,13 +161,14 @@ describe.skipIf(skip)('TLS TCP API of a manager (root, nats-server, built CLI)',
     const bad = await cli('-H', 'ftp://x', 'node', 'ls');
     expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('expected unix:///path or tcp://host[:port]');
-    const noCerts = await new Promise<Run>((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, '--data-root', join(base, 'none'), '-H', `tcp://127.0.0.1:${ports[0]}`, 'node', 'ls'],
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+    const noCerts = await tsswarm([
+      '--data-root',
+      join(base, 'none'),
+      '-H',
+      `tcp://127.0.0.1:${ports[0]}`,
+      'node',
+      'ls',
+    ]);
     expect(noCerts.code).toBe(125);
     expect(noCerts.stderr).toContain('has no swarm certificates');
   });

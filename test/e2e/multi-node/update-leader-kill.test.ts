@@ -1,28 +1,11 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Node, Service, Task } from '../../../src/api/index.js';
 import { ApiClient } from '../../../src/cli/client.js';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { LAB_TOOLS, skipE2e, tsswarm, tsswarmOk, until } from '../../helpers/e2e.js';
 import { busyboxImage } from '../../helpers/images.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const built = existsSync(bin) && existsSync(join(repo, 'build', 'tsswarm-shim'));
-const ci = process.env['CI'] === 'true';
-const skip = !ci && (!isRoot || !haveNats || !built);
-if (skip) console.warn('leader-kill update e2e skipped: needs root, nats-server and a built dist/');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const skip = skipE2e('leader-kill update e2e', LAB_TOOLS);
 
 interface LabRow {
   name: string;
@@ -30,43 +13,14 @@ interface LabRow {
   socket: string;
 }
 
-async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms: number) {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  let err: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (ok(last)) return last;
-    } catch (e) {
-      err = e; // the cluster is electing a leader
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)} ${String(err ?? '')}`);
-}
-
 describe.skipIf(skip)('a rolling update survives the leader (root, 3-manager lab)', () => {
   const L = `u${process.pid % 10000}`;
   let dataRoot = '';
   let rows: LabRow[] = [];
-  const cli = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, '--data-root', dataRoot, ...args],
-        { timeout: 240_000 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await cli(...args);
-    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const cli = (...args: string[]) =>
+    tsswarm(['--data-root', dataRoot, ...args], { timeoutMs: 240_000 });
+  const ok = (...args: string[]) =>
+    tsswarmOk(['--data-root', dataRoot, ...args], { timeoutMs: 240_000 });
   const api = (node: string): ApiClient => {
     const row = rows.find((r) => r.name === node);
     if (!row) throw new Error(`no node ${node}`);

@@ -1,40 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service, Task } from '../../../src/api/index.js';
-import { ApiClient } from '../../../src/cli/client.js';
-import { ContainerRuntime } from '../../../src/runtime/index.js';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
-import { Readable } from 'node:stream';
+import type { ApiClient } from '../../../src/cli/client.js';
 import { ImageStore } from '../../../src/runtime/index.js';
-import { busyboxImage, busyboxRootfsTar } from '../../helpers/images.js';
-import { freePorts } from '../../integration/nats/harness.js';
-import { alive } from '../../helpers/process.js';
-
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const haveNsenter = existsSync('/usr/bin/nsenter') && existsSync('/bin/busybox');
-const built =
-  existsSync(join(repo, 'dist', 'tsswarm.mjs')) && existsSync(join(repo, 'build', 'tsswarm-shim'));
-const ci = process.env['CI'] === 'true';
-const skip = !ci && (!isRoot || !haveNats || !built || !haveNsenter);
-if (skip) {
-  console.warn(
-    'rolling-update e2e skipped: needs root, nats-server, nsenter, /bin/busybox and a built dist/',
-  );
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { OneNodeSwarm, skipE2e } from '../../helpers/e2e.js';
+import { busyboxRootfsTar } from '../../helpers/images.js';
 
 // The task's program serves HTTP on its own loopback and, asked to stop, keeps serving for a
 // second before it exits (a drain), as a real service behind a load balancer would.
@@ -46,34 +17,13 @@ const SERVER = [
 ];
 const HEALTH = 'wget -q -O /dev/null http://127.0.0.1:8080/';
 
-describe.skipIf(skip)('rolling updates and health checks (root, single node)', () => {
-  let base = '';
-  let dataRoot = '';
-  let execRoot = '';
-  let ports: number[] = [];
-  let runtime: ContainerRuntime;
-  let api: ApiClient;
-  const pids = new Set<number>();
+const skip = skipE2e('rolling-update e2e', ['/usr/bin/nsenter', '/bin/busybox']);
 
-  const cli = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, '--data-root', dataRoot, '--exec-root', execRoot, ...args],
-        { timeout: 180_000 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await cli(...args);
-    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const daemonPid = (): number =>
-    Number(readFileSync(join(execRoot, 'tsswarm.pid'), 'utf8').trim());
+describe.skipIf(skip)('rolling updates and health checks (root, single node)', () => {
+  let s: OneNodeSwarm;
+  let api: ApiClient;
+  const cli = (...args: string[]) => s.cli(args);
+  const ok = (...args: string[]) => s.ok(...args);
   const service = (): Promise<Service> => api.get<Service>('/services/web');
   const tasks = (): Promise<Task[]> => api.get<Task[]>('/tasks?service=web');
 
@@ -121,7 +71,7 @@ describe.skipIf(skip)('rolling updates and health checks (root, single node)', (
           .filter((t) => t.DesiredState === 'running' && t.Status.State === 'running')
           .map((t) => t.Status.ContainerStatus?.PID ?? 0)
           .filter((p) => p > 0);
-        const cs = await runtime.list({ labels: { 'com.docker.swarm.service.name': 'web' } });
+        const cs = await s.runtime.list({ labels: { 'com.docker.swarm.service.name': 'web' } });
         const healthy = cs.filter((c) => c.state.Running && c.state.Health?.Status === 'healthy');
         minHealthy = Math.min(minHealthy, healthy.length);
         await new Promise((r) => setTimeout(r, 50));
@@ -143,57 +93,18 @@ describe.skipIf(skip)('rolling updates and health checks (root, single node)', (
   }
 
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), 'tsswarm-upd-'));
-    dataRoot = join(base, 'data');
-    execRoot = join(base, 'exec');
-    ports = await freePorts(4);
-    await busyboxImage(dataRoot);
-    runtime = ContainerRuntime.open({ dataRoot, execRoot });
-    await ok('image', 'tag', 'busybox', 'web:v2');
-    // An image whose own HEALTHCHECK always fails.
-    const store = await ImageStore.open(dataRoot);
-    await store.import(Readable.from([await busyboxRootfsTar()]), {
-      name: 'sick:1',
-      changes: ['CMD ["sleep", "1000"]', 'HEALTHCHECK --interval=300ms --retries=1 CMD exit 3'],
+    s = await OneNodeSwarm.create('tsswarm-upd-', async (swarm) => {
+      await swarm.ok('image', 'tag', 'busybox', 'web:v2');
+      // An image whose own HEALTHCHECK always fails.
+      const store = await ImageStore.open(swarm.dataRoot);
+      await store.import(Readable.from([await busyboxRootfsTar()]), {
+        name: 'sick:1',
+        changes: ['CMD ["sleep", "1000"]', 'HEALTHCHECK --interval=300ms --retries=1 CMD exit 3'],
+      });
     });
-    await ok(
-      'swarm',
-      'init',
-      '--advertise-addr',
-      '127.0.0.1',
-      '--raft-port',
-      String(ports[0]),
-      '--nats-port',
-      String(ports[1]),
-      '--nats-cluster-port',
-      String(ports[2]),
-      '--nats-monitor-port',
-      String(ports[3]),
-    );
-    pids.add(daemonPid());
-    api = new ApiClient({ socketPath: join(execRoot, 'tsswarm.sock') });
+    api = s.api();
   }, 90_000);
-
-  afterAll(async () => {
-    try {
-      if (existsSync(join(execRoot, 'tsswarm.pid'))) pids.add(daemonPid());
-      for (const c of await runtime.list({ all: true })) {
-        if (c.state.MonitorPid > 0) pids.add(c.state.MonitorPid);
-      }
-      if (existsSync(join(execRoot, 'tsswarm.sock'))) await cli('swarm', 'leave', '--force');
-    } finally {
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-      const natsPidFile = join(dataRoot, 'nats', 'nats-server.pid');
-      if (existsSync(natsPidFile)) {
-        const pid = Number(readFileSync(natsPidFile, 'utf8').trim());
-        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
-      }
-      for (const c of await runtime.list({ all: true }).catch(() => [])) {
-        await runtime.remove(c.record.Id, { force: true }).catch(() => undefined);
-      }
-      await rm(base, { recursive: true, force: true });
-    }
-  }, 90_000);
+  afterAll(() => s?.destroy(), 90_000);
 
   it('health: a task runs once healthy; ps, inspect and service ps show it', async () => {
     const out = await ok(
@@ -220,7 +131,7 @@ describe.skipIf(skip)('rolling updates and health checks (root, single node)', (
     );
     expect(out).toContain('overall progress: 6 out of 6 tasks');
     expect(out).toContain('verify: Service converged');
-    const cs = await runtime.list({ labels: { 'com.docker.swarm.service.name': 'web' } });
+    const cs = await s.runtime.list({ labels: { 'com.docker.swarm.service.name': 'web' } });
     expect(cs.filter((c) => c.state.Health?.Status === 'healthy')).toHaveLength(6);
     const ps = await ok('ps', '-f', 'label=com.docker.swarm.service.name=web');
     expect(ps.match(/Up .* \(healthy\)/g)).toHaveLength(6);
@@ -258,9 +169,9 @@ describe.skipIf(skip)('rolling updates and health checks (root, single node)', (
     expect(await ok('service', 'ps', 'sick')).toContain('"unhealthy container"');
     const out = await ok('service', 'update', '--no-healthcheck', 'sick');
     expect(out).toContain('verify: Service converged');
-    const s = await api.get<Service>('/services/sick');
-    expect(s.Spec.TaskTemplate.ContainerSpec.Healthcheck).toEqual({ Test: ['NONE'] });
-    const cs = await runtime.list({ labels: { 'com.docker.swarm.service.name': 'sick' } });
+    const sick = await api.get<Service>('/services/sick');
+    expect(sick.Spec.TaskTemplate.ContainerSpec.Healthcheck).toEqual({ Test: ['NONE'] });
+    const cs = await s.runtime.list({ labels: { 'com.docker.swarm.service.name': 'sick' } });
     expect(cs.filter((c) => c.state.Running)).toHaveLength(1);
     expect(cs.find((c) => c.state.Running)?.record.Config.Healthcheck).toBeUndefined();
     await ok('service', 'rm', 'sick');

@@ -1,122 +1,25 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service, Task } from '../../../src/api/index.js';
-import { ApiClient } from '../../../src/cli/client.js';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
-import { ContainerRuntime } from '../../../src/runtime/index.js';
-import { busyboxImage } from '../../helpers/images.js';
-import { freePorts } from '../../integration/nats/harness.js';
-import { alive } from '../../helpers/process.js';
+import { OneNodeSwarm, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
 
 // `service create` flags on a one-node swarm, followed to where they act: the container the
 // worker made (runtime record, the process inside it), the scheduler's placement, the restart
 // orchestrator. Bad values are refused before anything is created.
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const built =
-  existsSync(join(repo, 'dist', 'tsswarm.mjs')) && existsSync(join(repo, 'build', 'tsswarm-shim'));
-const ci = process.env['CI'] === 'true';
-const skip = !ci && (!isRoot || !haveNats || !built);
-if (skip) console.warn('service flags e2e skipped: needs root, nats-server and the built CLI');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  let last = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await fn();
-  }
-  return last;
-}
+const skip = skipE2e('service flags e2e');
 
 describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () => {
-  let base = '';
-  let dataRoot = '';
-  let execRoot = '';
-  let runtime: ContainerRuntime;
-  const pids = new Set<number>();
-
-  const cli = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, '--data-root', dataRoot, '--exec-root', execRoot, ...args],
-        { timeout: 60_000 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await cli(...args);
-    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
+  let s: OneNodeSwarm;
+  const cli = (...args: string[]) => s.cli(args);
+  const ok = (...args: string[]) => s.ok(...args);
   const tasks = (service: string): Promise<Task[]> =>
-    new ApiClient({ socketPath: join(execRoot, 'tsswarm.sock') }).get<Task[]>(
-      `/tasks?service=${service}`,
-    );
-  const containers = async (service: string) =>
-    (await runtime.list({ labels: { 'com.docker.swarm.service.name': service } })).filter(
-      (c) => c.state.Running,
-    );
+    s.api().get<Task[]>(`/tasks?service=${service}`);
+  const containers = (service: string) => s.running(service);
 
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), 'tsswarm-flags-'));
-    dataRoot = join(base, 'data');
-    execRoot = join(base, 'exec');
-    const ports = await freePorts(4);
-    await busyboxImage(dataRoot);
-    runtime = ContainerRuntime.open({ dataRoot, execRoot });
-    await ok(
-      'swarm',
-      'init',
-      '--advertise-addr',
-      '127.0.0.1',
-      '--raft-port',
-      String(ports[0]),
-      '--nats-port',
-      String(ports[1]),
-      '--nats-cluster-port',
-      String(ports[2]),
-      '--nats-monitor-port',
-      String(ports[3]),
-    );
-    pids.add(Number(readFileSync(join(execRoot, 'tsswarm.pid'), 'utf8').trim()));
+    s = await OneNodeSwarm.create('tsswarm-flags-');
   }, 60_000);
-
-  afterAll(async () => {
-    try {
-      if (existsSync(join(execRoot, 'tsswarm.sock'))) await cli('swarm', 'leave', '--force');
-    } finally {
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-      const natsPidFile = join(dataRoot, 'nats', 'nats-server.pid');
-      if (existsSync(natsPidFile)) {
-        const pid = Number(readFileSync(natsPidFile, 'utf8').trim());
-        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
-      }
-      for (const c of await runtime.list({ all: true }).catch(() => [])) {
-        await runtime.remove(c.record.Id, { force: true }).catch(() => undefined);
-      }
-      await rm(base, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => s?.destroy(), 60_000);
 
   it('puts container flags on the container and its process', async () => {
     const out = await ok(
@@ -263,28 +166,17 @@ describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () =>
 
   it("with -H, the container and image verbs act on that daemon's node", async () => {
     // A CLI whose own data and exec roots are empty: everything it shows comes from the API.
-    const elsewhere = join(base, 'elsewhere');
-    const remote = (...args: string[]): Promise<Run> =>
-      new Promise((resolve) => {
-        execFile(
-          process.execPath,
-          [
-            bin,
-            '--data-root',
-            elsewhere,
-            '--exec-root',
-            elsewhere,
-            '-H',
-            `unix://${join(execRoot, 'tsswarm.sock')}`,
-            ...args,
-          ],
-          { timeout: 30_000 },
-          (err, stdout, stderr) => {
-            const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      });
+    const elsewhere = join(s.base, 'elsewhere');
+    const remote = (...args: string[]) =>
+      tsswarm([
+        '--data-root',
+        elsewhere,
+        '--exec-root',
+        elsewhere,
+        '-H',
+        `unix://${s.socket}`,
+        ...args,
+      ]);
     await ok(
       'service',
       'create',
@@ -329,7 +221,7 @@ describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () =>
     expect(exec.code).toBe(125);
     expect(exec.stderr).toMatch(/acts on the local node only/);
     expect((await remote('rm', '-f', id)).stdout).toBe(`${id}\n`);
-    expect((await runtime.list({ all: true })).some((x) => x.record.Id === id)).toBe(false);
+    expect((await s.runtime.list({ all: true })).some((x) => x.record.Id === id)).toBe(false);
     expect((await remote('inspect', id)).code).not.toBe(0);
   });
 

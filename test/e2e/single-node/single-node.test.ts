@@ -1,137 +1,25 @@
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service, Task } from '../../../src/api/index.js';
-import { ApiClient } from '../../../src/cli/client.js';
-import { ContainerRuntime } from '../../../src/runtime/index.js';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
-import { busyboxImage } from '../../helpers/images.js';
-import { freePorts } from '../../integration/nats/harness.js';
+import { cliPath, OneNodeSwarm, repo, skipE2e, until } from '../../helpers/e2e.js';
 import { alive } from '../../helpers/process.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const built =
-  existsSync(join(repo, 'dist', 'tsswarm.mjs')) && existsSync(join(repo, 'build', 'tsswarm-shim'));
-const ci = process.env['CI'] === 'true';
-const skip = !ci && (!isRoot || !haveNats || !built);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Waits for `check` to hold, polling; fails with the last observation after `ms`. */
-async function until<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await fn();
-  }
-  return last;
-}
+const skip = skipE2e('single-node e2e');
 
 describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => {
-  let base = '';
-  let dataRoot = '';
-  let execRoot = '';
-  let ports: number[] = [];
-  let runtime: ContainerRuntime;
-  const pids = new Set<number>();
-
-  const cli = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, '--data-root', dataRoot, '--exec-root', execRoot, ...args],
-        { timeout: 60_000 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await cli(...args);
-    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
-
-  const daemonFlags = (): string[] => [
-    '--raft-port',
-    String(ports[0]),
-    '--nats-port',
-    String(ports[1]),
-    '--nats-cluster-port',
-    String(ports[2]),
-    '--nats-monitor-port',
-    String(ports[3]),
-  ];
-
-  const daemonPid = (): number =>
-    Number(readFileSync(join(execRoot, 'tsswarm.pid'), 'utf8').trim());
-
-  /** Running containers of a service, straight from the runtime (not the store). */
-  const running = async (service: string) =>
-    (await runtime.list({ labels: { 'com.docker.swarm.service.name': service } })).filter(
-      (c) => c.state.Running,
-    );
-
-  const rememberPids = async (): Promise<void> => {
-    if (existsSync(join(execRoot, 'tsswarm.pid'))) pids.add(daemonPid());
-    for (const c of await runtime.list({ all: true })) {
-      if (c.state.MonitorPid > 0) pids.add(c.state.MonitorPid);
-    }
-  };
+  let s: OneNodeSwarm;
+  const cli = (...args: string[]) => s.cli(args);
+  const ok = (...args: string[]) => s.ok(...args);
+  const running = (service: string) => s.running(service);
+  const rememberPids = () => s.rememberPids();
 
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), 'tsswarm-e2e-'));
-    dataRoot = join(base, 'data');
-    execRoot = join(base, 'exec');
-    ports = await freePorts(4);
-    await busyboxImage(dataRoot);
-    runtime = ContainerRuntime.open({ dataRoot, execRoot });
-    const out = await ok('swarm', 'init', '--advertise-addr', '127.0.0.1', ...daemonFlags());
-    expect(out).toMatch(/^Swarm initialized: current node \(\w+\) is now a manager\./);
-    pids.add(daemonPid());
+    s = await OneNodeSwarm.create('tsswarm-e2e-');
   }, 60_000);
 
-  afterAll(async () => {
-    try {
-      await rememberPids();
-      if (existsSync(join(execRoot, 'tsswarm.sock'))) await cli('swarm', 'leave', '--force');
-    } finally {
-      // Whatever the tests left: every process they started, by PID.
-      for (const pid of pids) {
-        if (alive(pid)) process.kill(pid, 'SIGKILL');
-      }
-      const natsPidFile = join(dataRoot, 'nats', 'nats-server.pid');
-      if (existsSync(natsPidFile)) {
-        const pid = Number(readFileSync(natsPidFile, 'utf8').trim());
-        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
-      }
-      for (const c of await runtime.list({ all: true }).catch(() => [])) {
-        await runtime.remove(c.record.Id, { force: true }).catch(() => undefined);
-      }
-      await rm(base, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => s?.destroy(), 60_000);
 
   it('runs 3 replicas, scales to 5 and to 0', async () => {
     const out = await ok(
@@ -198,32 +86,32 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
   it('leaves running containers untouched across a daemon restart', async () => {
     const before = (await running('web')).map((c) => `${c.record.Id}:${c.state.Pid}`).sort();
     expect(before).toHaveLength(2);
-    const pid = daemonPid();
+    const pid = s.daemonPid();
     process.kill(pid, 'SIGTERM');
     await until(
       'the daemon to exit',
       () => Promise.resolve(alive(pid)),
       (a) => !a,
     );
-    const log = openSync(join(dataRoot, 'daemon.log'), 'a');
+    const log = openSync(join(s.dataRoot, 'daemon.log'), 'a');
     const child = spawn(
       process.execPath,
       [
         '--max-semi-space-size=1',
-        bin,
+        cliPath,
         '--data-root',
-        dataRoot,
+        s.dataRoot,
         '--exec-root',
-        execRoot,
+        s.execRoot,
         'daemon',
         '--exit-on-leave',
-        ...daemonFlags(),
+        ...s.daemonFlags(),
       ],
       { detached: true, stdio: ['ignore', log, log] },
     );
     closeSync(log);
     child.unref();
-    if (child.pid !== undefined) pids.add(child.pid);
+    if (child.pid !== undefined) s.pids.add(child.pid);
     await until(
       'service ls 2/2',
       () => cli('service', 'ls'),
@@ -299,7 +187,7 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     );
     expect(globalReplicas.stderr).toContain('replicas can only be used with replicated');
     // Optimistic concurrency: an update carrying a version older than the stored one is refused.
-    const api = new ApiClient({ socketPath: join(execRoot, 'tsswarm.sock') });
+    const api = s.api();
     const web = await api.get<Service>('/services/web');
     const stale = api.post(`/services/${web.ID}/update?version=${web.Version.Index - 1}`, {
       ...web.Spec,
@@ -319,7 +207,7 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
   }, 60_000);
 
   it('deploys a stack in depends_on order, redeploys only what changed, rm leaves nothing', async () => {
-    const file = join(base, 'compose.yml');
+    const file = join(s.base, 'compose.yml');
     const compose = (webReplicas: number) =>
       [
         'services:',
@@ -373,7 +261,7 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       lines.indexOf('shop_db: verify: Service converged'),
     );
 
-    const api = new ApiClient({ socketPath: join(execRoot, 'tsswarm.sock') });
+    const api = s.api();
     const services = async () =>
       new Map(
         (await api.get<Service[]>('/services'))
@@ -481,7 +369,7 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     const ids = new Set([...deployed.values()].map((s) => s.ID));
     expect((await services()).size).toBe(0);
     expect((await api.get<Task[]>('/tasks')).filter((t) => ids.has(t.ServiceID))).toEqual([]);
-    const left = await runtime.list({
+    const left = await s.runtime.list({
       all: true,
       labels: { 'com.docker.stack.namespace': 'shop' },
     });
@@ -506,12 +394,12 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     await rememberPids();
     await ok('stack', 'rm', 'demo');
     expect(
-      await runtime.list({ all: true, labels: { 'com.docker.stack.namespace': 'demo' } }),
+      await s.runtime.list({ all: true, labels: { 'com.docker.stack.namespace': 'demo' } }),
     ).toEqual([]);
   }, 120_000);
 
   it('fails a stack deploy that cannot converge, naming the service and its task error', async () => {
-    const file = join(base, 'bad.yml');
+    const file = join(s.base, 'bad.yml');
     writeFileSync(
       file,
       [
@@ -542,7 +430,10 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     );
     await rememberPids();
     expect(await ok('stack', 'rm', 'bad')).toMatch(/^Removing service bad_ghost\n/);
-    const left = await runtime.list({ all: true, labels: { 'com.docker.stack.namespace': 'bad' } });
+    const left = await s.runtime.list({
+      all: true,
+      labels: { 'com.docker.stack.namespace': 'bad' },
+    });
     expect(left).toEqual([]);
   }, 120_000);
 
@@ -581,13 +472,15 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
 
   it('swarm leave --force removes every container, process and file it started', async () => {
     await rememberPids();
-    const natsPid = Number(readFileSync(join(dataRoot, 'nats', 'nats-server.pid'), 'utf8').trim());
-    pids.add(natsPid);
+    const natsPid = Number(
+      readFileSync(join(s.dataRoot, 'nats', 'nats-server.pid'), 'utf8').trim(),
+    );
+    s.pids.add(natsPid);
     expect(alive(natsPid)).toBe(true);
     const out = await ok('swarm', 'leave', '--force');
     expect(out).toBe('Node left the swarm.\n');
-    expect(await runtime.list({ all: true })).toEqual([]);
-    for (const pid of pids) {
+    expect(await s.runtime.list({ all: true })).toEqual([]);
+    for (const pid of s.pids) {
       await until(
         `pid ${pid} to exit`,
         () => Promise.resolve(alive(pid)),
@@ -596,9 +489,9 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       );
     }
     const mounts = readFileSync('/proc/mounts', 'utf8');
-    expect(mounts).not.toContain(base);
+    expect(mounts).not.toContain(s.base);
     for (const dir of ['raft', 'certificates', 'nats', 'swarm', 'worker']) {
-      expect(existsSync(join(dataRoot, dir))).toBe(false);
+      expect(existsSync(join(s.dataRoot, dir))).toBe(false);
     }
   }, 60_000);
 });

@@ -1,49 +1,8 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service, Task } from '../../../src/api/index.js';
-import { ApiClient } from '../../../src/cli/client.js';
-import { ContainerRuntime } from '../../../src/runtime/index.js';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
-import { busyboxImage } from '../../helpers/images.js';
-import { freePorts } from '../../integration/nats/harness.js';
-import { alive } from '../../helpers/process.js';
-
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(repo, 'dist', 'tsswarm.mjs');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const built =
-  existsSync(join(repo, 'dist', 'tsswarm.mjs')) && existsSync(join(repo, 'build', 'tsswarm-shim'));
-const ci = process.env['CI'] === 'true';
-const skip = !ci && (!isRoot || !haveNats || !built);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await fn();
-  }
-  return last;
-}
+import { OneNodeSwarm, skipE2e, until } from '../../helpers/e2e.js';
 
 function mountPoints(): Set<string> {
   const info = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -61,46 +20,17 @@ function diskFilesUnder(dir: string, mounts = mountPoints()): string[] {
   return out;
 }
 
+const skip = skipE2e('volumes and secrets e2e');
+
 describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI)', () => {
-  let base = '';
-  let dataRoot = '';
-  let execRoot = '';
-  let ports: number[] = [];
-  let runtime: ContainerRuntime;
-  const pids = new Set<number>();
+  let s: OneNodeSwarm;
   // Marker bytes that must never appear in clear under the data root.
   const secretText = `pw-${Math.random().toString(36).slice(2)}-do-not-leak`;
 
-  const cli = (args: string[], input?: string): Promise<Run> =>
-    new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [bin, '--data-root', dataRoot, '--exec-root', execRoot, ...args],
-        { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-      if (input !== undefined) child.stdin?.end(input);
-      else child.stdin?.end();
-    });
-
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await cli(args);
-    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
-
-  const api = (): ApiClient => new ApiClient({ socketPath: join(execRoot, 'tsswarm.sock') });
-
-  const daemonPid = (): number =>
-    Number(readFileSync(join(execRoot, 'tsswarm.pid'), 'utf8').trim());
-
-  const running = async (service: string) =>
-    (await runtime.list({ labels: { 'com.docker.swarm.service.name': service } })).filter(
-      (c) => c.state.Running,
-    );
+  const cli = (args: string[], input?: string) => s.cli(args, input === undefined ? {} : { input });
+  const ok = (...args: string[]) => s.ok(...args);
+  const api = () => s.api();
+  const running = (service: string) => s.running(service);
 
   /** The one running container of a service, once it is the only one and not `not`. */
   const theContainer = async (service: string, not?: string): Promise<string> => {
@@ -114,60 +44,13 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
 
   const exec = (id: string, script: string): Promise<string> => ok('exec', id, 'sh', '-c', script);
 
-  const rememberPids = async (): Promise<void> => {
-    if (existsSync(join(execRoot, 'tsswarm.pid'))) pids.add(daemonPid());
-    for (const c of await runtime.list({ all: true })) {
-      if (c.state.MonitorPid > 0) pids.add(c.state.MonitorPid);
-    }
-  };
-
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), 'tsswarm-e2e-vol-'));
-    dataRoot = join(base, 'data');
-    execRoot = join(base, 'exec');
-    ports = await freePorts(4);
-    await busyboxImage(dataRoot);
-    runtime = ContainerRuntime.open({ dataRoot, execRoot });
-    await ok(
-      'swarm',
-      'init',
-      '--advertise-addr',
-      '127.0.0.1',
-      '--raft-port',
-      String(ports[0]),
-      '--nats-port',
-      String(ports[1]),
-      '--nats-cluster-port',
-      String(ports[2]),
-      '--nats-monitor-port',
-      String(ports[3]),
-    );
-    pids.add(daemonPid());
+    s = await OneNodeSwarm.create('tsswarm-e2e-vol-');
   }, 60_000);
-
-  afterAll(async () => {
-    try {
-      await rememberPids();
-      if (existsSync(join(execRoot, 'tsswarm.sock'))) await cli(['swarm', 'leave', '--force']);
-    } finally {
-      for (const pid of pids) {
-        if (alive(pid)) process.kill(pid, 'SIGKILL');
-      }
-      const natsPidFile = join(dataRoot, 'nats', 'nats-server.pid');
-      if (existsSync(natsPidFile)) {
-        const pid = Number(readFileSync(natsPidFile, 'utf8').trim());
-        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
-      }
-      // runtime.remove unmounts each container's secrets tmpfs before deleting its files.
-      for (const c of await runtime.list({ all: true }).catch(() => [])) {
-        await runtime.remove(c.record.Id, { force: true }).catch(() => undefined);
-      }
-      await rm(base, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => s?.destroy(), 60_000);
 
   it('mounts a secret at /run/secrets with its mode and owner, never in clear on disk or in inspect', async () => {
-    const file = join(base, 'pw.txt');
+    const file = join(s.base, 'pw.txt');
     writeFileSync(file, secretText);
     const id = (await ok('secret', 'create', '--label', 'team=db', 'db_pw', file)).trim();
     expect(id).toMatch(/^\w{25}$/);
@@ -215,15 +98,15 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
     expect(await ok('service', 'inspect', 'db')).not.toContain(secretText);
 
     // Raft log and snapshots, the worker's files, the container records: no clear text anywhere.
-    const secretsDir = join(dataRoot, 'containers', c, 'secrets');
+    const secretsDir = join(s.dataRoot, 'containers', c, 'secrets');
     expect(mountPoints().has(secretsDir)).toBe(true);
     const needles = [secretText, Buffer.from(secretText).toString('base64')];
-    for (const f of diskFilesUnder(dataRoot)) {
+    for (const f of diskFilesUnder(s.dataRoot)) {
       if (statSync(f).size > 64 * 1024 * 1024) continue;
       const text = readFileSync(f).toString('latin1');
       for (const n of needles) expect(text.includes(n), `${n} found in ${f}`).toBe(false);
     }
-    const raftFiles = diskFilesUnder(join(dataRoot, 'raft'));
+    const raftFiles = diskFilesUnder(join(s.dataRoot, 'raft'));
     expect(raftFiles.some((f) => readFileSync(f, 'latin1').includes('aes-256-gcm:v1:'))).toBe(true);
   }, 90_000);
 
@@ -241,15 +124,15 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
   it('answers bad input with a clear error and changes nothing', async () => {
     const secretsBefore = await ok('secret', 'ls', '-q');
     const servicesBefore = await ok('service', 'ls', '-q');
-    const missing = await cli(['secret', 'create', 'x1', join(base, 'nope.txt')]);
+    const missing = await cli(['secret', 'create', 'x1', join(s.base, 'nope.txt')]);
     expect(missing.code).toBe(125);
-    expect(missing.stderr).toContain(`cannot read ${join(base, 'nope.txt')}: no such file`);
+    expect(missing.stderr).toContain(`cannot read ${join(s.base, 'nope.txt')}: no such file`);
 
     const taken = await cli(['secret', 'create', 'db_pw', '-'], 'other');
     expect(taken.code).toBe(125);
     expect(taken.stderr).toContain('secret db_pw already exists');
 
-    const big = join(base, 'big.bin');
+    const big = join(s.base, 'big.bin');
     writeFileSync(big, Buffer.alloc(500 * 1024 + 1, 'a'));
     const tooBig = await cli(['secret', 'create', 'big', big]);
     expect(tooBig.code).toBe(125);
@@ -353,7 +236,7 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
       '--restart-condition',
       'none',
       '--mount',
-      `type=bind,source=${join(base, 'absent')},target=/x`,
+      `type=bind,source=${join(s.base, 'absent')},target=/x`,
       'busybox',
       'true',
     );
@@ -363,13 +246,13 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
       (t) => t.some((x) => x.Status.State === 'rejected'),
     );
     const err = tasks.find((x) => x.Status.State === 'rejected')?.Status.Err ?? '';
-    expect(err).toContain(`bind source path does not exist: ${join(base, 'absent')}`);
+    expect(err).toContain(`bind source path does not exist: ${join(s.base, 'absent')}`);
     expect(err).toMatch(/\(on node \S+\)/);
     await ok('service', 'rm', 'binder');
   }, 60_000);
 
   it('keeps a named volume of a stack when its task goes, for the next task', async () => {
-    const dir = join(base, 'stack-vol');
+    const dir = join(s.base, 'stack-vol');
     await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
     const compose = join(dir, 'compose.yml');
     writeFileSync(
@@ -414,7 +297,7 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
     await ok('stack', 'rm', 'sv');
     await until(
       'sv_app containers gone',
-      () => runtime.list({ all: true, labels: { 'com.docker.swarm.service.name': 'sv_app' } }),
+      () => s.runtime.list({ all: true, labels: { 'com.docker.swarm.service.name': 'sv_app' } }),
       (c) => c.length === 0,
     );
     // Kept when the tasks go; removable once no container uses it.
@@ -423,7 +306,7 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
   }, 120_000);
 
   it('moves a stack service onto a new config version when its file changed', async () => {
-    const dir = join(base, 'stack-conf');
+    const dir = join(s.base, 'stack-conf');
     await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
     const compose = join(dir, 'compose.yml');
     const conf = join(dir, 'app.conf');
@@ -519,15 +402,15 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
 
   it('removes a service’s secret files with its containers', async () => {
     const c = await theContainer('db');
-    const secretsDir = join(dataRoot, 'containers', c, 'secrets');
+    const secretsDir = join(s.dataRoot, 'containers', c, 'secrets');
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${secretsDir} `);
     await ok('service', 'rm', 'db');
     // The container directory goes last, after its tmpfs was unmounted.
     await until(
       'db containers and their files gone',
       async () =>
-        (await runtime.list({ all: true, labels: { 'com.docker.swarm.service.name': 'db' } }))
-          .length === 0 && !existsSync(join(dataRoot, 'containers', c)),
+        (await s.runtime.list({ all: true, labels: { 'com.docker.swarm.service.name': 'db' } }))
+          .length === 0 && !existsSync(join(s.dataRoot, 'containers', c)),
       (gone) => gone,
     );
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${secretsDir} `);

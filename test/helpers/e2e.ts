@@ -1,0 +1,239 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from '../../src/cli/client.js';
+import { findNatsServer } from '../../src/manager/nats/index.js';
+import { ContainerRuntime } from '../../src/runtime/index.js';
+import { freePorts } from '../integration/nats/harness.js';
+import { busyboxImage } from './images.js';
+import { alive } from './process.js';
+
+// What every end-to-end suite needs: the built CLI, a way to run it, polling until a condition
+// holds, the reason a suite cannot run on this machine, and a one-node swarm on loopback.
+
+export const repo = join(import.meta.dirname, '..', '..');
+/** The built CLI: tests run it as `node dist/tsswarm.mjs`, as bin/tsswarm does. */
+export const cliPath = join(repo, 'dist', 'tsswarm.mjs');
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Written to the child's stdin, which is then closed (closed at once without it). */
+  input?: string;
+}
+
+/** Runs a program to its end; never rejects: the exit code says how it went. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      {
+        timeout: opts.timeoutMs ?? 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+        ...(opts.env ? { env: opts.env } : {}),
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin?.end(opts.input);
+  });
+}
+
+/** `tsswarm ARGS` with this checkout's built CLI. */
+export const tsswarm = (args: string[], opts?: RunOptions): Promise<Run> =>
+  run(process.execPath, [cliPath, ...args], opts);
+
+/** `tsswarm ARGS`, failing with its stderr unless it exits 0; resolves to its stdout. */
+export async function tsswarmOk(args: string[], opts?: RunOptions): Promise<string> {
+  const r = await tsswarm(args, opts);
+  if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Polls `fn` until `ok` holds; fails with the last observation after `ms`. A throw from `fn`
+ * counts as "not yet" (a cluster electing a leader refuses for a moment) and is reported if
+ * it is still the answer at the deadline.
+ */
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T> | T,
+  ok: (v: T) => boolean,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    let last: { value: T } | { error: unknown };
+    try {
+      const value = await fn();
+      if (ok(value)) return value;
+      last = { value };
+    } catch (error) {
+      last = { error };
+    }
+    if (Date.now() > deadline) {
+      const seen = 'value' in last ? JSON.stringify(last.value) : String(last.error);
+      throw new Error(`timed out after ${ms} ms waiting for ${what}: ${seen}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Polls `check` until it answers true; fails after `ms`. */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean>,
+  ms = 20_000,
+): Promise<void> {
+  await until(what, check, (v) => v, ms);
+}
+
+const ci = process.env['CI'] === 'true';
+const haveNats = (await findNatsServer()) !== undefined;
+
+/**
+ * Whether an e2e suite must skip here, saying why on stderr. Such suites need root,
+ * nats-server, the built CLI and its monitor, and the tools named in `needs`. Under CI=true
+ * nothing skips: a missing piece fails the suite with its real error instead.
+ */
+export function skipE2e(suite: string, needs: string[] = []): boolean {
+  const missing = needs.filter((t) => !existsSync(t));
+  const reason =
+    process.getuid?.() !== 0
+      ? 'needs root'
+      : !haveNats
+        ? 'needs nats-server'
+        : !existsSync(cliPath) || !existsSync(join(repo, 'build', 'tsswarm-shim'))
+          ? 'needs the built CLI (npm run build)'
+          : missing.length > 0
+            ? `needs ${missing.join(', ')}`
+            : '';
+  if (reason === '' || ci) return false;
+  console.warn(`${suite} skipped: ${reason}`);
+  return true;
+}
+
+/**
+ * A one-node swarm on loopback in a temporary directory: `swarm init` with free ports, the
+ * busybox image, and a runtime handle on the node's containers. `destroy` leaves nothing:
+ * it leaves the swarm, then kills by PID whatever is still there and removes every container.
+ */
+export class OneNodeSwarm {
+  /** Processes the tests started, killed by `destroy` if still alive. */
+  readonly pids = new Set<number>();
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  readonly runtime: ContainerRuntime;
+
+  private constructor(
+    readonly base: string,
+    readonly ports: number[],
+  ) {
+    this.dataRoot = join(base, 'data');
+    this.execRoot = join(base, 'exec');
+    this.runtime = ContainerRuntime.open({ dataRoot: this.dataRoot, execRoot: this.execRoot });
+  }
+
+  /** `beforeInit` runs once the busybox image is in place, before `swarm init`. */
+  static async create(
+    prefix: string,
+    beforeInit?: (s: OneNodeSwarm) => Promise<void>,
+  ): Promise<OneNodeSwarm> {
+    const s = new OneNodeSwarm(await mkdtemp(join(tmpdir(), prefix)), await freePorts(4));
+    await busyboxImage(s.dataRoot);
+    await beforeInit?.(s);
+    const out = await s.ok('swarm', 'init', '--advertise-addr', '127.0.0.1', ...s.daemonFlags());
+    if (!/^Swarm initialized: current node \(\w+\) is now a manager\./.test(out)) {
+      throw new Error(`unexpected swarm init output: ${out}`);
+    }
+    s.pids.add(s.daemonPid());
+    return s;
+  }
+
+  /** The daemon's ports, as `swarm init` and `daemon` take them. */
+  daemonFlags(): string[] {
+    const [raft, nats, cluster, monitor] = this.ports.map(String);
+    return [
+      '--raft-port',
+      raft!,
+      '--nats-port',
+      nats!,
+      '--nats-cluster-port',
+      cluster!,
+      '--nats-monitor-port',
+      monitor!,
+    ];
+  }
+
+  cli(args: string[], opts?: RunOptions): Promise<Run> {
+    return tsswarm(['--data-root', this.dataRoot, '--exec-root', this.execRoot, ...args], {
+      timeoutMs: 180_000,
+      ...opts,
+    });
+  }
+
+  ok(...args: string[]): Promise<string> {
+    return tsswarmOk(['--data-root', this.dataRoot, '--exec-root', this.execRoot, ...args], {
+      timeoutMs: 180_000,
+    });
+  }
+
+  get socket(): string {
+    return join(this.execRoot, 'tsswarm.sock');
+  }
+
+  api(): ApiClient {
+    return new ApiClient({ socketPath: this.socket });
+  }
+
+  daemonPid(): number {
+    return Number(readFileSync(join(this.execRoot, 'tsswarm.pid'), 'utf8').trim());
+  }
+
+  /** Running containers of a service, straight from the runtime (not the store). */
+  async running(service: string) {
+    const list = await this.runtime.list({ labels: { 'com.docker.swarm.service.name': service } });
+    return list.filter((c) => c.state.Running);
+  }
+
+  /** Remembers the daemon's and every container monitor's PID, for `destroy`. */
+  async rememberPids(): Promise<void> {
+    if (existsSync(join(this.execRoot, 'tsswarm.pid'))) this.pids.add(this.daemonPid());
+    for (const c of await this.runtime.list({ all: true })) {
+      if (c.state.MonitorPid > 0) this.pids.add(c.state.MonitorPid);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      await this.rememberPids().catch(() => undefined);
+      if (existsSync(this.socket)) await this.cli(['swarm', 'leave', '--force']);
+    } finally {
+      for (const pid of this.pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      const natsPidFile = join(this.dataRoot, 'nats', 'nats-server.pid');
+      if (existsSync(natsPidFile)) {
+        const pid = Number(readFileSync(natsPidFile, 'utf8').trim());
+        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      // runtime.remove unmounts what a container mounted (secrets tmpfs) before its files go.
+      for (const c of await this.runtime.list({ all: true }).catch(() => [])) {
+        await this.runtime.remove(c.record.Id, { force: true }).catch(() => undefined);
+      }
+      await rm(this.base, { recursive: true, force: true });
+    }
+  }
+}
+
+/** What `lab create` needs on the host besides root and nats-server. */
+export const LAB_TOOLS = ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/sbin/nft', '/usr/sbin/runc'];
