@@ -12,6 +12,7 @@ import {
   type UpdateConfigFlags,
 } from './service-update.js';
 import { formatPorts, parsePublish } from './publish-flag.js';
+import { printServices } from './service-table.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -318,29 +319,6 @@ async function waitConverged(api: ApiClient, id: string): Promise<void> {
   throw new Error(`service ${id} did not converge in time`);
 }
 
-/** An update under way or stopped half-way, after the replica count as docker notes jobs. */
-function updateNote(s: Service): string {
-  switch (s.UpdateStatus?.State) {
-    case 'updating':
-      return ' (updating)';
-    case 'paused':
-      return ' (update paused)';
-    case 'rollback_started':
-      return ' (rolling back)';
-    case 'rollback_paused':
-      return ' (rollback paused)';
-    default:
-      return '';
-  }
-}
-
-function serviceMode(s: Service): string {
-  if (s.Spec.Mode.Global) return 'global';
-  if (s.Spec.Mode.ReplicatedJob) return 'replicated job';
-  if (s.Spec.Mode.GlobalJob) return 'global job';
-  return 'replicated';
-}
-
 export function registerServiceCommands(program: Command): void {
   // Options after IMAGE belong to the container's command (`httpd -f`), as in docker.
   const service = program
@@ -438,24 +416,7 @@ export function registerServiceCommands(program: Command): void {
         process.stdout.write(services.map((s) => `${s.ID}\n`).join(''));
         return;
       }
-      const rows = services.map((s) => ({
-        ID: s.ID.slice(0, 12),
-        Name: s.Spec.Name,
-        Mode: serviceMode(s),
-        Replicas: `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}${updateNote(s)}`,
-        Image: s.Spec.TaskTemplate.ContainerSpec.Image,
-        Ports: formatPorts(s.Endpoint?.Ports),
-      }));
-      if (opts.format === 'json') {
-        process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-        return;
-      }
-      process.stdout.write(
-        formatTable(
-          ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'],
-          rows.map((r) => [r.ID, r.Name, r.Mode, r.Replicas, r.Image, r.Ports]),
-        ),
-      );
+      printServices(services, opts.format);
     });
 
   service

@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import {
-  serviceModeKind,
   type Network,
   type NetworkSpec,
   type Service,
@@ -9,6 +8,7 @@ import {
 } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
+import { printServices } from './service-table.js';
 import { humanDuration } from '../../api/human-units.js';
 import { formatTable } from '../../api/text-table.js';
 import type { Stack } from '../../compose/index.js';
@@ -163,24 +163,7 @@ export function registerStackDeployCommands(program: Command): void {
         process.stdout.write(services.map((s) => `${s.ID}\n`).join(''));
         return;
       }
-      const rows = services.map((s) => ({
-        ID: s.ID.slice(0, 12),
-        Name: s.Spec.Name,
-        Mode: modeName(s),
-        Replicas: replicas(s),
-        Image: s.Spec.TaskTemplate.ContainerSpec.Image,
-        Ports: '',
-      }));
-      if (opts.format === 'json') {
-        process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-        return;
-      }
-      process.stdout.write(
-        formatTable(
-          ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'],
-          rows.map((r) => [r.ID, r.Name, r.Mode, r.Replicas, r.Image, r.Ports]),
-        ),
-      );
+      printServices(services, opts.format);
     });
 
   stack
@@ -287,27 +270,6 @@ export function registerStackDeployCommands(program: Command): void {
       if (opts.detach || removed.size === 0) return;
       await waitTasksGone(api, removed);
     });
-}
-
-function modeName(s: Service): string {
-  const kind = serviceModeKind(s.Spec.Mode);
-  return kind.replace('-', ' ');
-}
-
-/** REPLICAS as docker prints it; jobs add how many completed out of how many. */
-function replicas(s: Service): string {
-  const st = s.ServiceStatus ?? { RunningTasks: 0, DesiredTasks: 0, CompletedTasks: 0 };
-  const base = `${st.RunningTasks}/${st.DesiredTasks}`;
-  const kind = serviceModeKind(s.Spec.Mode);
-  if (kind === 'replicated-job') {
-    const total =
-      s.Spec.Mode.ReplicatedJob?.TotalCompletions ?? s.Spec.Mode.ReplicatedJob?.MaxConcurrent ?? 1;
-    return `${base} (${st.CompletedTasks}/${total} completed)`;
-  }
-  if (kind === 'global-job') {
-    return `${base} (${st.CompletedTasks}/${st.CompletedTasks + st.DesiredTasks} completed)`;
-  }
-  return base;
 }
 
 /**
