@@ -220,7 +220,7 @@ export function registerContainerCommands(program: Command): void {
     .option('-a, --all', 'show all containers (default: running only)')
     .option('-q, --quiet', 'only print ids')
     .option('--no-trunc', 'do not truncate output')
-    .option('--format <format>', 'table (default) or json')
+    .option('--format <format>', 'table, json, or a Go template such as {{.Names}}')
     .option('-f, --filter <filter>', 'filter: label=k=v', collect, [])
     .action(
       async (
@@ -241,12 +241,8 @@ export function registerContainerCommands(program: Command): void {
         if (o.quiet) {
           for (const i of list)
             process.stdout.write(`${o.trunc ? i.record.Id.slice(0, 12) : i.record.Id}\n`);
-        } else if (o.format === 'json' || o.format === '{{json .}}') {
-          for (const i of list) process.stdout.write(`${JSON.stringify(fmt.psJson(i))}\n`);
-        } else if (o.format === undefined || o.format === 'table') {
-          process.stdout.write(`${fmt.psTable(list)}\n`);
         } else {
-          throw invalidArgument(`unsupported --format "${o.format}": use table or json`);
+          process.stdout.write(fmt.formatPs(list, o.format));
         }
       },
     );
@@ -344,7 +340,8 @@ export function registerContainerCommands(program: Command): void {
     .command('inspect')
     .description('print docker-shaped JSON about containers')
     .argument('<container...>')
-    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+    .option('-f, --format <format>', 'json (default), or a Go template such as {{.State.Pid}}')
+    .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
       const rt = await nodeRuntime(cmd);
       const fmt = await import('../../runtime/container/format.js');
       const docs = [];
@@ -356,46 +353,39 @@ export function registerContainerCommands(program: Command): void {
         const info = await rt.inspect(ref);
         docs.push(fmt.inspectDocument(info, rt.paths(info.record.Id)));
       }
-      process.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
+      const { formatObjects } = await import('../../api/list-format.js');
+      process.stdout.write(formatObjects(docs, o.format));
     });
 
   program
     .command('stats')
     .description('resource usage of containers')
     .addOption(new Option('--no-stream', 'print one sample and exit (the only mode)'))
-    .option('--format <format>', 'table (default) or json')
+    .option('--format <format>', 'table, json, or a Go template such as {{.CPUPerc}}')
     .argument('[container...]')
     .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
       const rt = await runtime(cmd);
       const fmt = await import('../../runtime/container/format.js');
       const stats = await rt.stats(refs);
-      if (o.format === 'json') {
-        for (const s of stats) {
-          process.stdout.write(
-            `${JSON.stringify({
-              ID: s.id.slice(0, 12),
-              Name: s.name,
-              CPUPerc: `${s.cpuPercent.toFixed(2)}%`,
-              MemUsage: `${fmt.formatBytes(s.memoryUsage)} / ${fmt.formatBytes(s.memoryLimit)}`,
-              MemPerc: `${((100 * s.memoryUsage) / (s.memoryLimit || 1)).toFixed(2)}%`,
-              PIDs: String(s.pids),
-            })}\n`,
-          );
-        }
-        return;
-      }
-      const rows = [['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS']];
-      for (const s of stats) {
-        rows.push([
-          s.id.slice(0, 12),
-          s.name,
-          `${s.cpuPercent.toFixed(2)}%`,
-          `${fmt.formatBytes(s.memoryUsage)} / ${fmt.formatBytes(s.memoryLimit)}`,
-          `${((100 * s.memoryUsage) / (s.memoryLimit || 1)).toFixed(2)}%`,
-          String(s.pids),
-        ]);
-      }
-      process.stdout.write(`${fmt.table(rows)}\n`);
+      const { formatRows } = await import('../../api/list-format.js');
+      const rows = stats.map((s) => ({
+        ID: s.id.slice(0, 12),
+        Name: s.name,
+        CPUPerc: `${s.cpuPercent.toFixed(2)}%`,
+        MemUsage: `${fmt.formatBytes(s.memoryUsage)} / ${fmt.formatBytes(s.memoryLimit)}`,
+        MemPerc: `${((100 * s.memoryUsage) / (s.memoryLimit || 1)).toFixed(2)}%`,
+        PIDs: String(s.pids),
+      }));
+      process.stdout.write(
+        formatRows(rows, o.format, [
+          { header: 'CONTAINER ID', field: 'ID' },
+          { header: 'NAME', field: 'Name' },
+          { header: 'CPU %', field: 'CPUPerc' },
+          { header: 'MEM USAGE / LIMIT', field: 'MemUsage' },
+          { header: 'MEM %', field: 'MemPerc' },
+          { header: 'PIDS', field: 'PIDs' },
+        ]),
+      );
     });
 
   program

@@ -69,8 +69,8 @@ export function registerImageCommands(program: Command): void {
     .argument('<image...>')
     .option('-f, --format <format>', 'json (the default), or a template such as {{.Id}}')
     .action(async (refs: string[], opts: { format?: string }, cmd: Command) => {
-      const { invalidArgument, notFound } = await import('../../api/errors.js');
-      const { renderTemplate, TemplateError } = await import('../../runtime/image/index.js');
+      const { notFound } = await import('../../api/errors.js');
+      const { formatObjects } = await import('../../api/list-format.js');
       const store = await nodeStore(cmd);
       const found: unknown[] = [];
       const missing: string[] = [];
@@ -83,16 +83,7 @@ export function registerImageCommands(program: Command): void {
         }
       }
       // Like docker: print what was found, then fail naming what was not.
-      if (opts.format === undefined || opts.format === 'json') {
-        process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-      } else {
-        try {
-          for (const f of found) process.stdout.write(`${renderTemplate(opts.format, f)}\n`);
-        } catch (err) {
-          if (err instanceof TemplateError) throw invalidArgument(`--format: ${err.message}`);
-          throw err;
-        }
-      }
+      process.stdout.write(formatObjects(found, opts.format));
       if (missing.length > 0) throw notFound(missing.map((m) => `No such image: ${m}`).join('\n'));
     });
 
@@ -228,9 +219,7 @@ async function listAction(
   opts: ListFlags,
   cmd: Command,
 ): Promise<void> {
-  const { formatImageList, parseReference, TemplateError } =
-    await import('../../runtime/image/index.js');
-  const { invalidArgument } = await import('../../api/errors.js');
+  const { formatImageList, parseReference } = await import('../../runtime/image/index.js');
   const store = await nodeStore(cmd);
   let rows = await store.list();
   if (reference !== undefined) {
@@ -238,19 +227,14 @@ async function listAction(
     const ref = parseReference(reference);
     rows = rows.filter((r) => r.repository === ref.repository && (!hasTag || r.tag === ref.tag));
   }
-  let out: string;
-  try {
-    out = formatImageList(rows, {
+  process.stdout.write(
+    formatImageList(rows, {
       quiet: opts.quiet === true,
       format: opts.format ?? 'table',
       truncate: opts.trunc,
       now: Date.now(),
-    });
-  } catch (err) {
-    if (err instanceof TemplateError) throw invalidArgument(`--format: ${err.message}`);
-    throw err;
-  }
-  process.stdout.write(out);
+    }),
+  );
 }
 
 function addRemoveOptions(cmd: Command): Command {

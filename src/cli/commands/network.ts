@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Network, NetworkSpec } from '../../api/index.js';
-import { formatTable } from '../../api/text-table.js';
+import { formatObjects, formatRows } from '../../api/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 
@@ -104,7 +104,7 @@ export function registerNetworkCommands(program: Command): void {
     .alias('list')
     .description('List networks')
     .option('-q, --quiet', 'only display network IDs')
-    .option('--format <format>', 'json, or table')
+    .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
     .action(async (opts: { quiet?: boolean; format?: string }, cmd: Command) => {
       const nets = await client(cmd).get<Network[]>('/networks');
       nets.sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name));
@@ -122,15 +122,13 @@ export function registerNetworkCommands(program: Command): void {
           .map(([k, v]) => `${k}=${v}`)
           .join(','),
       }));
-      if (opts.format === 'json') {
-        process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-        return;
-      }
       process.stdout.write(
-        formatTable(
-          ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
-          rows.map((r) => [r.ID, r.Name, r.Driver, r.Scope]),
-        ),
+        formatRows(rows, opts.format, [
+          { header: 'NETWORK ID', field: 'ID' },
+          { header: 'NAME', field: 'Name' },
+          { header: 'DRIVER', field: 'Driver' },
+          { header: 'SCOPE', field: 'Scope' },
+        ]),
       );
     });
 
@@ -138,13 +136,14 @@ export function registerNetworkCommands(program: Command): void {
     .command('inspect')
     .description('Display detailed information on one or more networks')
     .argument('<network...>')
-    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+    .option('-f, --format <format>', 'json (default), or a Go template such as {{.Id}}')
+    .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
       const api = client(cmd);
       const out: Record<string, unknown>[] = [];
       for (const r of refs) {
         out.push(dockerNetwork(await api.get<Network>(`/networks/${encodeURIComponent(r)}`)));
       }
-      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      process.stdout.write(formatObjects(out, o.format));
     });
 
   network

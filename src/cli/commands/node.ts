@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Node, NodeSpec } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
-import { formatTable } from './service.js';
+import { formatObjects, formatRows } from '../../api/list-format.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
@@ -45,22 +45,15 @@ export function registerNodeCommands(program: Command): void {
         EngineVersion: n.Description.Engine.EngineVersion ?? '',
         TLSStatus: 'Ready',
       }));
-      if (opts.format === 'json') {
-        process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-        return;
-      }
       process.stdout.write(
-        formatTable(
-          ['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'],
-          rows.map((r) => [
-            r.ID + (r.Self ? ' *' : ''),
-            r.Hostname,
-            r.Status,
-            r.Availability,
-            r.ManagerStatus,
-            r.EngineVersion,
-          ]),
-        ),
+        formatRows(rows, opts.format, [
+          { header: 'ID', field: 'ID', cell: (r) => r.ID + (r.Self ? ' *' : '') },
+          { header: 'HOSTNAME', field: 'Hostname' },
+          { header: 'STATUS', field: 'Status' },
+          { header: 'AVAILABILITY', field: 'Availability' },
+          { header: 'MANAGER STATUS', field: 'ManagerStatus' },
+          { header: 'ENGINE VERSION', field: 'EngineVersion' },
+        ]),
       );
     });
 
@@ -69,11 +62,17 @@ export function registerNodeCommands(program: Command): void {
     .description('Display detailed information on one or more nodes')
     .argument('<node...>', 'node ids or names ("self" for this node)')
     .option('--pretty', 'human-readable output')
-    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+    .option('-f, --format <format>', 'json (default), pretty, or a Go template such as {{.ID}}')
+    .action(async (refs: string[], o: { pretty?: boolean; format?: string }, cmd: Command) => {
       const api = client(cmd);
       const out: Node[] = [];
       for (const r of refs) out.push(await api.get<Node>(`/nodes/${encodeURIComponent(r)}`));
-      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      if (o.pretty || o.format === 'pretty') {
+        const { prettyNode } = await import('./pretty.js');
+        process.stdout.write(out.map(prettyNode).join('\n'));
+        return;
+      }
+      process.stdout.write(formatObjects(out, o.format));
     });
 
   node

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Config, Secret } from '../../api/index.js';
 import { humanDuration } from '../../api/human-units.js';
-import { formatTable } from '../../api/text-table.js';
+import { formatObjects, formatRows, type Column } from '../../api/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 
@@ -75,7 +75,7 @@ function register(program: Command, kind: Kind): void {
     .alias('list')
     .description(`List ${plural}`)
     .option('-q, --quiet', 'only display IDs')
-    .option('--format <format>', 'json, or table')
+    .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
     .option('-f, --filter <filter>', 'filter: name=…, label=KEY[=VALUE]', collect, [])
     .action(async (o: { quiet?: boolean; format?: string; filter: string[] }, cmd: Command) => {
       const { invalidArgument } = await import('../../api/index.js');
@@ -101,45 +101,33 @@ function register(program: Command, kind: Kind): void {
         process.stdout.write(items.map((s) => `${s.ID}\n`).join(''));
         return;
       }
-      const rows = items.map((s) => ({
+      const rows: Record<string, string>[] = items.map((s) => ({
         ID: s.ID,
         Name: s.Spec.Name,
         ...(kind === 'secret' ? { Driver: '' } : {}),
         CreatedAt: ago(s.CreatedAt),
         UpdatedAt: ago(s.UpdatedAt),
       }));
-      if (o.format === 'json' || o.format === '{{json .}}') {
-        process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-        return;
-      }
-      if (o.format !== undefined && o.format !== 'table') {
-        throw invalidArgument(`unsupported --format "${o.format}": use table or json`);
-      }
-      const header =
-        kind === 'secret'
-          ? ['ID', 'NAME', 'DRIVER', 'CREATED', 'UPDATED']
-          : ['ID', 'NAME', 'CREATED', 'UPDATED'];
-      process.stdout.write(
-        formatTable(
-          header,
-          rows.map((r) =>
-            kind === 'secret'
-              ? [r.ID, r.Name, '', r.CreatedAt, r.UpdatedAt]
-              : [r.ID, r.Name, r.CreatedAt, r.UpdatedAt],
-          ),
-        ),
-      );
+      const columns: Column<Record<string, string>>[] = [
+        { header: 'ID', field: 'ID' },
+        { header: 'NAME', field: 'Name' },
+        ...(kind === 'secret' ? [{ header: 'DRIVER', field: 'Driver' }] : []),
+        { header: 'CREATED', field: 'CreatedAt' },
+        { header: 'UPDATED', field: 'UpdatedAt' },
+      ];
+      process.stdout.write(formatRows(rows, o.format, columns));
     });
 
   group
     .command('inspect')
     .description(`Display detailed information on one or more ${plural}`)
     .argument(`<${kind}...>`)
-    .action(async (refs: string[], _o: unknown, cmd: Command) => {
+    .option('-f, --format <format>', 'json (default), or a Go template such as {{.ID}}')
+    .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
       const api = client(cmd);
       const out: (Secret | Config)[] = [];
       for (const r of refs) out.push(await api.get(`/${plural}/${encodeURIComponent(r)}`));
-      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      process.stdout.write(formatObjects(out, o.format));
     });
 
   group

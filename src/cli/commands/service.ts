@@ -1,7 +1,5 @@
 import { Option, type Command } from 'commander';
 import type { Node, Service, ServiceSpec, Task } from '../../api/index.js';
-import { humanDuration } from '../../api/human-units.js';
-import { formatTable } from '../../api/text-table.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import {
@@ -11,19 +9,15 @@ import {
   type HealthFlags,
   type UpdateConfigFlags,
 } from './service-update.js';
-import { formatPorts, parsePublish } from './publish-flag.js';
-import { printServices } from './service-table.js';
+import { parsePublish } from './publish-flag.js';
+import { printServices, printTasks, taskRows } from './service-table.js';
+import { formatObjects } from '../../api/list-format.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function client(cmd: Command): ApiClient {
   return new ApiClient(clientTarget(globalOptions(cmd)));
 }
-
-// node.ts takes the table from here.
-export { formatTable };
-
-const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 interface CreateFlags extends HealthFlags, UpdateConfigFlags {
   name?: string;
@@ -408,7 +402,7 @@ export function registerServiceCommands(program: Command): void {
     .alias('list')
     .description('List services')
     .option('-q, --quiet', 'only display IDs')
-    .option('--format <format>', 'json, or table')
+    .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
     .action(async (opts: { quiet?: boolean; format?: string }, cmd: Command) => {
       const services = await client(cmd).get<Service[]>('/services?status=true');
       services.sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name));
@@ -424,12 +418,17 @@ export function registerServiceCommands(program: Command): void {
     .description('Display detailed information on one or more services')
     .argument('<service...>')
     .option('--pretty', 'human-readable output')
-    .option('-f, --format <format>', 'json (default)')
-    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+    .option('-f, --format <format>', 'json (default), pretty, or a Go template such as {{.ID}}')
+    .action(async (refs: string[], o: { pretty?: boolean; format?: string }, cmd: Command) => {
       const api = client(cmd);
       const out: Service[] = [];
       for (const r of refs) out.push(await api.get<Service>(`/services/${encodeURIComponent(r)}`));
-      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      if (o.pretty || o.format === 'pretty') {
+        const { prettyService } = await import('./pretty.js');
+        process.stdout.write(out.map(prettyService).join('\n'));
+        return;
+      }
+      process.stdout.write(formatObjects(out, o.format));
     });
 
   service
@@ -438,7 +437,7 @@ export function registerServiceCommands(program: Command): void {
     .argument('<service...>')
     .option('-q, --quiet', 'only display task IDs')
     .option('--no-trunc', 'do not truncate output')
-    .option('--format <format>', 'json, or table')
+    .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
     .option(
       '-f, --filter <filter>',
       'filter (desired-state=running|shutdown|accepted)',
@@ -469,47 +468,9 @@ export function registerServiceCommands(program: Command): void {
           const s = await api.get<Service>(`/services/${encodeURIComponent(ref)}`);
           const q = desired ? `&desiredState=${desired}` : '';
           const tasks = await api.get<Task[]>(`/tasks?service=${encodeURIComponent(s.ID)}${q}`);
-          // Newest task of each slot first, older ones after it with the " \_ " mark.
-          const key = (t: Task): string => (t.Slot > 0 ? `${t.Slot}`.padStart(8, '0') : t.NodeID);
-          tasks.sort((a, b) =>
-            key(a) !== key(b) ? (key(a) < key(b) ? -1 : 1) : b.CreatedAt.localeCompare(a.CreatedAt),
-          );
-          let prevKey = '';
-          for (const t of tasks) {
-            const name = `${s.Spec.Name}.${t.Slot > 0 ? t.Slot : t.NodeID}`;
-            const sameSlot = key(t) === prevKey;
-            prevKey = key(t);
-            const since = now - Date.parse(t.Status.Timestamp);
-            rows.push({
-              ID: opts.trunc ? t.ID.slice(0, 12) : t.ID,
-              Name: sameSlot ? ` \\_ ${name}` : name,
-              Image: t.Spec.ContainerSpec.Image,
-              Node: nodeName.get(t.NodeID) ?? '',
-              DesiredState: cap(t.DesiredState),
-              CurrentState: `${cap(t.Status.State)} ${humanDuration(since).toLowerCase()} ago`,
-              Error: t.Status.Err ? `"${t.Status.Err}"` : '',
-              Ports: formatPorts(s.Endpoint?.Ports),
-            });
-          }
+          rows.push(...taskRows(s, tasks, nodeName, { trunc: opts.trunc, now }));
         }
-        if (opts.quiet) {
-          process.stdout.write(rows.map((r) => `${r['ID']}\n`).join(''));
-          return;
-        }
-        if (opts.format === 'json') {
-          process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-          return;
-        }
-        process.stdout.write(
-          formatTable(
-            ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
-            rows.map((r) =>
-              ['ID', 'Name', 'Image', 'Node', 'DesiredState', 'CurrentState', 'Error', 'Ports'].map(
-                (k) => r[k] ?? '',
-              ),
-            ),
-          ),
-        );
+        printTasks(rows, opts);
       },
     );
 

@@ -8,14 +8,12 @@ import {
 } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
-import { printServices } from './service-table.js';
-import { humanDuration } from '../../api/human-units.js';
-import { formatTable } from '../../api/text-table.js';
+import { printServices, printTasks, taskRows } from './service-table.js';
+import { formatRows } from '../../api/list-format.js';
 import type { Stack } from '../../compose/index.js';
 
 const namespaceLabel = 'com.docker.stack.namespace';
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 function client(cmd: Command): ApiClient {
   return new ApiClient(clientTarget(globalOptions(cmd)));
@@ -42,7 +40,7 @@ async function createStackObjects(api: ApiClient, stack: Stack): Promise<Service
 
 /** Only the two formats tsswarm prints; anything else (a Go template) is refused by name. */
 function formatOption(): Option {
-  return new Option('--format <format>', 'json, or table').choices(['json', 'table']);
+  return new Option('--format <format>', 'table, json, or a Go template such as {{.Name}}');
 }
 
 async function stackServices(api: ApiClient, name: string): Promise<Service[]> {
@@ -132,18 +130,14 @@ export function registerStackDeployCommands(program: Command): void {
         const ns = s.Spec.Labels?.[namespaceLabel];
         if (ns !== undefined) counts.set(ns, (counts.get(ns) ?? 0) + 1);
       }
-      const rows = [...counts].sort(([a], [b]) => a.localeCompare(b));
-      if (opts.format === 'json') {
-        for (const [n, c] of rows) {
-          process.stdout.write(`${JSON.stringify({ Name: n, Services: String(c) })}\n`);
-        }
-        return;
-      }
+      const rows = [...counts]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([n, c]) => ({ Name: n, Services: String(c) }));
       process.stdout.write(
-        formatTable(
-          ['NAME', 'SERVICES'],
-          rows.map(([n, c]) => [n, String(c)]),
-        ),
+        formatRows(rows, opts.format, [
+          { header: 'NAME', field: 'Name' },
+          { header: 'SERVICES', field: 'Services' },
+        ]),
       );
     });
 
@@ -191,54 +185,9 @@ export function registerStackDeployCommands(program: Command): void {
         const now = Date.now();
         for (const s of services) {
           const tasks = await api.get<Task[]>(`/tasks?service=${s.ID}`);
-          tasks.sort(
-            (a, b) =>
-              a.Slot - b.Slot ||
-              a.NodeID.localeCompare(b.NodeID) ||
-              b.CreatedAt.localeCompare(a.CreatedAt),
-          );
-          // Newest task of each slot first, older ones after it with docker's " \_ " mark.
-          let prev = '';
-          for (const t of tasks) {
-            const taskName = `${s.Spec.Name}.${t.Slot > 0 ? t.Slot : t.NodeID}`;
-            const same = taskName === prev;
-            prev = taskName;
-            rows.push({
-              ID: opts.trunc ? t.ID.slice(0, 12) : t.ID,
-              Name: same ? ` \\_ ${taskName}` : taskName,
-              Image: t.Spec.ContainerSpec.Image,
-              Node: host.get(t.NodeID) ?? '',
-              DesiredState: cap(t.DesiredState),
-              CurrentState: `${cap(t.Status.State)} ${humanDuration(now - Date.parse(t.Status.Timestamp)).toLowerCase()} ago`,
-              Error: t.Status.Err ? `"${t.Status.Err}"` : '',
-              Ports: '',
-            });
-          }
+          rows.push(...taskRows(s, tasks, host, { trunc: opts.trunc, now }));
         }
-        if (opts.quiet) {
-          process.stdout.write(rows.map((r) => `${r['ID']}\n`).join(''));
-          return;
-        }
-        if (opts.format === 'json') {
-          process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-          return;
-        }
-        const keys = [
-          'ID',
-          'Name',
-          'Image',
-          'Node',
-          'DesiredState',
-          'CurrentState',
-          'Error',
-          'Ports',
-        ];
-        process.stdout.write(
-          formatTable(
-            ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
-            rows.map((r) => keys.map((k) => r[k] ?? '')),
-          ),
-        );
+        printTasks(rows, opts);
       },
     );
 

@@ -40,10 +40,10 @@ export function registerVolumeCommands(program: Command): void {
     .alias('list')
     .description('list volumes')
     .option('-q, --quiet', 'only print volume names')
-    .option('--format <format>', 'table (default) or json')
+    .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
     .option('-f, --filter <filter>', 'filter: name=…, label=KEY[=VALUE]', collect, [])
     .action(async (o: { quiet?: boolean; format?: string; filter: string[] }, cmd: Command) => {
-      const [{ invalidArgument, formatTable }] = await Promise.all([import('../../api/index.js')]);
+      const { invalidArgument } = await import('../../api/index.js');
       let list = (await runtime(cmd)).listVolumes();
       for (const f of o.filter) {
         const label = /^label=([^=]+)(?:=(.*))?$/.exec(f);
@@ -60,33 +60,34 @@ export function registerVolumeCommands(program: Command): void {
       }
       if (o.quiet) {
         for (const v of list) process.stdout.write(`${v.Name}\n`);
-      } else if (o.format === 'json' || o.format === '{{json .}}') {
-        for (const v of list) {
-          const labels = Object.entries(v.Labels)
-            .map(([k, val]) => `${k}=${val}`)
-            .join(',');
-          process.stdout.write(
-            `${JSON.stringify({ Driver: v.Driver, Labels: labels, Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope })}\n`,
-          );
-        }
-      } else if (o.format === undefined || o.format === 'table') {
-        process.stdout.write(
-          formatTable(
-            ['DRIVER', 'VOLUME NAME'],
-            list.map((v) => [v.Driver, v.Name]),
-          ),
-        );
-      } else {
-        throw invalidArgument(`unsupported --format "${o.format}": use table or json`);
+        return;
       }
+      const { formatRows } = await import('../../api/list-format.js');
+      const rows = list.map((v) => ({
+        Driver: v.Driver,
+        Labels: Object.entries(v.Labels)
+          .map(([k, val]) => `${k}=${val}`)
+          .join(','),
+        Mountpoint: v.Mountpoint,
+        Name: v.Name,
+        Scope: v.Scope,
+      }));
+      process.stdout.write(
+        formatRows(rows, o.format, [
+          { header: 'DRIVER', field: 'Driver' },
+          { header: 'VOLUME NAME', field: 'Name' },
+        ]),
+      );
     });
 
   volume
     .command('inspect')
     .description('show volumes as JSON')
     .argument('<volume...>')
-    .action(async (names: string[], _o: unknown, cmd: Command) => {
+    .option('-f, --format <format>', 'json (default), or a Go template such as {{.Mountpoint}}')
+    .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const rt = await runtime(cmd);
+      const { formatObjects } = await import('../../api/list-format.js');
       const out = [];
       let failed: unknown;
       for (const n of names) {
@@ -97,7 +98,7 @@ export function registerVolumeCommands(program: Command): void {
           failed = err;
         }
       }
-      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      process.stdout.write(formatObjects(out, o.format));
       if (failed !== undefined) throw failed;
     });
 

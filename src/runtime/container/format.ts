@@ -3,7 +3,7 @@ import type { ContainerInfo } from './types.js';
 import type { ContainerPaths } from './container-store.js';
 import { overlayLowerdir } from './oci-spec.js';
 import { humanDuration } from '../../api/human-units.js';
-import { formatTable } from '../../api/text-table.js';
+import { formatRows } from '../../api/list-format.js';
 
 export { humanDuration };
 
@@ -53,24 +53,25 @@ export function psJson(info: ContainerInfo, now = Date.now()): Record<string, st
   };
 }
 
-export function psTable(infos: readonly ContainerInfo[], now = Date.now()): string {
-  const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
-  const rows = infos.map((i) => [
-    i.record.Id.slice(0, 12),
-    i.record.Config.Image,
-    commandText(i, true),
-    `${humanDuration(now - Date.parse(i.record.Created))} ago`,
-    statusText(i, now),
-    '',
-    i.record.Name.slice(1),
-  ]);
-  return table([header, ...rows]);
-}
-
-/** A docker-style table of header-first rows, without the final newline (callers add it). */
-export function table(rows: readonly (readonly string[])[]): string {
-  const [header = [], ...body] = rows;
-  return formatTable(header, body).slice(0, -1);
+/** `ps`: docker's table, one JSON object per line, or a Go template (src/api/list-format.ts). */
+export function formatPs(
+  infos: readonly ContainerInfo[],
+  format: string | undefined,
+  now = Date.now(),
+): string {
+  return formatRows(
+    infos.map((i) => psJson(i, now)),
+    format,
+    [
+      { header: 'CONTAINER ID', field: 'ID' },
+      { header: 'IMAGE', field: 'Image' },
+      { header: 'COMMAND', field: 'Command' },
+      { header: 'CREATED', field: 'RunningFor' },
+      { header: 'STATUS', field: 'Status' },
+      { header: 'PORTS', field: 'Ports' },
+      { header: 'NAMES', field: 'Names' },
+    ],
+  );
 }
 
 export function inspectDocument(info: ContainerInfo, p: ContainerPaths): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { hexOf } from './digest.js';
 import type { HistoryEntry, ImageSummary } from './types.js';
 import { humanDuration, humanSizeWithPrecision } from '../../api/human-units.js';
+import { formatRows } from '../../api/list-format.js';
 import { formatTable } from '../../api/text-table.js';
 
 export { humanDuration };
@@ -47,17 +48,13 @@ export function formatImageList(rows: ImageSummary[], f: ListFormat): string {
     UniqueSize: 'N/A',
     VirtualSize: humanSize(r.size),
   });
-  if (f.format === 'json') return rows.map((r) => `${JSON.stringify(doc(r))}\n`).join('');
-  if (f.format.includes('{{')) {
-    return rows.map((r) => `${renderTemplate(f.format, doc(r))}\n`).join('');
-  }
-  if (f.format !== 'table') {
-    throw new TemplateError(`unknown format "${f.format}" (table, json or a {{.Field}} template)`);
-  }
-  return formatTable(
-    ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
-    rows.map((r) => [r.repository, r.tag, id(r.id), since(r.created, f.now), humanSize(r.size)]),
-  );
+  return formatRows(rows.map(doc), f.format, [
+    { header: 'REPOSITORY', field: 'Repository' },
+    { header: 'TAG', field: 'Tag' },
+    { header: 'IMAGE ID', field: 'ID' },
+    { header: 'CREATED', field: 'CreatedSince' },
+    { header: 'SIZE', field: 'Size' },
+  ]);
 }
 
 export interface HistoryFormat {
@@ -99,36 +96,4 @@ export function formatHistory(entries: HistoryEntry[], f: HistoryFormat): string
   );
 }
 
-/**
- * The subset of Go templates that `docker … --format` is mostly used with: `{{.Field.Sub}}`,
- * `{{json .Field}}` and `{{json .}}`, among literal text. Anything else is refused by name.
- */
-export function renderTemplate(template: string, value: unknown): string {
-  return template.replace(/\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
-    const json = /^json\s+(.+)$/.exec(expr);
-    const path = (json ? json[1] : expr)?.trim() ?? '';
-    if (!/^\.(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?$/.test(path)) {
-      throw new TemplateError(
-        `unsupported template action "{{${expr}}}" (use {{.Field}} or {{json .Field}})`,
-      );
-    }
-    let v: unknown = value;
-    for (const key of path.split('.').filter((k) => k !== '')) {
-      v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
-      if (v === undefined) throw new TemplateError(`template: no field "${key}" in "${path}"`);
-    }
-    if (json) return JSON.stringify(v);
-    if (typeof v === 'object' && v !== null) {
-      // Go prints maps as map[k:v] and slices as [a b]: close enough to read, as docker does.
-      return Array.isArray(v)
-        ? `[${v.map(String).join(' ')}]`
-        : `map[${Object.entries(v)
-            .map(([k, x]) => `${k}:${typeof x === 'object' ? JSON.stringify(x) : String(x)}`)
-            .join(' ')}]`;
-    }
-    return String(v);
-  });
-}
-
-/** A --format template that cannot be rendered; the CLI turns it into InvalidArgument. */
-export class TemplateError extends Error {}
+export { renderTemplate, TemplateError } from '../../api/go-template.js';

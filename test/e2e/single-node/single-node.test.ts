@@ -147,6 +147,39 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     await rememberPids();
   }, 60_000);
 
+  it('--format takes Go templates and --pretty reads as docker, on every listing and inspect', async () => {
+    expect(await ok('service', 'ls', '--format', '{{.Name}} {{.Replicas}}')).toBe('web 2/2\n');
+    const table = await ok(
+      'service',
+      'ps',
+      'web',
+      '--format',
+      'table {{.Name}}\\t{{.DesiredState}}',
+    );
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+DESIRED STATE$/);
+    expect(table).toMatch(/^web\.1\s+Running$/m);
+    expect(
+      await ok('node', 'inspect', '--format', '{{.Status.State}} {{.Spec.Role}}', 'self'),
+    ).toBe('ready manager\n');
+    const [c] = await running('web');
+    const pid = await ok('inspect', '-f', '{{.State.Pid}}', c!.record.Id);
+    expect(Number(pid)).toBe(c!.state.Pid);
+    expect(
+      await ok('ps', '--format', '{{.ID}}', '--filter', 'label=com.docker.swarm.service.name=web'),
+    ).toContain(c!.record.Id.slice(0, 12));
+    const pretty = await ok('service', 'inspect', '--pretty', 'web');
+    expect(pretty).toMatch(
+      /^\nID:\t\t\w+\nName:\t\tweb\nService Mode:\tReplicated\n Replicas:\t2\n/,
+    );
+    expect(pretty).toContain('ContainerSpec:\n Image:\t\tbusybox\n Args:\t\thttpd -f\n');
+    expect(await ok('node', 'inspect', '--pretty', 'self')).toMatch(
+      /\nStatus:\n State:\t\t\tReady\n/,
+    );
+    const bad = await cli('service', 'ls', '--format', '{{.Nope}}');
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toBe('Error: --format: template: no field "Nope" in ".Nope"\n');
+  }, 60_000);
+
   it('refuses bad input with a clear error and changes nothing', async () => {
     const unknown = await cli('service', 'scale', 'nope=3');
     expect(unknown.code).toBe(125);

@@ -82,6 +82,8 @@ describe('image ls --format template', () => {
     expect(formatImageList(rows, { ...f, format: '{{.Repository}}:{{.Tag}} {{.ID}}' })).toBe(
       'a:1 cdcdcdcdcdcd\n',
     );
-    expect(() => formatImageList(rows, { ...f, format: 'yaml' })).toThrow(/unknown format "yaml"/);
+    expect(() => formatImageList(rows, { ...f, format: 'yaml' })).toThrow(
+      /--format "yaml": expected table, json, or a Go template/,
+    );
   });
 });

@@ -1,0 +1,113 @@
+/**
+ * The part of Go's text/template that `docker … --format` is used with, over JSON-shaped
+ * values: literal text around actions `{{.Field.Sub}}`, `{{.}}`, `{{json .X}}`,
+ * `{{index .Labels "key"}}`, `{{join .List ", "}}`, `{{upper .X}}`, `{{lower .X}}`,
+ * `{{len .X}}`, and pipes (`{{.Labels | json}}`). Anything else (range, if, variables) is
+ * refused by name rather than printed wrong.
+ */
+export function renderTemplate(template: string, value: unknown): string {
+  return template.replace(/\{\{-?\s*(.*?)\s*-?\}\}/gs, (_m, action: string) =>
+    print(evaluate(action, value)),
+  );
+}
+
+/** A --format template that cannot be rendered; the CLI turns it into InvalidArgument. */
+export class TemplateError extends Error {}
+
+const FUNCTIONS: Record<string, (args: unknown[], action: string) => unknown> = {
+  json: ([v]) => JSON.stringify(v ?? null),
+  index: ([v, ...keys], action) => {
+    let cur = v;
+    for (const k of keys) {
+      if (cur === null || typeof cur !== 'object') {
+        throw new TemplateError(`"{{${action}}}": cannot index ${print(cur)}`);
+      }
+      cur = (cur as Record<string, unknown>)[String(k)];
+    }
+    return cur;
+  },
+  join: ([list, sep], action) => {
+    if (!Array.isArray(list)) throw new TemplateError(`"{{${action}}}": join needs a list`);
+    return list.map(print).join(typeof sep === 'string' ? sep : '');
+  },
+  upper: ([v]) => print(v).toUpperCase(),
+  lower: ([v]) => print(v).toLowerCase(),
+  len: ([v], action) => {
+    if (Array.isArray(v) || typeof v === 'string') return v.length;
+    if (v !== null && typeof v === 'object') return Object.keys(v).length;
+    throw new TemplateError(`"{{${action}}}": len of ${print(v)}`);
+  },
+};
+
+function evaluate(action: string, dot: unknown): unknown {
+  let piped: { value: unknown } | undefined;
+  for (const stage of splitOutsideQuotes(action, '|')) {
+    const words = splitOutsideQuotes(stage.trim(), ' ').filter((w) => w !== '');
+    const [head, ...rest] = words;
+    if (head === undefined) throw new TemplateError(`empty template action "{{${action}}}"`);
+    const args = rest.map((w) => operand(w, dot, action));
+    if (piped) args.push(piped.value);
+    const fn = FUNCTIONS[head];
+    if (fn) {
+      piped = { value: fn(args, action) };
+    } else if (args.length === 0) {
+      piped = { value: operand(head, dot, action) };
+    } else {
+      throw new TemplateError(
+        `unsupported template action "{{${action}}}" (use {{.Field}}, json, index, join, upper, lower, len)`,
+      );
+    }
+  }
+  return piped?.value;
+}
+
+/** A field path from dot, a quoted string, or a number. */
+function operand(word: string, dot: unknown, action: string): unknown {
+  if (/^"(?:[^"\\]|\\.)*"$/.test(word)) return JSON.parse(word) as string;
+  if (/^`[^`]*`$/.test(word)) return word.slice(1, -1);
+  if (/^-?\d+$/.test(word)) return Number(word);
+  if (!/^\.(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?$/.test(word)) {
+    throw new TemplateError(
+      `unsupported template action "{{${action}}}" (use {{.Field}}, json, index, join, upper, lower, len)`,
+    );
+  }
+  let v: unknown = dot;
+  for (const key of word.split('.').filter((k) => k !== '')) {
+    v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+    if (v === undefined) throw new TemplateError(`template: no field "${key}" in "${word}"`);
+  }
+  return v;
+}
+
+function splitOutsideQuotes(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i] ?? '';
+    if (quote) {
+      cur += c;
+      if (c === '\\' && quote === '"') cur += s[++i] ?? '';
+      else if (c === quote) quote = '';
+    } else if (c === '"' || c === '`') {
+      quote = c;
+      cur += c;
+    } else if (c === sep) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Go prints maps as map[k:v] and slices as [a b]; nothing as <no value>. */
+function print(v: unknown): string {
+  if (v === undefined || v === null) return '<no value>';
+  if (Array.isArray(v)) return `[${v.map(print).join(' ')}]`;
+  if (typeof v === 'object') {
+    const entries = Object.entries(v).sort(([a], [b]) => a.localeCompare(b));
+    return `map[${entries.map(([k, x]) => `${k}:${print(x)}`).join(' ')}]`;
+  }
+  return String(v);
+}
