@@ -1,25 +1,9 @@
 import type { Node, Service } from '../../api/index.js';
 import { humanDuration } from '../../api/human-units.js';
+import { formatGoDuration as goDuration } from '../../compose/units.js';
 
 // `service inspect --pretty` and `node inspect --pretty`: docker's human-readable layout
 // (label, colon, tab-aligned value; nested items indented by one space), one block per object.
-
-/** A Go time.Duration as its String method prints it ("1m30s", "500ms", "0s"). */
-export function goDuration(ns: number): string {
-  if (ns === 0) return '0s';
-  const sign = ns < 0 ? '-' : '';
-  const abs = Math.abs(ns);
-  const trim = (v: number): string => String(Number(v.toFixed(9)));
-  if (abs < 1e3) return `${sign}${abs}ns`;
-  if (abs < 1e6) return `${sign}${trim(abs / 1e3)}µs`;
-  if (abs < 1e9) return `${sign}${trim(abs / 1e6)}ms`;
-  const h = Math.floor(abs / 3.6e12);
-  const m = Math.floor((abs % 3.6e12) / 6e10);
-  const s = trim((abs % 6e10) / 1e9);
-  if (h > 0) return `${sign}${h}h${m}m${s}s`;
-  if (m > 0) return `${sign}${m}m${s}s`;
-  return `${sign}${s}s`;
-}
 
 /** go-units BytesSize: binary units, four significant digits ("64MiB", "1.953GiB"). */
 export function bytesSize(bytes: number): string {
