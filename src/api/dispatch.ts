@@ -157,15 +157,27 @@ export const dispatchTopics = {
 export interface LogsRequest {
   requestId: string;
   serviceId: string;
-  /** Task id → the name docker prints (`web.1.<id>`). */
-  taskNames: Record<string, string>;
   tail?: number;
+  /** Only lines written at or after this time (ms since the epoch). */
+  sinceMs?: number;
   follow: boolean;
   /** Ends a followed stream (the client went away). */
   cancel?: boolean;
 }
 
-export type LogsChunk = { lines: string[] } | { done: true; error?: string };
+/** One line of a service's logs as the node of its task sends it; the CLI writes the prefix. */
+export interface ServiceLogLine {
+  taskId: string;
+  /** The node's hostname, as docker's `task@node` prefix shows it. */
+  node: string;
+  stream: 'stdout' | 'stderr';
+  /** RFC 3339 with nanoseconds. */
+  time: string;
+  /** Includes the trailing newline when the line had one. */
+  line: string;
+}
+
+export type LogsChunk = { lines: ServiceLogLine[] } | { done: true; error?: string };
 
 /**
  * NATS subject names of the dispatch protocol, the one source for the worker, the dispatcher and

@@ -372,32 +372,49 @@ async function buildApiApp(
     await control().removeService(req.params.id);
     return {};
   });
-  app.get<{ Params: { id: string }; Querystring: { tail?: number; follow?: boolean } }>(
+  app.get<{
+    Params: { id: string };
+    Querystring: { tail?: number; follow?: boolean; since?: number };
+  }>(
     '/services/:id/logs',
     {
       schema: {
         querystring: {
           type: 'object',
-          properties: { tail: { type: 'integer', minimum: 0 }, follow: { type: 'boolean' } },
+          properties: {
+            tail: { type: 'integer', minimum: 0 },
+            follow: { type: 'boolean' },
+            // ms since the epoch
+            since: { type: 'integer', minimum: 0 },
+          },
         },
       },
     },
     async (req, reply) => {
+      // One JSON object per line: the node's line with the task's docker name (`web.1.<id>`).
       const { Readable } = await import('node:stream');
       const service = control().getService(req.params.id);
       const tasks = control().listTasks({ service: service.ID });
+      const names = new Map(tasks.map((t) => [t.ID, t.Name ?? t.ID]));
       const ac = new AbortController();
       req.raw.on('close', () => ac.abort());
-      const stream = Readable.from(
-        daemon.managerOrThrow().serviceLogs({
-          serviceId: service.ID,
-          tasks,
-          ...(req.query.tail !== undefined ? { tail: req.query.tail } : {}),
-          follow: req.query.follow === true,
-          signal: ac.signal,
-        }),
+      const { tail, since, follow } = req.query;
+      const lines = daemon.managerOrThrow().serviceLogs({
+        serviceId: service.ID,
+        tasks,
+        ...(tail !== undefined ? { tail } : {}),
+        ...(since !== undefined ? { sinceMs: since } : {}),
+        follow: follow === true,
+        signal: ac.signal,
+      });
+      const ndjson = Readable.from(
+        (async function* () {
+          for await (const l of lines) {
+            yield `${JSON.stringify({ ...l, task: names.get(l.taskId) ?? l.taskId })}\n`;
+          }
+        })(),
       );
-      return reply.type('text/plain').send(stream);
+      return reply.type('application/x-ndjson').send(ndjson);
     },
   );
 

@@ -12,7 +12,7 @@ import {
   type NodeDescription,
   type NodeRole,
 } from '../api/index.js';
-import type { LogsRequest } from '../api/dispatch.js';
+import type { LogsRequest, ServiceLogLine } from '../api/dispatch.js';
 import type { NodeCredentials } from '../manager/ca/index.js';
 import type { JoinAnswer, Manager, ManagerPorts } from '../manager/manager.js';
 import type { Agent, TaskNetworks } from '../worker/index.js';
@@ -519,18 +519,15 @@ export class Daemon {
   }
 
   /** This node's lines of a service's tasks, for a manager's `service logs`. */
-  private async *logSource(req: LogsRequest, signal: AbortSignal): AsyncIterable<string> {
+  private async *logSource(req: LogsRequest, signal: AbortSignal): AsyncIterable<ServiceLogLine> {
     const { serviceLogs } = await import('./service-logs.js');
     yield* serviceLogs({
       dataRoot: this.config.dataRoot,
       execRoot: this.config.execRoot,
-      serviceId: req.serviceId,
-      taskNames: req.taskNames,
+      request: req,
       nodeName: hostname(),
-      ...(req.tail !== undefined ? { tail: req.tail } : {}),
-      follow: req.follow,
       signal,
-    }) as AsyncIterable<string>;
+    });
   }
 
   private async stopRoles(): Promise<void> {

@@ -39,6 +39,7 @@ import {
   dispatchTopics,
   type LogsChunk,
   type LogsRequest,
+  type ServiceLogLine,
   type PromoteRequest,
 } from '../api/dispatch.js';
 import { ControlApi } from './controlapi/index.js';
@@ -662,16 +663,17 @@ export class Manager {
     serviceId: string;
     tasks: Task[];
     tail?: number;
+    sinceMs?: number;
     follow: boolean;
     signal: AbortSignal;
-  }): AsyncIterable<string> {
+  }): AsyncIterable<ServiceLogLine> {
     const natsClient = () => this.natsClient();
     return (async function* () {
       const nodes = [...new Set(o.tasks.map((t) => t.NodeID).filter((n) => n !== ''))];
       if (nodes.length === 0) return;
       const nc = await natsClient();
       const requestId = randomUUID().replaceAll('-', '');
-      const queue: string[] = [];
+      const queue: ServiceLogLine[] = [];
       const pending = new Set(nodes);
       const heard = new Map(nodes.map((n) => [n, Date.now()]));
       let wake: (() => void) | undefined;
@@ -696,8 +698,8 @@ export class Manager {
       const req: LogsRequest = {
         requestId,
         serviceId: o.serviceId,
-        taskNames: Object.fromEntries(o.tasks.map((t) => [t.ID, t.Name ?? t.ID])),
         ...(o.tail !== undefined ? { tail: o.tail } : {}),
+        ...(o.sinceMs !== undefined ? { sinceMs: o.sinceMs } : {}),
         follow: o.follow,
       };
       send(req);

@@ -8,6 +8,7 @@ import {
   type HeartbeatReply,
   type LogsChunk,
   type LogsRequest,
+  type ServiceLogLine,
   type PromoteReply,
   type PromoteRequest,
   type NetworkView,
@@ -37,7 +38,7 @@ export interface AgentConfig {
   /** Told the role the managers want this node in, at each register and heartbeat. */
   onRole?: (role: NodeRole) => void;
   /** This node's log lines of a service, for `service logs` asked on any manager. */
-  logSource?: (req: LogsRequest, signal: AbortSignal) => AsyncIterable<string>;
+  logSource?: (req: LogsRequest, signal: AbortSignal) => AsyncIterable<ServiceLogLine>;
 }
 
 const encoder = new TextEncoder();
@@ -148,7 +149,7 @@ export class Agent {
       if (this.nc && !this.nc.isClosed()) this.nc.publish(subject, enc(chunk));
     };
     void (async () => {
-      let batch: string[] = [];
+      let batch: ServiceLogLine[] = [];
       let timer: NodeJS.Timeout | undefined;
       const flush = (): void => {
         clearTimeout(timer);

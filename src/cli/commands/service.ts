@@ -11,6 +11,7 @@ import {
 } from './service-update.js';
 import { parsePublish } from './publish-flag.js';
 import { printServices, printTasks, taskRows } from './service-table.js';
+import type { ServiceLogsFlags } from './service-logs.js';
 import { formatObjects } from '../../api/list-format.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -547,11 +548,17 @@ export function registerServiceCommands(program: Command): void {
     .argument('<service>')
     .option('-f, --follow', 'follow log output')
     .option('-n, --tail <n>', 'number of lines to show from the end of the logs')
-    .action(async (ref: string, opts: { follow?: boolean; tail?: string }, cmd: Command) => {
-      const q = new URLSearchParams();
-      if (opts.follow) q.set('follow', 'true');
-      if (opts.tail !== undefined && opts.tail !== 'all') q.set('tail', opts.tail);
-      await client(cmd).stream(`/services/${encodeURIComponent(ref)}/logs?${q}`, process.stdout);
+    .option('-t, --timestamps', 'show timestamps')
+    .option(
+      '--since <when>',
+      'only lines since a time (RFC 3339, unix seconds) or for a duration (10m)',
+    )
+    .option('--raw', 'do not prefix the lines with their task')
+    .option('--no-task-ids', 'do not show task IDs in the prefix')
+    .option('--no-trunc', 'show task IDs in full')
+    .action(async (ref: string, opts: ServiceLogsFlags, cmd: Command) => {
+      const { streamServiceLogs } = await import('./service-logs.js');
+      await streamServiceLogs(client(cmd), ref, opts);
     });
 }
 

@@ -482,14 +482,29 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       'busybox',
       'sh',
       '-c',
-      'echo hello; sleep 1000',
+      'echo hello; echo oops >&2; sleep 1000',
     );
     const logs = await until(
-      'a log line',
-      () => ok('service', 'logs', 'echo'),
-      (l) => l !== '',
+      'both log lines',
+      () => cli('service', 'logs', 'echo'),
+      (r) => r.stdout !== '' && r.stderr !== '',
     );
-    expect(logs).toMatch(/^echo\.1\.\w+@\S+ +\| hello\n$/);
+    // docker's prefix with 12 characters of the task id; stderr lines on stderr.
+    expect(logs.stdout).toMatch(/^echo\.1\.\w{12}@\S+ {4}\| hello\n$/);
+    expect(logs.stderr).toMatch(/^echo\.1\.\w{12}@\S+ {4}\| oops\n$/);
+    expect(await ok('service', 'logs', '--raw', 'echo')).toBe('hello\n');
+    expect(await ok('service', 'logs', '--no-task-ids', 'echo')).toMatch(
+      /^echo\.1@\S+ {4}\| hello\n$/,
+    );
+    expect(await ok('service', 'logs', '--no-trunc', 'echo')).toMatch(/^echo\.1\.\w{25}@/);
+    expect(await ok('service', 'logs', '-t', '--raw', 'echo')).toMatch(
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z hello\n$/,
+    );
+    expect(await ok('service', 'logs', '--since', '2m', '--raw', 'echo')).toBe('hello\n');
+    expect(await ok('service', 'logs', '--since', '2100-01-01T00:00:00Z', 'echo')).toBe('');
+    const badSince = await cli('service', 'logs', '--since', 'yesterday', 'echo');
+    expect(badSince.code).toBe(125);
+    expect(badSince.stderr).toContain('invalid value "yesterday" for --since');
     const token = (await ok('swarm', 'join-token', '-q', 'worker')).trim();
     expect(token).toMatch(/^SWMTKN-1-\w{50}-\w{25}$/);
     const rotated = (await ok('swarm', 'join-token', '--rotate', '-q', 'worker')).trim();

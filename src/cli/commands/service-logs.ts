@@ -1,0 +1,76 @@
+import { PassThrough } from 'node:stream';
+import type { ServiceLogLine } from '../../api/dispatch.js';
+import { invalidArgument } from '../../api/errors.js';
+import { parseDurationNs } from '../../compose/units.js';
+import type { ApiClient } from '../client.js';
+
+export interface ServiceLogsFlags {
+  follow?: boolean;
+  tail?: string;
+  timestamps?: boolean;
+  since?: string;
+  raw?: boolean;
+  /** false with --no-task-ids */
+  taskIds: boolean;
+  /** false with --no-trunc */
+  trunc: boolean;
+}
+
+/** `--since` as docker takes it: RFC 3339 or a date, unix seconds, or a Go duration back from now. */
+export function parseSince(text: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const ns = parseDurationNs(text);
+  if (ns !== undefined) return now - Math.round(ns / 1e6);
+  const t = Date.parse(text);
+  if (!Number.isNaN(t)) return t;
+  throw invalidArgument(
+    `invalid value "${text}" for --since: use a time (2026-11-30T06:00:00Z), unix seconds or a duration (10m)`,
+  );
+}
+
+/** docker's prefix: `web.1.<12 chars of the task id>@node    | `, or what the flags leave of it. */
+export function logPrefix(l: ServiceLogLine & { task: string }, f: ServiceLogsFlags): string {
+  if (f.raw) return '';
+  const cut = l.task.lastIndexOf(`.${l.taskId}`);
+  const base = cut > 0 ? l.task.slice(0, cut) : l.task;
+  const id = !f.taskIds ? '' : `.${f.trunc ? l.taskId.slice(0, 12) : l.taskId}`;
+  return `${base}${id}@${l.node}    | `;
+}
+
+/**
+ * Prints a service's log lines as docker does: each with its task's prefix, stderr lines on
+ * stderr, the timestamp after the prefix with -t.
+ */
+export async function streamServiceLogs(
+  api: ApiClient,
+  ref: string,
+  f: ServiceLogsFlags,
+): Promise<void> {
+  const q = new URLSearchParams();
+  if (f.follow) q.set('follow', 'true');
+  if (f.tail !== undefined && f.tail !== 'all') {
+    if (!/^\d+$/.test(f.tail)) throw invalidArgument(`invalid value "${f.tail}" for --tail`);
+    q.set('tail', f.tail);
+  }
+  if (f.since !== undefined) q.set('since', String(Math.max(0, parseSince(f.since))));
+  const pass = new PassThrough();
+  const done = api.stream(`/services/${encodeURIComponent(ref)}/logs?${q}`, pass).finally(() => {
+    pass.end();
+  });
+  done.catch(() => undefined); // surfaces below, after what arrived is printed
+  let buf = '';
+  for await (const chunk of pass) {
+    buf += (chunk as Buffer).toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const text = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (text === '') continue;
+      const l = JSON.parse(text) as ServiceLogLine & { task: string };
+      const line = l.line.endsWith('\n') ? l.line : `${l.line}\n`;
+      const out = `${logPrefix(l, f)}${f.timestamps ? `${l.time} ` : ''}${line}`;
+      (l.stream === 'stderr' ? process.stderr : process.stdout).write(out);
+    }
+  }
+  await done;
+}
