@@ -7,9 +7,10 @@ import type { TaskNetworks } from './task-networks.js';
 /**
  * The runtime executor with the task's overlay networks around it: the namespace is prepared
  * before the container is created in it, and released once the container has exited (its
- * address may go to another task from then on) or is removed.
+ * address may go to another task from then on) or is removed. It implements every optional
+ * method of Executor too (`Required`), so one added there cannot be silently dropped here.
  */
-export class NetworkedExecutor implements Executor {
+export class NetworkedExecutor implements Required<Executor> {
   private readonly taskOf = new Map<string, string>();
 
   constructor(
