@@ -109,15 +109,24 @@ export class ApiClient {
     return this.call<T>('DELETE', path);
   }
 
-  /** Streams a text response (logs) to `out`. */
-  async stream(path: string, out: NodeJS.WritableStream): Promise<void> {
+  /** Reads an NDJSON response (logs) one object at a time, as the lines arrive. */
+  async *ndjson<T>(path: string): AsyncGenerator<T> {
     const res = await this.raw('GET', path);
     if ((res.statusCode ?? 500) >= 400) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       throw errorFrom(Buffer.concat(chunks).toString('utf8'), res.statusCode ?? 500);
     }
-    for await (const c of res) out.write(c as Buffer);
+    let buf = '';
+    for await (const c of res) {
+      buf += (c as Buffer).toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line !== '') yield JSON.parse(line) as T;
+      }
+    }
   }
 
   /** True when a daemon answers on the socket. */

@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import type {
   ContainerInfo,
   ImageInspect,
@@ -35,23 +34,7 @@ export class RemoteRuntime {
     const q = new URLSearchParams();
     if (opts.follow) q.set('follow', 'true');
     if (opts.tail !== undefined) q.set('tail', String(opts.tail));
-    const pass = new PassThrough();
-    const done = this.api.stream(`/containers/${seg(ref)}/logs?${q}`, pass).finally(() => {
-      pass.end();
-    });
-    // Errors surface from `done`; the loop below only reads what arrived.
-    done.catch(() => undefined);
-    let buf = '';
-    for await (const chunk of pass) {
-      buf += (chunk as Buffer).toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line !== '') yield JSON.parse(line) as LogEntry;
-      }
-    }
-    await done;
+    yield* this.api.ndjson<LogEntry>(`/containers/${seg(ref)}/logs?${q}`);
   }
 
   async stop(ref: string, timeoutSec?: number): Promise<void> {

@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import type { ServiceLogLine } from '../../api/dispatch.js';
 import { invalidArgument } from '../../api/errors.js';
 import { parseDurationNs } from '../../compose/units.js';
@@ -53,24 +52,12 @@ export async function streamServiceLogs(
     q.set('tail', f.tail);
   }
   if (f.since !== undefined) q.set('since', String(Math.max(0, parseSince(f.since))));
-  const pass = new PassThrough();
-  const done = api.stream(`/services/${encodeURIComponent(ref)}/logs?${q}`, pass).finally(() => {
-    pass.end();
-  });
-  done.catch(() => undefined); // surfaces below, after what arrived is printed
-  let buf = '';
-  for await (const chunk of pass) {
-    buf += (chunk as Buffer).toString('utf8');
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const text = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (text === '') continue;
-      const l = JSON.parse(text) as ServiceLogLine & { task: string };
-      const line = l.line.endsWith('\n') ? l.line : `${l.line}\n`;
-      const out = `${logPrefix(l, f)}${f.timestamps ? `${l.time} ` : ''}${line}`;
-      (l.stream === 'stderr' ? process.stderr : process.stdout).write(out);
-    }
+  const lines = api.ndjson<ServiceLogLine & { task: string }>(
+    `/services/${encodeURIComponent(ref)}/logs?${q}`,
+  );
+  for await (const l of lines) {
+    const line = l.line.endsWith('\n') ? l.line : `${l.line}\n`;
+    const out = `${logPrefix(l, f)}${f.timestamps ? `${l.time} ` : ''}${line}`;
+    (l.stream === 'stderr' ? process.stderr : process.stdout).write(out);
   }
-  await done;
 }

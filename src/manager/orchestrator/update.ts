@@ -102,7 +102,11 @@ export function planUpdate(input: UpdateInput): UpdatePlan {
     const newest = fresh
       .filter((t) => !hasExited(t) && t.DesiredState !== 'remove' && t.DesiredState !== 'shutdown')
       .at(-1);
-    const createdInUpdate = fresh.filter((t) => (parseTimeMs(t.CreatedAt) ?? 0) >= startedMs);
+    // Only an update under way has tasks of its own: otherwise a restart's replacement made in
+    // this pass's millisecond would count as updated, and its failure pause a non-update.
+    const createdInUpdate = UPDATING.has(state ?? '')
+      ? fresh.filter((t) => (parseTimeMs(t.CreatedAt) ?? 0) >= startedMs)
+      : [];
     if (createdInUpdate.length > 0) updated++;
     const failures = createdInUpdate.filter(
       (t) => t.Status.State === 'failed' || t.Status.State === 'rejected',

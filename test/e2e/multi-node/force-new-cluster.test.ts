@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, LAB_TOOLS, skipE2e, tsswarm, type Run } from '../../helpers/e2e.js';
-import { busyboxImage } from '../../helpers/images.js';
+import { eventually, jsonLines, LAB_TOOLS, skipE2e, TestLab } from '../../helpers/e2e.js';
 
 // `swarm init --force-new-cluster` on real daemons: a lab of 3 managers loses two of them for
 // good (power cut: daemon, nats-server, containers); the third becomes a one-manager swarm with
@@ -10,20 +8,9 @@ import { busyboxImage } from '../../helpers/images.js';
 const skip = skipE2e('force-new-cluster e2e', LAB_TOOLS);
 const LAB = `f${randomBytes(2).toString('hex')}`;
 
-const jsonLines = <T>(out: string): T[] =>
-  out
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as T);
-
 describe.skipIf(skip)('swarm init --force-new-cluster (lab of 3 managers)', () => {
-  let dataRoot = '';
-  let sockets = new Map<string, string>();
-  const lab = (args: string[], timeoutMs = 60_000) =>
-    tsswarm(['--data-root', dataRoot, 'lab', ...args], { timeoutMs });
-  const on = (name: string, args: string[], timeoutMs = 30_000): Promise<Run> =>
-    tsswarm(['-H', `unix://${sockets.get(name) ?? ''}`, ...args], { timeoutMs });
+  let lab: TestLab;
+  const on = (node: string, args: string[], timeoutMs?: number) => lab.on(node, args, timeoutMs);
   const hostname = (name: string) => `${LAB}-${name}`;
   const nodeTable = async (via: string) => {
     const r = await on(via, ['node', 'ls', '--format', 'json']);
@@ -44,26 +31,11 @@ describe.skipIf(skip)('swarm init --force-new-cluster (lab of 3 managers)', () =
   };
 
   beforeAll(async () => {
-    dataRoot = await mkdtemp('/tmp/tsswarm-force-');
-    await busyboxImage(dataRoot);
-    const r = await lab(['create', LAB, '--managers', '3', '--workers', '0'], 120_000);
-    expect(r.code, r.stderr).toBe(0);
-    const rows = JSON.parse((await lab(['ls', '--format', 'json'])).stdout) as {
-      lab: string;
-      name: string;
-      socket: string;
-    }[];
-    sockets = new Map(rows.filter((n) => n.lab === LAB).map((n) => [n.name, n.socket]));
-    expect(sockets.size).toBe(3);
+    lab = await TestLab.create(LAB, { managers: 3, workers: 0 });
+    expect(lab.nodes).toEqual(['manager1', 'manager2', 'manager3']);
   }, 180_000);
 
-  afterAll(async () => {
-    try {
-      await lab(['rm', LAB], 120_000);
-    } finally {
-      await rm(dataRoot, { recursive: true, force: true });
-    }
-  }, 180_000);
+  afterAll(() => lab?.destroy(), 180_000);
 
   it('keeps services, nodes and tasks, demotes the lost managers, and accepts writes', async () => {
     await eventually(
@@ -92,7 +64,7 @@ describe.skipIf(skip)('swarm init --force-new-cluster (lab of 3 managers)', () =
     expect(created.code, created.stderr).toBe(0);
 
     for (const m of ['manager2', 'manager3']) {
-      expect((await lab(['kill', '--all', LAB, m])).code).toBe(0);
+      expect((await lab.lab(['kill', '--all', LAB, m])).code).toBe(0);
     }
     // Without a quorum, writes fail (the survivor cannot commit).
     await eventually(

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_TOOLS, skipE2e, tsswarm, until, type Run } from '../../helpers/e2e.js';
-import { busyboxImage } from '../../helpers/images.js';
+import { jsonLines, LAB_TOOLS, skipE2e, TestLab, until } from '../../helpers/e2e.js';
 
 // Nothing deployed is lost when the whole cluster goes down at once: every daemon SIGKILLed
 // together (containers keep running and are adopted), then every node power-cut (daemons,
@@ -22,25 +20,10 @@ interface TaskRow {
   CurrentState: string;
 }
 
-const jsonLines = <T>(out: string): T[] =>
-  out
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as T);
-
 describe.skipIf(skip)('a whole-cluster restart loses nothing (lab of 3 managers, 1 worker)', () => {
-  let dataRoot = '';
-  let sockets = new Map<string, string>();
-  const lab = (args: string[], timeoutMs = 60_000) =>
-    tsswarm(['--data-root', dataRoot, 'lab', ...args], { timeoutMs });
-  const on = (name: string, args: string[], timeoutMs = 30_000): Promise<Run> =>
-    tsswarm(['-H', `unix://${sockets.get(name) ?? ''}`, ...args], { timeoutMs });
-  const ok = async (name: string, args: string[], timeoutMs = 60_000): Promise<string> => {
-    const r = await on(name, args, timeoutMs);
-    if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} on ${name}: ${r.stderr}`);
-    return r.stdout;
-  };
+  let lab: TestLab;
+  const on = (node: string, args: string[]) => lab.on(node, args);
+  const ok = (node: string, args: string[], timeoutMs?: number) => lab.ok(node, args, timeoutMs);
   /** The running tasks of web as manager1 sees them, once it answers at all. */
   const runningWeb = async (): Promise<TaskRow[]> => {
     const r = await on('manager1', ['service', 'ps', 'web', '--no-trunc', '--format', 'json']);
@@ -49,7 +32,7 @@ describe.skipIf(skip)('a whole-cluster restart loses nothing (lab of 3 managers,
       (t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running'),
     );
   };
-  /** What a user deployed: services with their spec versions, networks, secrets, configs. */
+  /** What a user deployed: the service (same id), the network, secrets and configs. */
   const deployed = async () => {
     const names = async (args: string[]) =>
       (await ok('manager1', [...args, '--format', '{{.Name}}'])).trim().split('\n').sort();
@@ -73,19 +56,10 @@ describe.skipIf(skip)('a whole-cluster restart loses nothing (lab of 3 managers,
   };
 
   beforeAll(async () => {
-    dataRoot = await mkdtemp('/tmp/tsswarm-restart-');
-    await busyboxImage(dataRoot);
-    const r = await lab(['create', LAB, '--managers', '3', '--workers', '1'], 180_000);
-    expect(r.code, r.stderr).toBe(0);
-    const rows = JSON.parse((await lab(['ls', '--format', 'json'])).stdout) as {
-      lab: string;
-      name: string;
-      socket: string;
-    }[];
-    sockets = new Map(rows.filter((n) => n.lab === LAB).map((n) => [n.name, n.socket]));
-    expect([...sockets.keys()].sort()).toEqual(NODES);
+    lab = await TestLab.create(LAB, { managers: 3, workers: 1 });
+    expect(lab.nodes).toEqual(NODES);
     await until('three managers', readyManagers, (m) => m.join() === 'Leader,Reachable,Reachable');
-    const secret = join(dataRoot, 'secret.txt');
+    const secret = join(lab.dataRoot, 'secret.txt');
     writeFileSync(secret, 'pw');
     await ok('manager1', ['secret', 'create', 'pw', secret]);
     await ok('manager1', ['config', 'create', 'conf', secret]);
@@ -115,20 +89,14 @@ describe.skipIf(skip)('a whole-cluster restart loses nothing (lab of 3 managers,
     );
   }, 300_000);
 
-  afterAll(async () => {
-    try {
-      await lab(['rm', LAB], 180_000);
-    } finally {
-      await rm(dataRoot, { recursive: true, force: true });
-    }
-  }, 200_000);
+  afterAll(() => lab?.destroy(), 200_000);
 
   it('every daemon SIGKILLed at once: the same state and the same running tasks after start', async () => {
     const before = await deployed();
     const tasks = (await runningWeb()).map((t) => t.ID).sort();
     expect(tasks).toHaveLength(6);
-    for (const n of NODES) expect((await lab(['kill', LAB, n])).code).toBe(0);
-    for (const n of NODES) expect((await lab(['start', LAB, n], 120_000)).code).toBe(0);
+    for (const n of NODES) expect((await lab.lab(['kill', LAB, n])).code).toBe(0);
+    for (const n of NODES) expect((await lab.lab(['start', LAB, n], 120_000)).code).toBe(0);
     await until(
       'a leader and two reachable managers',
       readyManagers,
@@ -148,8 +116,8 @@ describe.skipIf(skip)('a whole-cluster restart loses nothing (lab of 3 managers,
 
   it('every node power-cut at once: state back from disk, the tasks run again, none twice', async () => {
     const before = await deployed();
-    for (const n of NODES) expect((await lab(['kill', '--all', LAB, n])).code).toBe(0);
-    for (const n of NODES) expect((await lab(['start', LAB, n], 120_000)).code).toBe(0);
+    for (const n of NODES) expect((await lab.lab(['kill', '--all', LAB, n])).code).toBe(0);
+    for (const n of NODES) expect((await lab.lab(['start', LAB, n], 120_000)).code).toBe(0);
     await until(
       'a leader and two reachable managers',
       readyManagers,

@@ -119,6 +119,24 @@ describe('paused update', () => {
   });
 });
 
+describe('no update under way', () => {
+  it('a task that fails in the very millisecond of the pass is not an update failure', async () => {
+    const { planUpdate } = await import('../../../src/manager/orchestrator/index.js');
+    const { makeTask, T0 } = await import('../scheduler/fixtures.js');
+    const cfg: UpdateConfig = { Parallelism: 1, FailureAction: 'pause' };
+    const s = svc('app:1', cfg, 2);
+    // A restart's replacement made in this pass's millisecond, which failed at once.
+    const tasks = [
+      makeTask('t1', s, { slot: 1, state: 'failed', desired: 'shutdown', exitCode: 1 }),
+      makeTask('t2', s, { slot: 2, state: 'running' }),
+    ];
+    for (const service of [s, { ...s, UpdateStatus: { State: 'completed' as const } }]) {
+      const plan = planUpdate({ service, tasks, nowMs: Date.parse(T0) });
+      expect(plan.status).toBeUndefined();
+    }
+  });
+});
+
 describe('rolling update properties (seeded)', () => {
   // mulberry32: small, seeded, so a failure names the case that broke.
   const rng = (seed: number) => () => {

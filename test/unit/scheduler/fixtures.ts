@@ -1,6 +1,6 @@
 import type { Node, Service, ServiceSpec, Task, TaskState } from '../../../src/api/index.js';
 
-const T0 = '2026-01-01T00:00:00.000Z';
+export const T0 = '2026-01-01T00:00:00.000Z';
 
 export function makeNode(
   id: string,
