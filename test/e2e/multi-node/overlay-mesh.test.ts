@@ -160,6 +160,10 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks across a 3-node lab 
       ]);
       expect(r.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
       expect(seen.has(r.stdout.trim())).toBe(true);
+      // From inside a task too (client is on front, not on ingress), as Docker's mesh answers.
+      const fromTask = new Set<string>();
+      for (let i = 0; i < 3; i++) fromTask.add(await clientFetch(`http://${n.address}:8080/`));
+      expect(fromTask).toEqual(seen);
     }
 
     await ok('service', 'scale', 'web=1');

@@ -266,6 +266,12 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
     }
     expect([...seen].every((h) => /^[0-9a-f]{12}$/.test(h))).toBe(true);
     expect(seen.size).toBe(2);
+    // From inside a task too, as Docker's mesh: loner is on another overlay network than web.
+    const fromTask = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      fromTask.add(await fetch((c) => inTask('loner', c), `http://${nodeAddr}:8080/`));
+    }
+    expect(fromTask).toEqual(seen);
   });
 
   it('stack deploy creates <stack>_default and its networks, services find each other by short name; stack rm removes them', async () => {
