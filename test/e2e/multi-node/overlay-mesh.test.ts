@@ -1,46 +1,15 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
+import { LAB_TOOLS, run, skipE2e, tsswarm } from '../../helpers/e2e.js';
 import { busyboxImage } from '../../helpers/images.js';
 
 // Three lab nodes (one manager, two workers): a service spread over them, a client on the
 // manager, VXLAN between the lab namespaces. Traffic stays inside the lab.
 const L = `nm${randomBytes(2).toString('hex')}`;
-const repo = join(import.meta.dirname, '../../..');
-const cli = join(repo, 'bin/tsswarm');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const built =
-  existsSync(join(repo, 'dist/tsswarm.mjs')) && existsSync(join(repo, 'build/tsswarm-shim'));
-const ci = process.env['CI'] === 'true';
-const skipReason = !isRoot
-  ? 'needs root'
-  : !haveNats
-    ? 'needs nats-server'
-    : !built
-      ? 'needs npm run build'
-      : '';
-if (skipReason && !ci) console.warn(`overlay mesh e2e skipped: ${skipReason}`);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const skip = skipE2e('overlay mesh e2e', LAB_TOOLS);
 
 const httpd = ['sh', '-c', 'hostname > /tmp/index.html; exec httpd -f -p 80 -h /tmp'];
 
@@ -52,14 +21,14 @@ interface NodeRow {
   socket: string;
 }
 
-describe.skipIf(skipReason !== '' && !ci)('overlay networks across a 3-node lab (root)', () => {
+describe.skipIf(skip)('overlay networks across a 3-node lab (root)', () => {
   let dataRoot = '';
   let nodes: NodeRow[] = [];
-  const lab = (args: string[], timeoutMs?: number) =>
-    run(cli, ['--data-root', dataRoot, 'lab', ...args], timeoutMs);
+  const lab = (args: string[], timeoutMs = 60_000) =>
+    tsswarm(['--data-root', dataRoot, 'lab', ...args], { timeoutMs });
   const manager = (): NodeRow => nodes.find((n) => n.name === 'manager1')!;
   const ok = async (...args: string[]): Promise<string> => {
-    const r = await run(cli, ['-H', `unix://${manager().socket}`, ...args], 90_000);
+    const r = await tsswarm(['-H', `unix://${manager().socket}`, ...args], { timeoutMs: 90_000 });
     if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     return r.stdout;
   };
@@ -68,7 +37,7 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks across a 3-node lab 
     const exec = dirname(manager().socket);
     const rt = ['--data-root', join(dirname(exec), 'data'), '--exec-root', exec];
     if (clientId === '') {
-      const ids = await run(cli, [
+      const ids = await tsswarm([
         ...rt,
         'ps',
         '-q',
@@ -79,7 +48,7 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks across a 3-node lab 
     }
     const id = clientId;
     if (id === '') return 'error: no client container';
-    const r = await run(cli, [...rt, 'exec', id, 'timeout', '3', 'wget', '-qO-', url]);
+    const r = await tsswarm([...rt, 'exec', id, 'timeout', '3', 'wget', '-qO-', url]);
     return r.code === 0 ? r.stdout.trim() : `error ${r.code}: ${r.stderr.trim()}`;
   };
 
