@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_TOOLS, run, skipE2e, tsswarm } from '../../helpers/e2e.js';
-import { busyboxImage } from '../../helpers/images.js';
+import { LAB_TOOLS, run, skipE2e, TestLab, tsswarm } from '../../helpers/e2e.js';
 
 // Three lab nodes (one manager, two workers): a service spread over them, a client on the
 // manager, VXLAN between the lab namespaces. Traffic stays inside the lab.
@@ -22,10 +19,8 @@ interface NodeRow {
 }
 
 describe.skipIf(skip)('overlay networks across a 3-node lab (root)', () => {
-  let dataRoot = '';
+  let lab: TestLab | undefined;
   let nodes: NodeRow[] = [];
-  const lab = (args: string[], timeoutMs = 60_000) =>
-    tsswarm(['--data-root', dataRoot, 'lab', ...args], { timeoutMs });
   const manager = (): NodeRow => nodes.find((n) => n.name === 'manager1')!;
   const ok = async (...args: string[]): Promise<string> => {
     const r = await tsswarm(['-H', `unix://${manager().socket}`, ...args], { timeoutMs: 90_000 });
@@ -53,19 +48,14 @@ describe.skipIf(skip)('overlay networks across a 3-node lab (root)', () => {
   };
 
   beforeAll(async () => {
-    dataRoot = await mkdtemp(join(tmpdir(), 'tsswarm-mesh-'));
-    await busyboxImage(dataRoot);
-    const r = await lab(['create', L, '--managers', '1', '--workers', '2'], 180_000);
-    if (r.code !== 0) throw new Error(`lab create: ${r.stderr}`);
-    nodes = (JSON.parse((await lab(['ls', '--format', 'json'])).stdout) as NodeRow[]).filter(
+    lab = await TestLab.create(L, { managers: 1, workers: 2 });
+    nodes = (JSON.parse((await lab.lab(['ls', '--format', 'json'])).stdout) as NodeRow[]).filter(
       (n) => n.lab === L,
     );
   }, 240_000);
 
   afterAll(async () => {
-    if (dataRoot === '') return;
-    await lab(['rm', L], 120_000);
-    await rm(dataRoot, { recursive: true, force: true });
+    await lab?.destroy();
   }, 180_000);
 
   it('reaches every replica on other nodes by name, publishes on every node, follows a scale-down', async () => {

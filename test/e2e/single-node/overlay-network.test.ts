@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/api/index.js';
-import { LAB_TOOLS, run, skipE2e, tsswarm, until, type Run } from '../../helpers/e2e.js';
-import { busyboxImage } from '../../helpers/images.js';
+import { LAB_TOOLS, run, skipE2e, TestLab, tsswarm, until, type Run } from '../../helpers/e2e.js';
 
 // One lab node (its own network namespace, daemon and data root): every device, nft table and
 // task namespace the overlay makes lives there or under /run/netns, and traffic stays inside.
@@ -17,14 +16,12 @@ const skip = skipE2e('overlay network e2e', LAB_TOOLS);
 const httpd = ['sh', '-c', 'hostname > /tmp/index.html; exec httpd -f -p 80 -h /tmp'];
 
 describe.skipIf(skip)('overlay networks on a one-node lab (root)', () => {
-  let dataRoot = '';
+  let lab: TestLab | undefined;
   let nodeData = '';
   let nodeExec = '';
   let nodeAddr = '';
   let nodePid = 0;
 
-  const lab = (args: string[], timeoutMs = 60_000) =>
-    tsswarm(['--data-root', dataRoot, 'lab', ...args], { timeoutMs });
   const ts = (...args: string[]) => tsswarm(['-H', `unix://${nodeExec}/tsswarm.sock`, ...args]);
   const ok = async (...args: string[]): Promise<string> => {
     const r = await ts(...args);
@@ -65,11 +62,8 @@ describe.skipIf(skip)('overlay networks on a one-node lab (root)', () => {
     (await inNode(['nft', 'list', 'tables'])).stdout.split('\n').filter((l) => l.includes(' tsw'));
 
   beforeAll(async () => {
-    dataRoot = await mkdtemp(join(tmpdir(), 'tsswarm-net-'));
-    await busyboxImage(dataRoot);
-    const r = await lab(['create', L, '--managers', '1', '--workers', '0'], 120_000);
-    if (r.code !== 0) throw new Error(`lab create: ${r.stderr}`);
-    const rows = JSON.parse((await lab(['ls', '--format', 'json'])).stdout) as {
+    lab = await TestLab.create(L, { managers: 1, workers: 0 });
+    const rows = JSON.parse((await lab.lab(['ls', '--format', 'json'])).stdout) as {
       lab: string;
       address: string;
       pid: number;
@@ -84,9 +78,7 @@ describe.skipIf(skip)('overlay networks on a one-node lab (root)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (dataRoot === '') return;
-    await lab(['rm', L], 120_000);
-    await rm(dataRoot, { recursive: true, force: true });
+    await lab?.destroy();
   }, 180_000);
 
   it('creates, lists and inspects overlay networks; refuses bad input and changes nothing', async () => {
