@@ -1,7 +1,8 @@
 // Overlay data path across lab nodes (issue #6 targets), one JSON line: HTTP requests per second
 // from a client task on the manager to a busybox httpd task pinned to the worker, straight to the
 // task's overlay address (the anchor), through the service VIP, and through the routing mesh
-// (the published port on the manager's lab address, a node without the task); and the latency
+// (the published port on the manager's lab address, a node without the task, from the client
+// task and from the manager node itself); and the latency
 // of A queries for `web` to the embedded DNS at 127.0.0.11. The load runs inside the client
 // task's network namespace (`nsenter --net`), so every packet stays inside the lab.
 // The page is the task's hostname (busybox httpd has no index of its own).
@@ -17,7 +18,13 @@ import { busyboxImage } from '../test/helpers/images.js';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(repo, 'dist', 'tsswarm.mjs');
 const L = `nb${randomBytes(2).toString('hex')}`;
-const perTargetMs = 3000;
+// Each target gets `rounds` slices of `sliceMs`, interleaved with the others in an order that
+// rotates every round, after one warm-up round that is not counted: a load change on this shared
+// machine, or the conntrack entries one target leaves behind for the next, then weigh on every
+// target alike instead of on whichever happens to run last.
+const rounds = 6;
+const sliceMs = 500;
+const perTargetMs = rounds * sliceMs;
 const concurrency = 8;
 const dnsQueries = 2000;
 
@@ -49,7 +56,7 @@ async function http({ host, port, ms, concurrency, max }) {
     while (now() < until && started < max) { started++; await one(); }
   }));
   const sec = (now() - t0) / 1000;
-  return { ok, failed, rps: Math.round(ok / sec) };
+  return { ok, failed, sec, rps: Math.round(ok / sec) };
 }
 function query(id, name) {
   const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
@@ -184,6 +191,7 @@ try {
   interface Http {
     ok: number;
     failed: number;
+    sec: number;
     rps: number;
   }
   const resolve1 = (name: string) =>
@@ -194,8 +202,6 @@ try {
     ).then((d) => d.ips[0] ?? '');
   const vip = await resolve1('web');
   const taskAddr = await resolve1('tasks.web');
-  const http = (host: string, port: number) =>
-    inClient<Http>({ http: { host, port, ms: perTargetMs, concurrency, max: 200_000 } });
   // The web task answers once httpd runs.
   for (const h of [taskAddr, vip]) {
     await until(
@@ -231,12 +237,48 @@ try {
     () => false,
   );
 
-  const direct = await http(taskAddr, 80);
-  const viaVip = await http(vip, 80);
-  const viaMesh = meshFromTask ? await http(manager.address, 8080) : undefined;
-  const viaMeshNode = await inNode<Http>({
-    http: { host: manager.address, port: 8080, ms: perTargetMs, concurrency, max: 200_000 },
-  });
+  // The anchor and every path are measured by the same load script with the same settings;
+  // only where it runs (the client task, or the manager node for meshFromNode) and the address
+  // differ.
+  type Target = 'direct' | 'vip' | 'mesh' | 'meshNode';
+  const targets: Record<Target, (ms: number) => Promise<Http>> = {
+    direct: (ms) =>
+      inClient<Http>({ http: { host: taskAddr, port: 80, ms, concurrency, max: 200_000 } }),
+    vip: (ms) => inClient<Http>({ http: { host: vip, port: 80, ms, concurrency, max: 200_000 } }),
+    mesh: (ms) =>
+      inClient<Http>({
+        http: { host: manager.address, port: 8080, ms, concurrency, max: 200_000 },
+      }),
+    meshNode: (ms) =>
+      inNode<Http>({ http: { host: manager.address, port: 8080, ms, concurrency, max: 200_000 } }),
+  };
+  const order: Target[] = meshFromTask
+    ? ['direct', 'vip', 'mesh', 'meshNode']
+    : ['direct', 'vip', 'meshNode'];
+  const total = new Map<Target, Http>(order.map((t) => [t, { ok: 0, failed: 0, sec: 0, rps: 0 }]));
+  const perRound: Record<string, number>[] = [];
+  for (let r = -1; r < rounds; r++) {
+    const row: Record<string, number> = {};
+    for (let i = 0; i < order.length; i++) {
+      const t = order[(i + Math.max(0, r)) % order.length] as Target;
+      const x = await targets[t](sliceMs);
+      row[t] = x.rps;
+      if (r < 0) continue; // warm-up
+      const sum = total.get(t) as Http;
+      sum.ok += x.ok;
+      sum.failed += x.failed;
+      sum.sec += x.sec;
+    }
+    if (r >= 0) perRound.push(row);
+  }
+  for (const x of total.values()) x.rps = Math.round(x.ok / Math.max(x.sec, 1e-9));
+  const direct = total.get('direct') as Http;
+  const viaVip = total.get('vip') as Http;
+  const viaMesh = total.get('mesh');
+  const viaMeshNode = total.get('meshNode') as Http;
+  const vipRatioPerRound = perRound.map(
+    (row) => +((row['vip'] ?? 0) / (row['direct'] ?? 1)).toFixed(2),
+  );
   const dns = await inClient<Dns>({ dns: { name: 'web', count: dnsQueries } });
   const ratio = (x: Http) => +(x.rps / Math.max(1, direct.rps)).toFixed(2);
   console.log(
@@ -244,6 +286,7 @@ try {
       bench: 'overlay-mesh',
       nodes: '1 manager (client) + 1 worker (web, busybox httpd)',
       perTargetMs,
+      rounds,
       concurrency,
       directRps: direct.rps,
       vipRps: viaVip.rps,
@@ -253,6 +296,7 @@ try {
       vipRatio: ratio(viaVip),
       meshRatio: viaMesh ? ratio(viaMesh) : 0,
       meshFromNodeRatio: ratio(viaMeshNode),
+      vipRatioPerRound,
       targetVipRatio: 0.8,
       targetMeshRatio: 0.7,
       vipGoalMet: ratio(viaVip) >= 0.8,

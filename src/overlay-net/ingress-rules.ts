@@ -65,7 +65,10 @@ export function renderIngressRules(table: string, spec: IngressSpec): string {
       throw invalidArgument('ingress: ingressBridge and snatAddr are required for mode ingress');
     }
     checkIPv4('ingress: snatAddr', spec.snatAddr);
-    body += chain('postrouting', 'type nat hook postrouting priority 100; policy accept;', [
+    // Before the networks' masquerade (srcnat, 100): the first nat chain that binds a
+    // connection wins, and a masquerade onto the ingress bridge would pick its primary address,
+    // the gateway, which every node carries, so the task's reply would stay on its own node.
+    body += chain('postrouting', 'type nat hook postrouting priority 90; policy accept;', [
       `meta mark ${MESH_MARK} oifname ${JSON.stringify(spec.ingressBridge)} snat to ${spec.snatAddr}`,
     ]);
   }

@@ -19,8 +19,12 @@ export function renderNetworkRules(n: NetworkRulesInput): string {
   if (n.internal) {
     forward.push(`iifname ${br} oifname != ${br} drop`, `oifname ${br} iifname != ${br} drop`);
   } else {
+    const others = `iifname ${br} oifname ${JSON.stringify(n.bridgeGlob)} oifname != ${br}`;
     forward.push(
-      `iifname ${br} oifname ${JSON.stringify(n.bridgeGlob)} oifname != ${br} drop`,
+      // A published port reached from a task: the mesh DNATs it onto the ingress bridge (and
+      // its replies come back across); only our ingress rules DNAT in the node's namespace.
+      `${others} ct status dnat accept`,
+      `${others} drop`,
       `oifname ${br} ct state established,related accept`,
       // Published ports reach tasks through DNAT (ingress); nothing else may come in unasked.
       `oifname ${br} ct status dnat accept`,

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { HealthConfig, Task } from '../api/index.js';
 import type { ContainerExit, Executor, TaskContainer } from './executor.js';
 import type { HealthState, ProbeOutcome } from './health-monitor.js';
@@ -60,7 +61,16 @@ export class NetworkedExecutor implements Required<Executor> {
     this.inner.setHealth(containerId, health);
   }
 
-  stop(containerId: string, timeoutSec: number): Promise<void> {
+  /**
+   * As Docker does: the task leaves the load balancers first (here at once, on the other nodes
+   * with the managers' view that went out with this stop), and is signalled only once they
+   * have had time to follow, so no new connection reaches a dying process.
+   */
+  async stop(containerId: string, timeoutSec: number): Promise<void> {
+    const taskId = this.taskOf.get(containerId);
+    if (taskId !== undefined && (await this.networks.deactivate(taskId))) {
+      await delay(this.networks.leaveDelayMs);
+    }
     return this.inner.stop(containerId, timeoutSec);
   }
 

@@ -6,6 +6,7 @@ import type { NetworkView } from '../api/dispatch.js';
 import {
   EMBEDDED_DNS_ADDR,
   type DnsTableSpec,
+  type EndpointRulesSpec,
   type IngressSpec,
   type NetHost,
   type PublishedPort,
@@ -39,7 +40,40 @@ export interface TaskNetworksOptions {
   netnsDir: string;
   /** This node's underlay address (VXLAN `local`, what peers send to). */
   localAddr: string;
+  /**
+   * How long a task that has left the load balancers keeps running before it is signalled, so
+   * the other nodes (which got the same news from the managers at the same time) have dropped
+   * it too. Docker waits 2 s (`defaultGossipConvergeDelay`); 1 s by default here.
+   */
+  leaveDelayMs?: number;
   log: Logger;
+}
+
+export const DEFAULT_LEAVE_DELAY_MS = 1000;
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+const ENDPOINT_RULES_IN_FLIGHT = 4;
+
+/** Runs the jobs with at most `limit` in flight; never rejects, reports each outcome. */
+async function settleAll(
+  jobs: readonly (() => Promise<unknown>)[],
+  limit: number,
+): Promise<{ ok: boolean }[]> {
+  const out: { ok: boolean }[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++] as () => Promise<unknown>;
+      out.push(
+        await job().then(
+          () => ({ ok: true }),
+          () => ({ ok: false }),
+        ),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
+  return out;
 }
 
 const ipOf = (cidr: string): string => cidr.split('/')[0] ?? cidr;
@@ -68,11 +102,18 @@ function networkSpec(n: Network): { vni: number; subnet: string; gateway: string
  */
 export class TaskNetworks {
   private readonly local = new Map<string, LocalEndpoint>();
+  /** Local tasks about to be stopped: no longer backends here, whatever the view says. */
+  private readonly leaving = new Set<string>();
+  /** Peers last written per network, so an unchanged set costs no process start. */
+  private readonly peersApplied = new Map<string, string>();
   private readonly networks = new Map<string, Network>();
   private view: NetworkView | undefined;
   /** `ip/bits` this node carries on the ingress bridge, once set. */
   private ingressAddr: string | undefined;
   private portsApplied = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = RETRY_FIRST_MS;
+  private closed = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
 
@@ -135,23 +176,73 @@ export class TaskNetworks {
     });
   }
 
+  get leaveDelayMs(): number {
+    return this.o.leaveDelayMs ?? DEFAULT_LEAVE_DELAY_MS;
+  }
+
+  /**
+   * The task is about to be stopped: from now on it is no VIP, published-port or DNS backend
+   * on this node, before the managers' next view says so. Resolves true when the task had
+   * network endpoints here (and so was, or could have been, a backend); idempotent.
+   */
+  deactivate(taskId: string): Promise<boolean> {
+    if (!this.local.has(taskId) || this.leaving.has(taskId)) return Promise.resolve(false);
+    this.leaving.add(taskId);
+    return this.serial(async () => {
+      // The stop goes on whatever happens here; the other nodes follow the managers anyway.
+      await this.apply().catch((err: unknown) =>
+        this.log.warn({ err, 'task.id': taskId }, 'stopping task not taken out of local backends'),
+      );
+      return true;
+    });
+  }
+
   /** The task's container is gone: its interfaces, rules and namespace go too. Idempotent. */
   release(taskId: string): Promise<void> {
     return this.serial(() => this.releaseNow(taskId));
   }
 
-  /** A newer view from the managers; older or foreign-session ones are ignored. */
+  /**
+   * A newer view from the managers; older or foreign-session ones are ignored. A view that
+   * could not be applied in full is tried again (after 1 s, then up to every 30 s) until it is
+   * or a newer one comes, so a passing failure does not leave stale backends until the next
+   * change in the cluster.
+   */
   setView(view: NetworkView): Promise<void> {
     const cur = this.view;
     if (cur && cur.sessionId === view.sessionId && cur.seq >= view.seq) return Promise.resolve();
     this.view = view;
-    return this.serial(() => this.apply());
+    this.retryMs = RETRY_FIRST_MS;
+    return this.applyOrRetry();
+  }
+
+  private applyOrRetry(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    return this.serial(() => this.apply()).catch((err: unknown) => {
+      if (!this.closed) {
+        this.retryTimer = setTimeout(() => {
+          if (this.closed) return;
+          this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+          this.applyOrRetry().catch((e: unknown) =>
+            this.log.warn({ err: e }, 'network view still not applied'),
+          );
+        }, this.retryMs);
+        this.retryTimer.unref();
+      }
+      throw err;
+    });
   }
 
   /** Swarm leave: every device, rule, DNS listener and task namespace of this node. */
   cleanupAll(): Promise<void> {
+    // Done after this, as the overlay node is: no retry may bring a network back.
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     return this.serial(async () => {
       this.local.clear();
+      this.leaving.clear();
+      this.peersApplied.clear();
       this.networks.clear();
       this.ingressAddr = undefined;
       await this.o.overlay.cleanupAll();
@@ -161,6 +252,8 @@ export class TaskNetworks {
 
   /** Daemon stop: DNS sockets close, the kernel state stays for the next daemon. */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.queue;
     await this.o.overlay.dns.close();
   }
@@ -198,6 +291,7 @@ export class TaskNetworks {
     const ep = this.local.get(taskId);
     if (!ep) return;
     this.local.delete(taskId);
+    this.leaving.delete(taskId);
     this.o.overlay.forgetEndpoint(taskId);
     for (const a of ep.attachments) {
       await this.o.overlay.detach(a.networkId, taskId).catch(() => undefined);
@@ -216,6 +310,7 @@ export class TaskNetworks {
     for (const id of [...this.networks.keys()]) {
       if (inUse.has(id)) continue;
       this.networks.delete(id);
+      this.peersApplied.delete(id);
       this.ingressAddr = undefined; // set again (idempotently) if ingress stays
       await this.o.overlay.removeNetwork(id);
       this.log.info({ 'net.id': id }, 'last local task left the network: removed');
@@ -227,15 +322,26 @@ export class TaskNetworks {
     }
     if (!view) return;
     await this.applyIngressAddr(view);
-    const endpoints = view.endpoints.filter((e) => inUse.has(e.networkId));
+    // A task the managers still call running but that is being stopped here serves no more.
+    const endpoints = view.endpoints
+      .filter((e) => inUse.has(e.networkId))
+      .map((e) => (e.running && this.leaving.has(e.taskId) ? { ...e, running: false } : e));
     for (const id of inUse) {
+      // Peers stay until a task is gone from the view, so a stop changes none: reading the
+      // kernel's tables back (two process starts per network) is skipped when nothing changed,
+      // which keeps a backend change quick on a loaded node.
       const peers: Peer[] = endpoints
         .filter((e) => e.networkId === id && e.nodeId !== this.o.nodeId && e.nodeAddr !== '')
         .map((e) => {
           const ip = ipOf(e.addr);
           return { ip, mac: macOf(ip), nodeAddr: e.nodeAddr };
-        });
+        })
+        .sort((a, b) => a.ip.localeCompare(b.ip));
+      const key = JSON.stringify(peers);
+      if (this.peersApplied.get(id) === key) continue;
+      this.peersApplied.delete(id);
       await this.o.overlay.network(id).setPeers(peers);
+      this.peersApplied.set(id, key);
     }
     const running = (netId: string, serviceId: string): string[] =>
       endpoints
@@ -276,6 +382,7 @@ export class TaskNetworks {
       for (const a of ep.attachments) table.clients.push({ addr: a.ip, networks, external });
     }
     this.o.overlay.setDnsTable(table);
+    const rules: (() => Promise<unknown>)[] = [];
     for (const [taskId, ep] of this.local) {
       const first = ep.attachments[0];
       const firstNet = first ? this.networks.get(first.networkId) : undefined;
@@ -292,24 +399,31 @@ export class TaskNetworks {
           });
         }
       }
-      await this.o.overlay.setEndpointRules(
-        taskId,
-        { path: ep.netns },
-        {
-          ...(first && gateway
-            ? {
-                dns: {
-                  clientIp: first.ip,
-                  ifname: first.ifname,
-                  server: gateway,
-                  port: this.o.overlay.config.dnsPort,
-                },
-              }
-            : {}),
-          services,
-        },
+      const spec: EndpointRulesSpec = {
+        ...(first && gateway
+          ? {
+              dns: {
+                clientIp: first.ip,
+                ifname: first.ifname,
+                server: gateway,
+                port: this.o.overlay.config.dnsPort,
+              },
+            }
+          : {}),
+        services,
+      };
+      rules.push(() =>
+        this.o.overlay.setEndpointRules(taskId, { path: ep.netns }, spec).catch((err: unknown) => {
+          this.log.warn({ err, 'task.id': taskId }, 'VIP rules not applied');
+          throw err;
+        }),
       );
     }
+    // Each container's table is its own namespace and its own nft process: a few at a time, so
+    // a backend change reaches N containers in about N/4 process starts, and one container that
+    // fails does not keep the others on the old backends.
+    const failed = (await settleAll(rules, ENDPOINT_RULES_IN_FLIGHT)).filter((r) => !r.ok).length;
+    if (failed > 0) throw new Error(`VIP rules of ${failed} local task(s) not applied`);
   }
 
   /** The node's routing-mesh address on the ingress bridge (replies to SNATed traffic). */

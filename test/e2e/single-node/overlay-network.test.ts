@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -6,77 +5,33 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/api/index.js';
-import { findNatsServer } from '../../../src/manager/nats/index.js';
-import { busyboxImage } from '../../helpers/images.js';
+import { LAB_TOOLS, run, skipE2e, TestLab, tsswarm, until, type Run } from '../../helpers/e2e.js';
 
 // One lab node (its own network namespace, daemon and data root): every device, nft table and
 // task namespace the overlay makes lives there or under /run/netns, and traffic stays inside.
 const L = `nw${randomBytes(2).toString('hex')}`;
-const repo = join(import.meta.dirname, '../../..');
-const cli = join(repo, 'bin/tsswarm');
-const isRoot = process.getuid?.() === 0;
-const haveNats = (await findNatsServer()) !== undefined;
-const built =
-  existsSync(join(repo, 'dist/tsswarm.mjs')) && existsSync(join(repo, 'build/tsswarm-shim'));
-const ci = process.env['CI'] === 'true';
-const skipReason = !isRoot
-  ? 'needs root'
-  : !haveNats
-    ? 'needs nats-server'
-    : !built
-      ? 'needs npm run build'
-      : '';
-if (skipReason && !ci) console.warn(`overlay network e2e skipped: ${skipReason}`);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  let last = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    last = await fn();
-  }
-  return last;
-}
+const skip = skipE2e('overlay network e2e', LAB_TOOLS);
 
 // busybox httpd serving the task's hostname (its container id), so a reply says who answered.
 const httpd = ['sh', '-c', 'hostname > /tmp/index.html; exec httpd -f -p 80 -h /tmp'];
 
-describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (root)', () => {
-  let dataRoot = '';
+describe.skipIf(skip)('overlay networks on a one-node lab (root)', () => {
+  let lab: TestLab | undefined;
   let nodeData = '';
   let nodeExec = '';
   let nodeAddr = '';
   let nodePid = 0;
 
-  const lab = (args: string[], timeoutMs?: number) =>
-    run(cli, ['--data-root', dataRoot, 'lab', ...args], timeoutMs);
-  const ts = (...args: string[]) => run(cli, ['-H', `unix://${nodeExec}/tsswarm.sock`, ...args]);
+  const ts = (...args: string[]) => tsswarm(['-H', `unix://${nodeExec}/tsswarm.sock`, ...args]);
   const ok = async (...args: string[]): Promise<string> => {
     const r = await ts(...args);
     if (r.code !== 0) throw new Error(`tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     return r.stdout;
   };
   /** Runs a command in the first running container of a service (runtime verbs, no daemon). */
-  const inTask = async (service: string, cmd: string[]): Promise<Result> => {
+  const inTask = async (service: string, cmd: string[]): Promise<Run> => {
     const rt = ['--data-root', nodeData, '--exec-root', nodeExec];
-    const ids = await run(cli, [
+    const ids = await tsswarm([
       ...rt,
       'ps',
       '-q',
@@ -85,12 +40,12 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
     ]);
     const id = ids.stdout.split('\n')[0] ?? '';
     if (id === '') throw new Error(`no running container of ${service}`);
-    return run(cli, [...rt, 'exec', id, ...cmd]);
+    return tsswarm([...rt, 'exec', id, ...cmd]);
   };
   /** In the lab node's namespace (loopback and the node's lab address live there). */
-  const inNode = (cmd: string[]): Promise<Result> =>
+  const inNode = (cmd: string[]): Promise<Run> =>
     run('nsenter', [`--net=/proc/${nodePid}/ns/net`, '--', ...cmd]);
-  const fetch = (where: (cmd: string[]) => Promise<Result>, url: string) =>
+  const fetch = (where: (cmd: string[]) => Promise<Run>, url: string) =>
     where(['timeout', '3', 'busybox', 'wget', '-qO-', url]).then(
       (r) => (r.code === 0 ? r.stdout.trim() : `error ${r.code}: ${r.stderr.trim()}`),
       (err: unknown) => `error: ${(err as Error).message}`,
@@ -107,11 +62,8 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
     (await inNode(['nft', 'list', 'tables'])).stdout.split('\n').filter((l) => l.includes(' tsw'));
 
   beforeAll(async () => {
-    dataRoot = await mkdtemp(join(tmpdir(), 'tsswarm-net-'));
-    await busyboxImage(dataRoot);
-    const r = await lab(['create', L, '--managers', '1', '--workers', '0'], 120_000);
-    if (r.code !== 0) throw new Error(`lab create: ${r.stderr}`);
-    const rows = JSON.parse((await lab(['ls', '--format', 'json'])).stdout) as {
+    lab = await TestLab.create(L, { managers: 1, workers: 0 });
+    const rows = JSON.parse((await lab.lab(['ls', '--format', 'json'])).stdout) as {
       lab: string;
       address: string;
       pid: number;
@@ -126,9 +78,7 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
   }, 180_000);
 
   afterAll(async () => {
-    if (dataRoot === '') return;
-    await lab(['rm', L], 120_000);
-    await rm(dataRoot, { recursive: true, force: true });
+    await lab?.destroy();
   }, 180_000);
 
   it('creates, lists and inspects overlay networks; refuses bad input and changes nothing', async () => {
@@ -201,6 +151,7 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
         'web replies',
         () => fetch((c) => inTask('client', c), 'http://web/'),
         (v) => !v.startsWith('error'),
+        30_000,
       )
     ).length;
     expect(tasks).toBeGreaterThan(0);
@@ -266,6 +217,12 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
     }
     expect([...seen].every((h) => /^[0-9a-f]{12}$/.test(h))).toBe(true);
     expect(seen.size).toBe(2);
+    // From inside a task too, as Docker's mesh: loner is on another overlay network than web.
+    const fromTask = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      fromTask.add(await fetch((c) => inTask('loner', c), `http://${nodeAddr}:8080/`));
+    }
+    expect(fromTask).toEqual(seen);
   });
 
   it('stack deploy creates <stack>_default and its networks, services find each other by short name; stack rm removes them', async () => {
@@ -300,6 +257,7 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
         'api answers probe by its short name',
         () => fetch((c) => inTask('shop_probe', c), 'http://api/'),
         (v) => /^[0-9a-f]{12}$/.test(v),
+        30_000,
       );
       // A redeploy of the same file changes nothing.
       const again = await ok('stack', 'deploy', '-c', file, 'shop');
@@ -335,12 +293,13 @@ describe.skipIf(skipReason !== '' && !ci)('overlay networks on a one-node lab (r
       (n) => n.length === 0,
       60_000,
     );
-    await until('devices gone', nodeDevices, (d) => d.length === 0);
-    await until('nft tables gone', nodeTables, (t) => t.length === 0);
+    await until('devices gone', nodeDevices, (d) => d.length === 0, 30_000);
+    await until('nft tables gone', nodeTables, (t) => t.length === 0, 30_000);
     await until(
       'networks removable',
       async () => (await ts('network', 'rm', 'front', 'back', 'other')).code,
       (c) => c === 0,
+      30_000,
     );
     expect(await ok('network', 'ls', '-q')).not.toMatch(/\S{12}\n\S{12}\n\S/);
 

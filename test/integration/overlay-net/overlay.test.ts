@@ -473,6 +473,28 @@ describe.skipIf(skipReason !== '')(`overlay network on 3 namespaced nodes ${skip
     });
   });
 
+  it('answers a published port to a container on another overlay network, on every node', async () => {
+    // cl is on frontend only (node 1): its connection crosses from the frontend bridge to the
+    // ingress bridge, which the isolation rules otherwise forbid, and reaches tasks on all nodes.
+    // Set the nodes up as the daemon leaves them: the gateway is the ingress bridge's primary
+    // address (the node's own one comes later, with the managers' view), and the frontend's
+    // table, with its masquerade, is made after the ingress table (so, at equal priority, it
+    // would NAT first and pick the gateway, an address every node has).
+    for (const n of NODES) {
+      const br = get(`ingress/${n}`).bridge;
+      const ipn = (...args: string[]) => sh('ip', '-n', ns(`n${n}`), ...args);
+      await ipn('addr', 'flush', 'dev', br);
+      await ipn('addr', 'add', `${INGRESS.gateway}/24`, 'dev', br);
+      await ipn('addr', 'add', `${nodeIngress(n)}/24`, 'dev', br);
+      await get(`frontend/${n}`).create();
+    }
+    for (const n of NODES) {
+      const hits = await requests(ns('cl'), underlay(n), 8081, 3);
+      expect(countBy(hits)).toEqual({ task1: 1, task2: 1, task3: 1 });
+      expect(new Set(hits.map((h) => h.from))).toEqual(new Set([underlay(n)]));
+    }
+  });
+
   it('renders only scripts the kernel accepts (nft --check)', async () => {
     const many = Array.from({ length: 50 }, (_, i) => ({
       name: `s${i}`,
