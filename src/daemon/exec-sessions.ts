@@ -119,9 +119,14 @@ function refuse(socket: Duplex, status: number, e: WireError): void {
  */
 export async function pumpExec(proc: ExecProcess, socket: Duplex, head: Buffer): Promise<void> {
   let finished = false;
-  socket.on('close', () => {
+  // The server's sockets allow half-open connections, so a client gone away shows first as
+  // 'end'; the protocol ends stdin with a frame, so a client never half-closes on purpose.
+  const gone = (): void => {
     if (!finished) proc.kill();
-  });
+  };
+  socket.on('end', gone);
+  socket.on('close', gone);
+  if (socket.destroyed) gone();
   // Output: a frame per chunk, paused while the connection's buffer is full.
   for (const [stream, from] of [
     [Stream.stdout, proc.stdout],
