@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { ErrorCode, TsswarmError, type WireError } from '../api/errors.js';
 import { encodeFrame, encodeFrames, FrameDecoder, FrameError, Stream } from '../api/exec-frames.js';
 
@@ -47,15 +47,30 @@ export function pumpExecClient(socket: Duplex, head: Buffer, io: ExecIo): Promis
         return;
       }
       for (const f of frames) {
-        if (f.stream === Stream.stdout) io.stdout.write(f.payload);
-        else if (f.stream === Stream.stderr) io.stderr.write(f.payload);
-        else exit = JSON.parse(f.payload.toString('utf8')) as typeof exit;
+        if (f.stream === Stream.exit) {
+          exit = JSON.parse(f.payload.toString('utf8')) as typeof exit;
+          continue;
+        }
+        const out = f.stream === Stream.stdout ? io.stdout : io.stderr;
+        // A slow reader of our output slows the command down instead of filling memory.
+        if (!out.write(f.payload) && !socket.isPaused()) {
+          socket.pause();
+          out.once('drain', () => socket.resume());
+        }
       }
     };
+    /** Resolves once what was written to `out` has left its buffer. */
+    const drained = (out: NodeJS.WritableStream): Promise<void> =>
+      (out as Writable).writableNeedDrain
+        ? new Promise((r) => out.once('drain', () => r()))
+        : Promise.resolve();
     socket.on('data', onData);
     socket.on('error', () => undefined);
     socket.on('close', () => {
       stopInput();
+      void Promise.all([drained(io.stdout), drained(io.stderr)]).then(settle);
+    });
+    const settle = (): void => {
       if (exit?.ExitCode !== undefined) resolve(exit.ExitCode);
       else if (exit?.code !== undefined)
         reject(new TsswarmError(exit.code, exit.message ?? 'exec failed'));
@@ -66,7 +81,7 @@ export function pumpExecClient(socket: Duplex, head: Buffer, io: ExecIo): Promis
             'the connection to the daemon closed before the command ended',
           ),
         );
-    });
+    };
     if (head.length > 0) onData(head);
     if (io.stdin) {
       io.stdin.on('data', onInput);
