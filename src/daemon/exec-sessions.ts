@@ -122,7 +122,11 @@ export async function pumpExec(proc: ExecProcess, socket: Duplex, head: Buffer):
   // The server's sockets allow half-open connections, so a client gone away shows first as
   // 'end'; the protocol ends stdin with a frame, so a client never half-closes on purpose.
   const gone = (): void => {
-    if (!finished) proc.kill();
+    if (finished) return;
+    proc.kill();
+    // Output paused for a full connection would never end, nor would the exit be seen.
+    proc.stdout.resume();
+    proc.stderr.resume();
   };
   socket.on('end', gone);
   socket.on('close', gone);

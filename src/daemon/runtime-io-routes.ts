@@ -94,9 +94,10 @@ export function registerRuntimeIoRoutes(app: FastifyInstance, ctx: RuntimeRouteC
   app.post<{ Params: { ref: string } }>(
     '/containers/:ref/wait',
     { ...managersOnly, schema: { params: ref } },
-    async (req) => {
+    async (req, reply) => {
+      // The caller gone away ends the wait (the response closes with its connection).
       const ac = new AbortController();
-      req.raw.socket.on('close', () => ac.abort());
+      reply.raw.on('close', () => ac.abort());
       return (await rt()).wait(req.params.ref, ac.signal);
     },
   );

@@ -247,7 +247,10 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
     expect((await viaUnix('rm', 'seven')).code).toBe(0);
     const stats = await viaUnix('stats', '--no-stream', '--format', 'json', 'c1');
     expect(stats.code).toBe(0);
-    expect(JSON.parse(stats.stdout.trim())).toMatchObject({ Name: 'c1', PIDs: '1' });
+    // Earlier execs may still be leaving the cgroup: at least the container's own sleep.
+    const row = JSON.parse(stats.stdout.trim()) as { Name: string; PIDs: string };
+    expect(row.Name).toBe('c1');
+    expect(Number(row.PIDs)).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('image save, load and import stream tarballs to and from the daemon’s node', async () => {
