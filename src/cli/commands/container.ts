@@ -366,7 +366,7 @@ export function registerContainerCommands(program: Command): void {
           stderr: process.stderr,
         });
         // stdin may still be open (the command ended first): nothing more is read from it.
-        process.stdin.destroy();
+        if (o.interactive === true) process.stdin.destroy();
         process.exitCode = code;
       },
     );
