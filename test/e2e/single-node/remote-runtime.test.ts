@@ -236,6 +236,37 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
     expect(await containers()).toEqual(before);
   }, 60_000);
 
+  it('run attached forwards SIGTERM to the container as a kill', async () => {
+    const before = await containers();
+    const child = spawn(
+      process.execPath,
+      [
+        cliPath,
+        ...unixArgs(),
+        'run',
+        '--rm',
+        'busybox',
+        'sh',
+        '-c',
+        'trap "echo got-term; exit 9" TERM; echo ready; while true; do sleep 0.1; done',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    pids.add(child.pid ?? 0);
+    let out = '';
+    const closed = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready')) resolve();
+      }),
+    );
+    child.kill('SIGTERM');
+    expect(await closed).toBe(9);
+    expect(out).toBe('ready\ngot-term\n');
+    expect(await containers()).toEqual(before);
+  }, 60_000);
+
   it('create, start, wait and stats act on the daemon’s node', async () => {
     const created = await viaUnix('create', '--name', 'seven', 'busybox', 'sh', '-c', 'exit 7');
     expect(created.code).toBe(0);
