@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, TsswarmError, type WireError } from '../api/errors.js';
 import { encodeFrame, FrameDecoder, FrameError, Stream } from '../api/exec-frames.js';
@@ -83,11 +83,12 @@ export function serveExecUpgrades(
           err instanceof TsswarmError
             ? err.toWire()
             : { code: ErrorCode.Internal, message: (err as Error).message };
-        refuse(
-          socket,
-          e.code === ErrorCode.NotFound ? 404 : e.code === ErrorCode.Conflict ? 409 : 400,
-          e,
-        );
+        const status: Partial<Record<string, number>> = {
+          [ErrorCode.NotFound]: 404,
+          [ErrorCode.Conflict]: 409,
+          [ErrorCode.InvalidArgument]: 400,
+        };
+        refuse(socket, status[e.code] ?? 500, e);
         return;
       }
       socket.write(
@@ -100,16 +101,8 @@ export function serveExecUpgrades(
 
 function refuse(socket: Duplex, status: number, e: WireError): void {
   const body = JSON.stringify(e);
-  const reason =
-    status === 403
-      ? 'Forbidden'
-      : status === 404
-        ? 'Not Found'
-        : status === 409
-          ? 'Conflict'
-          : 'Bad Request';
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
