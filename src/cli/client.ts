@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import {
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { ErrorCode, TsswarmError, type WireError } from '../api/errors.js';
 import type { GlobalOptions } from './context.js';
 
@@ -56,39 +62,103 @@ export class ApiClient {
 
   constructor(readonly target: ClientTarget) {}
 
-  private async raw(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
+  private async request(
+    method: string,
+    path: string,
+    headers: Record<string, string | number>,
+  ): Promise<ClientRequest> {
     const t = this.target;
     const where: RequestOptions =
       'socketPath' in t
         ? { socketPath: t.socketPath }
         : { ...(await (this.tls ??= tlsRequestOptions(t.dataRoot))), host: t.host, port: t.port };
+    const options: RequestOptions = { ...where, path, method, headers };
+    return 'socketPath' in t ? httpRequest(options) : httpsRequest(options);
+  }
+
+  private connectError(err: NodeJS.ErrnoException): Error {
+    if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+      return new TsswarmError(
+        ErrorCode.Unavailable,
+        `Cannot connect to the tsswarm daemon at ${describeTarget(this.target)}. Is the daemon running?`,
+      );
+    }
+    return err;
+  }
+
+  private async raw(
+    method: string,
+    path: string,
+    body?: unknown,
+    stream?: { body: NodeJS.ReadableStream; contentType: string },
+  ): Promise<IncomingMessage> {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = await this.request(
+      method,
+      path,
+      stream
+        ? { 'content-type': stream.contentType, 'transfer-encoding': 'chunked' }
+        : data
+          ? { 'content-type': 'application/json', 'content-length': data.length }
+          : {},
+    );
     return new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const options: RequestOptions = {
-        ...where,
-        path,
-        method,
-        headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
-      };
-      const req =
-        'socketPath' in t ? httpRequest(options, resolve) : httpsRequest(options, resolve);
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-          reject(
-            new TsswarmError(
-              ErrorCode.Unavailable,
-              `Cannot connect to the tsswarm daemon at ${describeTarget(t)}. Is the daemon running?`,
-            ),
-          );
-        } else reject(err);
-      });
+      req.on('response', resolve);
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
+      if (stream) {
+        // An early answer (an error) stops the upload; the answer is what the caller reads.
+        stream.body.on('error', (err) =>
+          req.destroy(new Error(`reading what is sent: ${err.message}`)),
+        );
+        stream.body.pipe(req);
+        return;
+      }
       if (data) req.write(data);
       req.end();
     });
   }
 
+  /**
+   * An HTTP upgrade (`Connection: Upgrade`, `Upgrade: tcp`): the raw connection once the
+   * daemon answered 101, with any bytes that came with the answer; a refusal as its error.
+   */
+  async upgrade(path: string): Promise<{ socket: Duplex; head: Buffer }> {
+    const req = await this.request('POST', path, {
+      connection: 'Upgrade',
+      upgrade: 'tcp',
+      'content-length': 0,
+    });
+    return new Promise((resolve, reject) => {
+      req.on('upgrade', (_res, socket, head) => resolve({ socket, head }));
+      req.on('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          reject(errorFrom(Buffer.concat(chunks).toString('utf8'), res.statusCode ?? 500)),
+        );
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
+      req.end();
+    });
+  }
+
+  /** Sends `body` as the request body, streamed; answers as `call`. */
+  async upload<T>(path: string, body: NodeJS.ReadableStream, contentType: string): Promise<T> {
+    return this.answer<T>(await this.raw('POST', path, undefined, { body, contentType }));
+  }
+
+  /** The response body of a GET as a stream, after checking the status. */
+  async download(path: string): Promise<IncomingMessage> {
+    const res = await this.raw('GET', path);
+    if ((res.statusCode ?? 500) >= 400) await this.answer(res);
+    return res;
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.raw(method, path, body);
+    return this.answer<T>(await this.raw(method, path, body));
+  }
+
+  private async answer<T>(res: IncomingMessage): Promise<T> {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../api/errors.js';
 import type { ContainerRuntime, ImageStore } from '../runtime/index.js';
 import type { Daemon } from './daemon.js';
+import { registerRuntimeIoRoutes } from './runtime-io-routes.js';
 
 /**
  * The container and image verbs of this node's runtime over the API, Docker-shaped, so that
@@ -47,6 +48,23 @@ export function registerRuntimeRoutes(
       ImageStore.open(daemon.config.dataRoot),
     ));
   const ref = { type: 'object', properties: { ref: { type: 'string' } }, required: ['ref'] };
+  registerRuntimeIoRoutes(app, {
+    // Another OCI runtime (`run --runtime crun`) is one more view of the same container store.
+    rt: async (runtimeName) => {
+      if (runtimeName === undefined) return rt();
+      const { ContainerRuntime } = await import('../runtime/container/container-runtime.js');
+      const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
+      return ContainerRuntime.open({
+        dataRoot: daemon.config.dataRoot,
+        execRoot: daemon.config.execRoot,
+        runtime: runtimeName,
+        ...(cgroupParent ? { cgroupParent } : {}),
+      });
+    },
+    store,
+    managersOnly,
+    overTls,
+  });
 
   app.get<{ Querystring: { all?: boolean; label?: string[] } }>(
     '/containers/json',

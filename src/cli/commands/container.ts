@@ -1,16 +1,11 @@
 import { Option, type Command } from 'commander';
 import { globalOptions } from '../context.js';
+import type { RemoteRuntime } from '../remote-runtime.js';
 
 // Heavy modules load only inside actions, so `tsswarm run` pays for nothing else.
 async function runtime(cmd: Command, runtimeName?: string) {
   const { ContainerRuntime } = await import('../../runtime/container/container-runtime.js');
   const g = globalOptions(cmd);
-  if (g.host !== undefined) {
-    const { invalidArgument } = await import('../../api/errors.js');
-    throw invalidArgument(
-      `"${cmd.name()}" acts on the local node only: -H/TSSWARM_HOST (${g.host}) serves ps, logs, inspect, stop, kill and rm`,
-    );
-  }
   const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
   return ContainerRuntime.open({
     dataRoot: g.dataRoot,
@@ -20,15 +15,18 @@ async function runtime(cmd: Command, runtimeName?: string) {
   });
 }
 
-/** The verbs a daemon serves: through its API with -H/TSSWARM_HOST, else the local runtime. */
-async function nodeRuntime(cmd: Command) {
-  const g = globalOptions(cmd);
-  if (g.host === undefined) return runtime(cmd);
+/** The runtime of the daemon that -H/TSSWARM_HOST names, through its API. */
+async function remoteRuntime(cmd: Command) {
   const [{ ApiClient, clientTarget }, { RemoteRuntime }] = await Promise.all([
     import('../client.js'),
     import('../remote-runtime.js'),
   ]);
-  return new RemoteRuntime(new ApiClient(clientTarget(g)));
+  return new RemoteRuntime(new ApiClient(clientTarget(globalOptions(cmd))));
+}
+
+/** Through the daemon's API with -H/TSSWARM_HOST, else the local runtime. */
+async function nodeRuntime(cmd: Command) {
+  return globalOptions(cmd).host === undefined ? runtime(cmd) : remoteRuntime(cmd);
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -162,6 +160,10 @@ export function registerContainerCommands(program: Command): void {
   )
     .passThroughOptions()
     .action(async (image: string, command: string[], f: RunFlags, cmd: Command) => {
+      if (globalOptions(cmd).host !== undefined) {
+        await remoteRun(await remoteRuntime(cmd), await createOptions(image, command, f), f);
+        return;
+      }
       const rt = await runtime(cmd, f.runtime);
       const id = await rt.create(await createOptions(image, command, f));
       let att;
@@ -198,8 +200,12 @@ export function registerContainerCommands(program: Command): void {
   addCreateFlags(program.command('create').description('create a container without starting it'))
     .passThroughOptions()
     .action(async (image: string, command: string[], f: RunFlags, cmd: Command) => {
-      const rt = await runtime(cmd, f.runtime);
-      process.stdout.write(`${await rt.create(await createOptions(image, command, f))}\n`);
+      const opts = await createOptions(image, command, f);
+      const id =
+        globalOptions(cmd).host !== undefined
+          ? await (await remoteRuntime(cmd)).create(opts, f.runtime)
+          : await (await runtime(cmd, f.runtime)).create(opts);
+      process.stdout.write(`${id}\n`);
     });
 
   program
@@ -207,7 +213,7 @@ export function registerContainerCommands(program: Command): void {
     .description('start one or more created or stopped containers')
     .argument('<container...>')
     .action(async (refs: string[], _o: unknown, cmd: Command) => {
-      const rt = await runtime(cmd);
+      const rt = await nodeRuntime(cmd);
       for (const ref of refs) {
         await rt.start(ref);
         process.stdout.write(`${ref}\n`);
@@ -316,8 +322,14 @@ export function registerContainerCommands(program: Command): void {
   program
     .command('exec')
     .description('run a command in a running container')
+    .option('-i, --interactive', "forward this process's stdin to the command")
+    .option(
+      '-t, --tty',
+      'locally the command shares this terminal (no new pseudo-terminal); refused with -H',
+    )
     .option('-e, --env <K=V>', 'set an environment variable', collect, [])
     .option('-w, --workdir <dir>', 'working directory')
+    .option('-u, --user <user[:group]>', "user name or uid (and group); the container's by default")
     .argument('<container>')
     .argument('<command...>')
     .passThroughOptions()
@@ -325,14 +337,37 @@ export function registerContainerCommands(program: Command): void {
       async (
         ref: string,
         command: string[],
-        o: { env: string[]; workdir?: string },
+        o: { interactive?: boolean; tty?: boolean; env: string[]; workdir?: string; user?: string },
         cmd: Command,
       ) => {
-        const rt = await runtime(cmd);
-        process.exitCode = await rt.exec(ref, command, {
+        const opts = {
           env: o.env,
           ...(o.workdir !== undefined ? { workingDir: o.workdir } : {}),
+          ...(o.user !== undefined ? { user: o.user } : {}),
+        };
+        if (globalOptions(cmd).host === undefined) {
+          const rt = await runtime(cmd);
+          process.exitCode = await rt.exec(ref, command, {
+            ...opts,
+            stdin: o.interactive === true,
+          });
+          return;
+        }
+        if (o.tty === true) {
+          const { invalidArgument } = await import('../../api/errors.js');
+          throw invalidArgument(
+            'exec -t (a pseudo-terminal) is not served over -H/TSSWARM_HOST: run without -t',
+          );
+        }
+        const rt = await remoteRuntime(cmd);
+        const code = await rt.exec(ref, command, opts, {
+          ...(o.interactive === true ? { stdin: process.stdin } : {}),
+          stdout: process.stdout,
+          stderr: process.stderr,
         });
+        // stdin may still be open (the command ended first): nothing more is read from it.
+        if (o.interactive === true) process.stdin.destroy();
+        process.exitCode = code;
       },
     );
 
@@ -364,7 +399,7 @@ export function registerContainerCommands(program: Command): void {
     .option('--format <format>', 'table, json, or a Go template such as {{.CPUPerc}}')
     .argument('[container...]')
     .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
-      const rt = await runtime(cmd);
+      const rt = await nodeRuntime(cmd);
       const fmt = await import('../../runtime/container/format.js');
       const stats = await rt.stats(refs);
       const { formatRows } = await import('../../api/list-format.js');
@@ -393,12 +428,50 @@ export function registerContainerCommands(program: Command): void {
     .description('wait for containers to stop, then print their exit codes')
     .argument('<container...>')
     .action(async (refs: string[], _o: unknown, cmd: Command) => {
-      const rt = await runtime(cmd);
+      const rt = await nodeRuntime(cmd);
       for (const ref of refs) {
         const r = await rt.wait(ref);
         process.stdout.write(`${r.exitCode}\n`);
       }
     });
+}
+
+/**
+ * `run` on the node of -H/TSSWARM_HOST: create and start there; attached, follow its logs
+ * until it exits, forward SIGINT/SIGTERM as kill, take its exit code, remove it for --rm.
+ */
+async function remoteRun(
+  rt: RemoteRuntime,
+  opts: Awaited<ReturnType<typeof createOptions>>,
+  f: RunFlags,
+): Promise<void> {
+  const detach = f.detach === true;
+  // Detached --rm: the node's monitor removes it; attached: here, after the last log line.
+  const id = await rt.create({ ...opts, autoRemove: detach && f.rm === true }, f.runtime);
+  try {
+    await rt.start(id);
+  } catch (err) {
+    const code = await startExitCode(err);
+    if (f.rm === true) await rt.remove(id, { force: true }).catch(() => undefined);
+    if (code === undefined) throw err;
+    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    process.exitCode = code;
+    return;
+  }
+  if (detach) {
+    process.stdout.write(`${id}\n`);
+    return;
+  }
+  const forward = (sig: NodeJS.Signals): void => void rt.kill(id, sig).catch(() => undefined);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  // The daemon ends the follow once the container has exited and its last line is sent.
+  for await (const e of rt.logs(id, { follow: true })) {
+    (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.line);
+  }
+  const exit = await rt.wait(id);
+  if (f.rm === true) await rt.remove(id, { force: true });
+  process.exit(exit.exitCode);
 }
 
 /** Acts on every ref, reporting each failure as docker does, and fails if any failed. */

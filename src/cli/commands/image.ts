@@ -3,7 +3,8 @@ import { globalOptions } from '../context.js';
 
 /**
  * `tsswarm image …` verbs, plus docker's top-level `images` and `rmi`. They work without a
- * daemon, on the image store of --data-root, as podman's do.
+ * daemon, on the image store of --data-root, as podman's do; with -H/TSSWARM_HOST, on that
+ * daemon's node through its API (tarballs streamed both ways).
  */
 export function registerImageCommands(program: Command): void {
   const image = program.command('image').description('Manage images');
@@ -24,7 +25,7 @@ export function registerImageCommands(program: Command): void {
     )
     .action(
       async (file: string, reference: string | undefined, opts: ImportFlags, cmd: Command) => {
-        const store = await openStore(cmd);
+        const store = await nodeStore(cmd);
         const name = opts.name ?? reference;
         const images = await store.import(file, {
           ...(name !== undefined ? { name } : {}),
@@ -40,7 +41,7 @@ export function registerImageCommands(program: Command): void {
     .option('-i, --input <file>', 'read from this file instead of stdin')
     .option('-q, --quiet', 'print nothing')
     .action(async (opts: { input?: string; quiet?: boolean }, cmd: Command) => {
-      const store = await openStore(cmd);
+      const store = await nodeStore(cmd);
       const images = await store.import(opts.input ?? '-', { archiveOnly: true });
       if (opts.quiet === true) return;
       for (const i of images) {
@@ -106,7 +107,7 @@ export function registerImageCommands(program: Command): void {
     .argument('<source>', 'image name or id')
     .argument('<target>', 'new name, e.g. app:1.0')
     .action(async (source: string, target: string, _opts: unknown, cmd: Command) => {
-      const store = await openStore(cmd);
+      const store = await nodeStore(cmd);
       await store.tag(source, target);
     });
 
@@ -119,7 +120,7 @@ export function registerImageCommands(program: Command): void {
     .option('--format <format>', 'table (default) or json')
     .action(async (ref: string, opts: HistoryFlags, cmd: Command) => {
       const { formatHistory } = await import('../../runtime/image/index.js');
-      const store = await openStore(cmd);
+      const store = await nodeStore(cmd);
       process.stdout.write(
         formatHistory(await store.history(ref), {
           truncate: opts.trunc,
@@ -152,7 +153,7 @@ export function registerImageCommands(program: Command): void {
         if (!/^y(es)?$/i.test(answer.trim())) return;
       }
       const { humanSize } = await import('../../runtime/image/index.js');
-      const store = await openStore(cmd);
+      const store = await nodeStore(cmd);
       const { lines, reclaimedBytes } = await store.prune({ all: opts.all === true });
       if (lines.length > 0) process.stdout.write(`Deleted Images:\n${lines.join('\n')}\n\n`);
       process.stdout.write(`Total reclaimed space: ${humanSize(reclaimedBytes)}\n`);
@@ -165,13 +166,17 @@ export function registerImageCommands(program: Command): void {
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .action(async (refs: string[], opts: { output?: string }, cmd: Command) => {
       const { invalidArgument } = await import('../../api/errors.js');
+      if (opts.output === undefined && process.stdout.isTTY) {
+        throw invalidArgument('refusing to write a tarball to a terminal: use -o FILE or a pipe');
+      }
+      if (globalOptions(cmd).host !== undefined) {
+        await remoteSave(cmd, refs, opts.output);
+        return;
+      }
       const store = await openStore(cmd);
       if (opts.output !== undefined) {
         await store.save(refs, opts.output);
         return;
-      }
-      if (process.stdout.isTTY) {
-        throw invalidArgument('refusing to write a tarball to a terminal: use -o FILE or a pipe');
       }
       const { mkdtemp, rm } = await import('node:fs/promises');
       const { createReadStream } = await import('node:fs');
@@ -273,7 +278,32 @@ async function removeAction(
   }
 }
 
-/** With -H/TSSWARM_HOST, the images of that daemon's node (ls, inspect, rm) through its API. */
+/**
+ * `image save` from the node of -H/TSSWARM_HOST: the tarball streams to the file (written
+ * beside it, renamed when complete, as the local save does) or to stdout.
+ */
+async function remoteSave(cmd: Command, refs: string[], output: string | undefined) {
+  const [{ ApiClient, clientTarget }, { RemoteImageStore }] = await Promise.all([
+    import('../client.js'),
+    import('../remote-runtime.js'),
+  ]);
+  const store = new RemoteImageStore(new ApiClient(clientTarget(globalOptions(cmd))));
+  if (output === undefined) {
+    await store.save(refs, process.stdout, false);
+    return;
+  }
+  const { createWriteStream } = await import('node:fs');
+  const { rename, rm } = await import('node:fs/promises');
+  const partial = `${output}.${process.pid}.partial`;
+  try {
+    await store.save(refs, createWriteStream(partial));
+    await rename(partial, output);
+  } finally {
+    await rm(partial, { force: true });
+  }
+}
+
+/** With -H/TSSWARM_HOST, the images of that daemon's node, through its API. */
 async function nodeStore(cmd: Command) {
   const g = globalOptions(cmd);
   if (g.host === undefined) return openStore(cmd);
@@ -286,14 +316,7 @@ async function nodeStore(cmd: Command) {
 
 async function openStore(cmd: Command) {
   const { ImageStore } = await import('../../runtime/image/index.js');
-  const g = globalOptions(cmd);
-  if (g.host !== undefined) {
-    const { invalidArgument } = await import('../../api/errors.js');
-    throw invalidArgument(
-      `"image ${cmd.name()}" acts on the local node only: -H/TSSWARM_HOST (${g.host}) serves image ls, inspect and rm`,
-    );
-  }
-  return ImageStore.open(g.dataRoot);
+  return ImageStore.open(globalOptions(cmd).dataRoot);
 }
 
 function collect(value: string, previous: string[]): string[] {

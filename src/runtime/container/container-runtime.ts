@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
 import {
   ErrorCode,
   TsswarmError,
@@ -814,18 +815,72 @@ export class ContainerRuntime {
 
   // ---- exec --------------------------------------------------------------------------------
 
-  /** Runs a command in a running container with this process's stdio; returns its exit code. */
-  async exec(
+  /**
+   * Runs a command in a running container with this process's stdout and stderr (and stdin
+   * with `stdin`, as `docker exec -i`); returns its exit code.
+   */
+  async exec(ref: string, cmd: string[], opts: ExecOptions = {}): Promise<number> {
+    const call = this.execCall(ref, cmd, opts);
+    const res = await this.host.runRuntime(
+      call.binary,
+      call.args,
+      opts.stdin === true ? true : 'output',
+    );
+    return execExitCode(res.code, call.runtimeLog);
+  }
+
+  /**
+   * Runs a command in a running container with its stdio as streams (the API's exec): stdin
+   * only with `opts.stdin`. `kill()` ends the command itself, not only the runtime's process.
+   * The exit code maps as `exec`'s: 127 command not found, 126 not runnable.
+   */
+  execPiped(ref: string, cmd: string[], opts: ExecOptions = {}): ExecProcess {
+    const pidFile = join(
+      this.store.paths(this.store.resolve(ref)).bundle,
+      `exec-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.pid`,
+    );
+    const call = this.execCall(ref, cmd, opts, pidFile);
+    const child = this.host.spawnPiped(call.binary, call.args, opts.stdin === true);
+    const exited = child.exited.then((code) => {
+      rmSync(pidFile, { force: true });
+      return execExitCode(code, call.runtimeLog);
+    });
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exited,
+      kill: () => {
+        try {
+          const pid = Number(readFileSync(pidFile, 'utf8').trim());
+          if (pid > 0) process.kill(pid, 'SIGKILL');
+        } catch {
+          // not started yet, or already gone
+        }
+        child.kill();
+      },
+    };
+  }
+
+  /** Checks an exec and builds the runtime's arguments: the container must run. */
+  private execCall(
     ref: string,
     cmd: string[],
-    opts: { env?: string[]; workingDir?: string } = {},
-  ): Promise<number> {
+    opts: ExecOptions,
+    pidFile?: string,
+  ): { binary: string; args: string[]; runtimeLog: string } {
     const id = this.store.resolve(ref);
     const r = this.store.readRecord(id);
     if (!this.state(id, r).Running) throw conflict(`container ${id} is not running`);
     if (cmd.length === 0) throw invalidArgument('exec needs a command');
+    // As docker: the container's user unless the exec names one.
+    const userSpec = opts.user ?? r.Config.User;
+    const user = userSpec ? resolveUser(userSpec, r.LayerDirs) : undefined;
     // runc exits 255 for its own failures; its log says whether the command was the problem.
-    const runtimeLog = join(this.store.paths(id).bundle, `exec-${process.pid}-${Date.now()}.log`);
+    const runtimeLog = join(
+      this.store.paths(id).bundle,
+      `exec-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.log`,
+    );
     const args = [
       '--root',
       this.runtimeRoot(r.HostConfig.Runtime),
@@ -835,22 +890,15 @@ export class ContainerRuntime {
       'json',
       'exec',
     ];
+    if (pidFile !== undefined) args.push('--pid-file', pidFile);
     for (const e of parseEnv(opts.env ?? [])) args.push('--env', e);
     if (opts.workingDir) args.push('--cwd', opts.workingDir);
+    if (user) {
+      args.push('--user', `${user.uid}:${user.gid}`);
+      for (const g of user.additionalGids) args.push('--additional-gids', String(g));
+    }
     args.push(id, ...cmd);
-    const res = await this.host.runRuntime(this.runtimeBinary(r.HostConfig.Runtime), args, true);
-    let log = '';
-    try {
-      log = readFileSync(runtimeLog, 'utf8');
-    } catch {
-      // no log: the runtime had nothing to say
-    }
-    rmSync(runtimeLog, { force: true });
-    if (res.code === 255 && /executable file not found|no such file or directory/.test(log)) {
-      return 127;
-    }
-    if (res.code === 255 && /permission denied|exec format error/.test(log)) return 126;
-    return res.code;
+    return { binary: this.runtimeBinary(r.HostConfig.Runtime), args, runtimeLog };
   }
 
   /**
@@ -946,6 +994,39 @@ export class ContainerRuntime {
 
 let monitorPathCache: string | undefined;
 /** build/tsswarm-shim of the checkout this module runs from (bundle in dist/ or sources). */
+export interface ExecOptions {
+  env?: string[];
+  workingDir?: string;
+  /** user[:group], resolved in the image's passwd; the container's user by default. */
+  user?: string;
+  /** Give the command a stdin (this process's for `exec`, a pipe for `execPiped`). */
+  stdin?: boolean;
+}
+
+export interface ExecProcess {
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
+  /** The command's exit code: 127 not found, 126 not runnable, as docker. */
+  exited: Promise<number>;
+  /** SIGKILL to the command in the container and to the runtime's process. */
+  kill(): void;
+}
+
+/** The runtime's exit code for an exec, 255 mapped through its log to docker's 126/127. */
+function execExitCode(code: number, runtimeLog: string): number {
+  let log = '';
+  try {
+    log = readFileSync(runtimeLog, 'utf8');
+  } catch {
+    // no log: the runtime had nothing to say
+  }
+  rmSync(runtimeLog, { force: true });
+  if (code === 255 && /executable file not found|no such file or directory/.test(log)) return 127;
+  if (code === 255 && /permission denied|exec format error/.test(log)) return 126;
+  return code;
+}
+
 export function findMonitorBinary(): string {
   if (monitorPathCache) return monitorPathCache;
   let dir = dirname(fileURLToPath(import.meta.url));

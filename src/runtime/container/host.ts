@@ -3,6 +3,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
 
 export type MonitorEvent =
   | { type: 'started'; pid: number }
@@ -25,6 +27,16 @@ export interface RuntimeCall {
   stderr: string;
 }
 
+export interface PipedProcess {
+  /** Null when the process got no stdin. */
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
+  /** The exit code (128 + n for a signal); 127 when it could not be started. */
+  exited: Promise<number>;
+  kill(): void;
+}
+
 export interface CapturedCall {
   code: number;
   /** stdout and stderr interleaved, at most `maxOutput` bytes. */
@@ -34,7 +46,10 @@ export interface CapturedCall {
 
 export interface ContainerHost {
   startMonitor(binary: string, args: string[], stderrFile: string): MonitorHandle;
-  runRuntime(binary: string, args: string[], inherit?: boolean): Promise<RuntimeCall>;
+  /** `inherit`: this process's stdio; 'output': its stdout and stderr, no stdin. */
+  runRuntime(binary: string, args: string[], inherit?: boolean | 'output'): Promise<RuntimeCall>;
+  /** Starts `binary` with its stdio as pipes (stdin only with `stdin`), for a streamed exec. */
+  spawnPiped(binary: string, args: string[], stdin: boolean): PipedProcess;
   /**
    * Runs `binary` with its output captured; past `timeoutMs` the process named in `pidFile`
    * (the command inside the container, for `runc exec --pid-file`) and the caller get SIGKILL.
@@ -125,7 +140,12 @@ export const linuxHost: ContainerHost = {
   runRuntime(binary, args, inherit = false) {
     return new Promise((resolve) => {
       const child = spawn(binary, args, {
-        stdio: inherit ? 'inherit' : ['ignore', 'ignore', 'pipe'],
+        stdio:
+          inherit === 'output'
+            ? ['ignore', 'inherit', 'inherit']
+            : inherit
+              ? 'inherit'
+              : ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
       child.stderr?.setEncoding('utf8');
@@ -135,6 +155,24 @@ export const linuxHost: ContainerHost = {
         resolve({ code: code ?? 128 + (signal ? 9 : 0), stderr }),
       );
     });
+  },
+  spawnPiped(binary, args, stdin) {
+    const child = spawn(binary, args, { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number>((resolve) => {
+      child.on('error', () => resolve(127));
+      child.on('close', (code, signal) =>
+        resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 9) : 0)),
+      );
+    });
+    // A reader that went away must not crash the daemon with EPIPE.
+    child.stdin?.on('error', () => undefined);
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout as Readable,
+      stderr: child.stderr as Readable,
+      exited,
+      kill: () => void child.kill('SIGKILL'),
+    };
   },
   runCaptured(binary, args, { timeoutMs, pidFile, maxOutput }) {
     return new Promise((resolve) => {

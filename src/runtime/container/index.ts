@@ -6,6 +6,8 @@ export {
   findMonitorBinary,
   mergeHealthcheck,
   type Attachment,
+  type ExecOptions,
+  type ExecProcess,
   type OpenOptions,
   type RuntimeConfig,
   type StartOptions,

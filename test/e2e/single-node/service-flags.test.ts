@@ -217,9 +217,9 @@ describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () =>
     const missing = await remote('image', 'inspect', 'nope:none');
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/No such image: nope:none/);
-    const exec = await remote('exec', id, 'true');
-    expect(exec.code).toBe(125);
-    expect(exec.stderr).toMatch(/acts on the local node only/);
+    const exec = await remote('exec', id, 'sh', '-c', 'echo in-task; exit 4');
+    expect(exec.stdout).toBe('in-task\n');
+    expect(exec.code).toBe(4);
     expect((await remote('rm', '-f', id)).stdout).toBe(`${id}\n`);
     expect((await s.runtime.list({ all: true })).some((x) => x.record.Id === id)).toBe(false);
     expect((await remote('inspect', id)).code).not.toBe(0);

@@ -249,6 +249,13 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
       'echo $PWD $A',
     ]);
     expect(pwd).toMatchObject({ code: 0, stdout: '/tmp b\n' });
+    // As docker: stdin reaches the command only with -i; -u runs it as another user.
+    const piped = await cli(env, ['exec', '-i', id, 'cat'], 30_000, 'through stdin\n');
+    expect(piped).toMatchObject({ code: 0, stdout: 'through stdin\n' });
+    const closed = await cli(env, ['exec', id, 'sh', '-c', 'cat; echo eof'], 30_000, 'kept\n');
+    expect(closed).toMatchObject({ code: 0, stdout: 'eof\n' });
+    const user = await cli(env, ['exec', '-u', 'nobody', id, 'id', '-u']);
+    expect(user).toMatchObject({ code: 0, stdout: '65534\n' });
   });
 
   it('logs and exit codes survive the CLI exiting; run -d keeps running with no tsswarm process', async () => {

@@ -109,9 +109,15 @@ export interface CliResult {
   detail: string;
 }
 
-export function cli(env: Env, args: string[], timeoutMs = 30_000): Promise<CliResult> {
+/** `input`, when given, is written to the CLI's stdin, which is then closed. */
+export function cli(
+  env: Env,
+  args: string[],
+  timeoutMs = 30_000,
+  input?: string,
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       cliPath,
       ['--data-root', env.dataRoot, '--exec-root', env.execRoot, ...args],
       {
@@ -126,6 +132,7 @@ export function cli(env: Env, args: string[], timeoutMs = 30_000): Promise<CliRe
         resolve({ code, stdout, stderr: stderr + why, detail: `${stdout}${stderr}${why}` });
       },
     );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 
