@@ -139,18 +139,26 @@ export class OneNodeSwarm {
   private constructor(
     readonly base: string,
     readonly ports: number[],
+    /** The manager's TLS API port, when asked for (`tcp://127.0.0.1:<apiPort>`). */
+    readonly apiPort?: number,
   ) {
     this.dataRoot = join(base, 'data');
     this.execRoot = join(base, 'exec');
     this.runtime = ContainerRuntime.open({ dataRoot: this.dataRoot, execRoot: this.execRoot });
   }
 
-  /** `beforeInit` runs once the busybox image is in place, before `swarm init`. */
+  /**
+   * `beforeInit` runs once the busybox image is in place, before `swarm init`; `tlsApi` also
+   * opens the manager's TLS API on a free port.
+   */
   static async create(
     prefix: string,
     beforeInit?: (s: OneNodeSwarm) => Promise<void>,
+    opts: { tlsApi?: boolean } = {},
   ): Promise<OneNodeSwarm> {
-    const s = new OneNodeSwarm(await mkdtemp(join(tmpdir(), prefix)), await freePorts(4));
+    const [api, ...ports] = await freePorts(5);
+    const base = await mkdtemp(join(tmpdir(), prefix));
+    const s = new OneNodeSwarm(base, ports, opts.tlsApi ? api : undefined);
     await busyboxImage(s.dataRoot);
     await beforeInit?.(s);
     const out = await s.ok('swarm', 'init', '--advertise-addr', '127.0.0.1', ...s.daemonFlags());
@@ -164,7 +172,9 @@ export class OneNodeSwarm {
   /** The daemon's ports, as `swarm init` and `daemon` take them. */
   daemonFlags(): string[] {
     const [raft, nats, cluster, monitor] = this.ports.map(String);
+    const api = this.apiPort === undefined ? [] : ['--api-port', String(this.apiPort)];
     return [
+      ...api,
       '--raft-port',
       raft!,
       '--nats-port',

@@ -1,17 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/cli/client.js';
-import { ContainerRuntime, ImageStore } from '../../../src/runtime/index.js';
-import { freePorts } from '../../integration/nats/harness.js';
-import { busyboxImage, busyboxRootfsTar } from '../../helpers/images.js';
-import { alive } from '../../helpers/process.js';
-import { cliPath, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
+import { ImageStore, type ContainerRuntime } from '../../../src/runtime/index.js';
+import { busyboxRootfsTar } from '../../helpers/images.js';
+import { cliPath, OneNodeSwarm, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
 
 const skip = skipE2e('container verbs over -H e2e');
 
@@ -41,15 +37,12 @@ function cliBinary(args: string[], input?: Buffer): Promise<BinaryRun> {
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () => {
+  let s: OneNodeSwarm;
   let base = '';
   let dataRoot = '';
   let execRoot = '';
-  let ports: number[] = [];
   let runtime: ContainerRuntime;
-  const pids = new Set<number>();
 
-  const local = (...args: string[]) =>
-    tsswarm(['--data-root', dataRoot, '--exec-root', execRoot, ...args], { timeoutMs: 60_000 });
   /** Over the unix socket, from a CLI whose own data root is empty: only the daemon acts. */
   const unixArgs = (): string[] => [
     '--data-root',
@@ -67,64 +60,20 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
     '--exec-root',
     join(base, 'client-exec'),
     '-H',
-    `tcp://127.0.0.1:${ports[0]}`,
+    `tcp://127.0.0.1:${s.apiPort}`,
   ];
   const viaTcp = (...args: string[]) => tsswarm([...tcpArgs(), ...args], { timeoutMs: 60_000 });
   const containers = async () => (await runtime.list({ all: true })).map((c) => c.record.Id).sort();
 
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), 'tsswarm-rexec-'));
-    dataRoot = join(base, 'data');
-    execRoot = join(base, 'exec');
-    ports = await freePorts(5);
-    await busyboxImage(dataRoot);
-    runtime = ContainerRuntime.open({ dataRoot, execRoot });
-    const [api, raft, nats, cluster, monitor] = ports.map(String);
-    const r = await local(
-      'swarm',
-      'init',
-      '--advertise-addr',
-      '127.0.0.1',
-      '--api-port',
-      api!,
-      '--raft-port',
-      raft!,
-      '--nats-port',
-      nats!,
-      '--nats-cluster-port',
-      cluster!,
-      '--nats-monitor-port',
-      monitor!,
-    );
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    pids.add(Number(readFileSync(join(execRoot, 'tsswarm.pid'), 'utf8').trim()));
+    s = await OneNodeSwarm.create('tsswarm-rexec-', undefined, { tlsApi: true });
+    ({ base, dataRoot, execRoot, runtime } = s);
     const c1 = await viaUnix('run', '-d', '--name', 'c1', 'busybox', 'sleep', '600');
     expect(c1.stderr).toBe('');
     expect(c1.code).toBe(0);
   }, 90_000);
 
-  afterAll(async () => {
-    try {
-      for (const c of await runtime.list({ all: true }).catch(() => [])) {
-        if (c.state.MonitorPid > 0) pids.add(c.state.MonitorPid);
-      }
-      const pidFile = join(execRoot, 'tsswarm.pid');
-      if (existsSync(pidFile)) pids.add(Number(readFileSync(pidFile, 'utf8').trim()));
-      if (existsSync(join(execRoot, 'tsswarm.sock'))) await local('swarm', 'leave', '--force');
-    } finally {
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-      const natsPid = join(dataRoot, 'nats', 'nats-server.pid');
-      if (existsSync(natsPid)) {
-        const pid = Number(readFileSync(natsPid, 'utf8').trim());
-        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
-      }
-      for (const c of await runtime.list({ all: true }).catch(() => [])) {
-        await runtime.remove(c.record.Id, { force: true }).catch(() => undefined);
-      }
-      await rm(base, { recursive: true, force: true });
-    }
-  }, 90_000);
+  afterAll(() => s?.destroy(), 90_000);
 
   it('exec -i streams stdin in, stdout and stderr apart, and exits with the command’s code', async () => {
     const r = await cliBinary(
@@ -180,7 +129,7 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
       [cliPath, ...unixArgs(), 'exec', 'c1', 'sh', '-c', 'echo started; exec sleep 4242'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    pids.add(child.pid ?? 0);
+    s.pids.add(child.pid ?? 0);
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
         if (d.toString().includes('started')) resolve();
@@ -252,7 +201,7 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    pids.add(child.pid ?? 0);
+    s.pids.add(child.pid ?? 0);
     let out = '';
     const closed = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
     await new Promise<void>((resolve) =>
@@ -330,7 +279,7 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request({
         host: '127.0.0.1',
-        port: ports[0],
+        port: s.apiPort,
         method: 'POST',
         path: '/exec/0123/start',
         headers: { connection: 'Upgrade', upgrade: 'tcp' },
