@@ -30,10 +30,11 @@ export function parseSince(text: string, now = Date.now()): number {
 /** docker's prefix: `web.1.<12 chars of the task id>@node    | `, or what the flags leave of it. */
 export function logPrefix(l: ServiceLogLine & { task: string }, f: ServiceLogsFlags): string {
   if (f.raw) return '';
+  const id = f.trunc ? l.taskId.slice(0, 12) : l.taskId;
   const cut = l.task.lastIndexOf(`.${l.taskId}`);
-  const base = cut > 0 ? l.task.slice(0, cut) : l.task;
-  const id = !f.taskIds ? '' : `.${f.trunc ? l.taskId.slice(0, 12) : l.taskId}`;
-  return `${base}${id}@${l.node}    | `;
+  // A task the managers no longer know is named by its id alone.
+  if (cut <= 0) return `${f.taskIds ? id : l.task.slice(0, 12)}@${l.node}    | `;
+  return `${l.task.slice(0, cut)}${f.taskIds ? `.${id}` : ''}@${l.node}    | `;
 }
 
 /**
