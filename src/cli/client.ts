@@ -7,6 +7,7 @@ import {
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, TsswarmError, type WireError } from '../api/errors.js';
 import type { GlobalOptions } from './context.js';
@@ -187,9 +188,11 @@ export class ApiClient {
       for await (const c of res) chunks.push(c as Buffer);
       throw errorFrom(Buffer.concat(chunks).toString('utf8'), res.statusCode ?? 500);
     }
+    // A character split across two chunks must not become two replacement characters.
+    const utf8 = new StringDecoder('utf8');
     let buf = '';
     for await (const c of res) {
-      buf += (c as Buffer).toString('utf8');
+      buf += utf8.write(c as Buffer);
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);

@@ -48,16 +48,29 @@ export function pumpExecClient(socket: Duplex, head: Buffer, io: ExecIo): Promis
       }
       for (const f of frames) {
         if (f.stream === Stream.exit) {
-          exit = JSON.parse(f.payload.toString('utf8')) as typeof exit;
-          continue;
+          try {
+            exit = JSON.parse(f.payload.toString('utf8')) as typeof exit;
+          } catch {
+            exit = { code: ErrorCode.Internal, message: 'exec: a malformed exit frame' };
+          }
+          // The command is over: what it did not read of our input no longer matters, and
+          // the daemon may be done reading it.
+          finish();
+          return;
         }
         const out = f.stream === Stream.stdout ? io.stdout : io.stderr;
         // A slow reader of our output slows the command down instead of filling memory.
         if (!out.write(f.payload) && !socket.isPaused()) {
           socket.pause();
-          out.once('drain', () => socket.resume());
+          resumeWhenDrained();
         }
       }
+    };
+    /** Reads on once neither of our outputs holds back (both may be full at once). */
+    const resumeWhenDrained = (): void => {
+      const full = [io.stdout, io.stderr].find((o) => (o as Writable).writableNeedDrain);
+      if (full) full.once('drain', resumeWhenDrained);
+      else if (!finishing) socket.resume();
     };
     /** Resolves once what was written to `out` has left its buffer. */
     const drained = (out: NodeJS.WritableStream): Promise<void> =>
@@ -66,10 +79,17 @@ export function pumpExecClient(socket: Duplex, head: Buffer, io: ExecIo): Promis
         : Promise.resolve();
     socket.on('data', onData);
     socket.on('error', () => undefined);
-    socket.on('close', () => {
+    let finishing = false;
+    const finish = (): void => {
+      if (finishing) return;
+      finishing = true;
       stopInput();
-      void Promise.all([drained(io.stdout), drained(io.stderr)]).then(settle);
-    });
+      void Promise.all([drained(io.stdout), drained(io.stderr)]).then(() => {
+        settle();
+        socket.destroy();
+      });
+    };
+    socket.on('close', finish);
     const settle = (): void => {
       if (exit?.ExitCode !== undefined) resolve(exit.ExitCode);
       else if (exit?.code !== undefined)

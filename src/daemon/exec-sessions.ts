@@ -106,6 +106,9 @@ function refuse(socket: Duplex, status: number, e: WireError): void {
   );
 }
 
+/** Input bytes the daemon holds for a command that has not read them yet. */
+const STDIN_BACKLOG = 4 * 1024 * 1024;
+
 /**
  * Moves one exec's stdio over `socket` in frames until the command ends, then sends its exit
  * code and closes. The connection going away first kills the command.
@@ -124,21 +127,33 @@ export async function pumpExec(proc: ExecProcess, socket: Duplex, head: Buffer):
   socket.on('end', gone);
   socket.on('close', gone);
   if (socket.destroyed) gone();
-  // Output: a frame per chunk, paused while the connection's buffer is full.
+  // Output: a frame per chunk, paused while the connection's buffer is full; dropped once the
+  // client is gone (a write to a closed socket would pause the stream for good).
   for (const [stream, from] of [
     [Stream.stdout, proc.stdout],
     [Stream.stderr, proc.stderr],
   ] as const) {
     from.on('data', (chunk: Buffer) => {
+      if (socket.destroyed || socket.writableEnded) return;
       if (!socket.write(encodeFrame(stream, chunk))) {
         from.pause();
         socket.once('drain', () => from.resume());
       }
     });
   }
-  // Input: frames to the command's stdin; a zero-length frame is its end.
+  // Input: frames to the command's stdin; a zero-length frame is its end. The connection is
+  // read on until STDIN_BACKLOG bytes wait for the command, so a client that goes away is seen
+  // (a paused socket would never see its end); past that, it waits for the command to read.
   const decoder = new FrameDecoder([Stream.stdin]);
   const stdin = proc.stdin;
+  const writable = (): boolean => !!stdin && !stdin.destroyed && !stdin.writableEnded;
+  const resumeInput = (): void => {
+    if (!socket.destroyed) socket.resume();
+  };
+  stdin?.on('drain', resumeInput);
+  // A command that exits without reading all its input: nothing will drain, read on.
+  stdin?.on('close', resumeInput);
+  stdin?.on('error', resumeInput);
   const onData = (chunk: Buffer): void => {
     let frames;
     try {
@@ -150,17 +165,21 @@ export async function pumpExec(proc: ExecProcess, socket: Duplex, head: Buffer):
       return;
     }
     for (const f of frames) {
-      if (!stdin || stdin.writableEnded) continue;
-      if (f.payload.length === 0) stdin.end();
-      else if (!stdin.write(f.payload)) {
-        socket.pause();
-        stdin.once('drain', () => socket.resume());
-      }
+      if (!writable()) continue; // the command no longer reads: the input is dropped
+      if (f.payload.length === 0) stdin?.end();
+      else stdin?.write(f.payload);
     }
+    if (writable() && (stdin?.writableLength ?? 0) > STDIN_BACKLOG) socket.pause();
   };
   socket.on('data', onData);
   if (head.length > 0) onData(head);
   const exitCode = await proc.exited;
   finished = true;
+  // Whatever input still comes is read and dropped, so the client's end reaches us; a client
+  // that never closes is cut off after a while.
+  socket.removeListener('data', onData);
+  socket.on('data', () => undefined);
+  socket.resume();
   socket.end(encodeFrame(Stream.exit, Buffer.from(JSON.stringify({ ExitCode: exitCode }))));
+  setTimeout(() => socket.destroy(), 10_000).unref();
 }

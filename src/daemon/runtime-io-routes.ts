@@ -15,6 +15,8 @@ export interface RuntimeRouteContext {
 
 const ref = { type: 'object', properties: { ref: { type: 'string' } }, required: ['ref'] };
 const strings = { type: 'array', items: { type: 'string' } };
+/** KEY=VALUE only: a bare KEY is resolved by the CLI from its own environment, never the daemon's. */
+const envEntries = { type: 'array', items: { type: 'string', pattern: '^[^=]+=' } };
 const tarTypes = ['application/x-tar', 'application/gzip', 'application/octet-stream'];
 
 /** The body of `POST /containers/create`: the CreateOptions the CLI builds (env files read). */
@@ -27,7 +29,7 @@ const createBody = {
     name: { type: 'string' },
     cmd: strings,
     entrypoint: strings,
-    env: strings,
+    env: envEntries,
     workingDir: { type: 'string' },
     user: { type: 'string' },
     hostname: { type: 'string' },
@@ -74,7 +76,12 @@ export function registerRuntimeIoRoutes(app: FastifyInstance, ctx: RuntimeRouteC
     {
       ...managersOnly,
       schema: {
-        querystring: { type: 'object', properties: { runtime: { type: 'string' } } },
+        // Runtimes by name only, as docker allows only configured ones: a path here would run
+        // any host binary as root.
+        querystring: {
+          type: 'object',
+          properties: { runtime: { type: 'string', enum: ['runc', 'crun'] } },
+        },
         body: createBody,
       },
     },
@@ -130,7 +137,7 @@ export function registerRuntimeIoRoutes(app: FastifyInstance, ctx: RuntimeRouteC
           required: ['Cmd'],
           properties: {
             Cmd: strings,
-            Env: strings,
+            Env: envEntries,
             WorkingDir: { type: 'string' },
             User: { type: 'string' },
             AttachStdin: { type: 'boolean' },

@@ -87,7 +87,7 @@ function addCreateFlags(c: Command): Command {
 }
 
 async function createOptions(image: string, command: string[], f: RunFlags) {
-  const { parseLabels, parseEnvFile } = await import('../../runtime/container/parse.js');
+  const { parseLabels, parseEnv, parseEnvFile } = await import('../../runtime/container/parse.js');
   const { readFileSync } = await import('node:fs');
   const { invalidArgument } = await import('../../api/errors.js');
   const { parseMountFlag } = await import('../../api/mount-flag.js');
@@ -117,7 +117,8 @@ async function createOptions(image: string, command: string[], f: RunFlags) {
       ? { entrypoint: f.entrypoint === '' ? [] : [f.entrypoint] }
       : {}),
     ...(f.name !== undefined ? { name: f.name } : {}),
-    env: [...fileEnv, ...f.env],
+    // Resolved here, from the CLI's environment: over -H the daemon's is not the user's.
+    env: [...fileEnv, ...parseEnv(f.env)],
     ...(f.workdir !== undefined ? { workingDir: f.workdir } : {}),
     ...(f.user !== undefined ? { user: f.user } : {}),
     ...(f.hostname !== undefined ? { hostname: f.hostname } : {}),
@@ -341,7 +342,7 @@ export function registerContainerCommands(program: Command): void {
         cmd: Command,
       ) => {
         const opts = {
-          env: o.env,
+          env: (await import('../../runtime/container/parse.js')).parseEnv(o.env),
           ...(o.workdir !== undefined ? { workingDir: o.workdir } : {}),
           ...(o.user !== undefined ? { user: o.user } : {}),
         };

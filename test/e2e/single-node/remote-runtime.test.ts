@@ -75,6 +75,25 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
 
   afterAll(() => s?.destroy(), 90_000);
 
+  it("-e NAME takes the value from the CLI's environment, never the daemon's", async () => {
+    const env = { ...process.env, FROM_CLIENT: 'client-side' };
+    const r = await tsswarm(
+      [...unixArgs(), 'exec', '-e', 'FROM_CLIENT', '-e', 'PATH_X', 'c1', 'env'],
+      {
+        env,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('FROM_CLIENT=client-side\n');
+    expect(r.stdout).not.toContain('PATH_X');
+    // The API itself refuses a bare name: it would read the daemon's environment.
+    const bare = await s
+      .api()
+      .post('/containers/c1/exec', { Cmd: ['env'], Env: ['HOME'] })
+      .catch((e: Error) => e);
+    expect(String(bare)).toMatch(/Env/);
+  }, 60_000);
+
   it('exec -i streams stdin in, stdout and stderr apart, and exits with the command’s code', async () => {
     const r = await cliBinary(
       [...unixArgs(), 'exec', '-i', 'c1', 'sh', '-c', 'cat; echo err >&2; exit 3'],

@@ -138,6 +138,46 @@ describe('exec over an HTTP upgrade (host processes, unix socket)', () => {
       .toBe(false);
   });
 
+  it('ends when the command exits without reading all its input (no hang, no leak)', async () => {
+    // `cat big | exec -i c head -c 10`: the rest of the input is dropped, the exit comes back.
+    const big = () => Readable.from([randomBytes(8 * 1024 * 1024)]);
+    const head = await exec('head -c 10 >/dev/null; exit 4', big());
+    expect(head.code).toBe(4);
+    const early = await exec('exit 5', big());
+    expect(early.code).toBe(5);
+  }, 30_000);
+
+  const gone = (pid: number) =>
+    expect
+      .poll(() => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      })
+      .toBe(false);
+
+  it('kills the command of a client gone while its output or its input was backed up', async () => {
+    // Output backed up: the client reads nothing, then goes.
+    let id = sessions.add(() => hostProcess('cat /dev/zero', false, started));
+    let up = await api.upgrade(`/exec/${id}/start`);
+    up.socket.pause();
+    await new Promise((r) => setTimeout(r, 200));
+    up.socket.destroy();
+    await gone(started.at(-1) ?? 0);
+    // Input backed up: a command that never reads, more input than the daemon holds.
+    id = sessions.add(() => hostProcess('exec sleep 600', true, started));
+    up = await api.upgrade(`/exec/${id}/start`);
+    up.socket.on('error', () => undefined);
+    up.socket.write(encodeFrame(Stream.stdin, randomBytes(1024 * 1024)));
+    up.socket.write(encodeFrame(Stream.stdin, randomBytes(1024 * 1024)));
+    await new Promise((r) => setTimeout(r, 200));
+    up.socket.destroy();
+    await gone(started.at(-1) ?? 0);
+  }, 30_000);
+
   it('refuses an unknown, expired or reused id, and an unauthorised caller', async () => {
     await expect(api.upgrade('/exec/nope/start')).rejects.toThrow(/No such exec instance: nope/);
     const expired = sessions.add(() => hostProcess('true', false, started));
