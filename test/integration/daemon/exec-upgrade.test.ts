@@ -78,6 +78,19 @@ describe('exec over an HTTP upgrade (host processes, unix socket)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** Resolves once the process is gone. */
+  const gone = (pid: number) =>
+    expect
+      .poll(() => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      })
+      .toBe(false);
+
   const exec = async (
     script: string,
     input: Readable | undefined,
@@ -126,16 +139,7 @@ describe('exec over an HTTP upgrade (host processes, unix socket)', () => {
     const pid = started.at(-1) ?? 0;
     socket.destroy();
     expect(((await done) as Error).message).toMatch(/closed before the command ended/);
-    await expect
-      .poll(() => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      })
-      .toBe(false);
+    await gone(pid);
   });
 
   it('ends when the command exits without reading all its input (no hang, no leak)', async () => {
@@ -146,18 +150,6 @@ describe('exec over an HTTP upgrade (host processes, unix socket)', () => {
     const early = await exec('exit 5', big());
     expect(early.code).toBe(5);
   }, 30_000);
-
-  const gone = (pid: number) =>
-    expect
-      .poll(() => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      })
-      .toBe(false);
 
   it('kills the command of a client gone while its output or its input was backed up', async () => {
     // Output backed up: the client reads nothing, then goes.
@@ -204,15 +196,6 @@ describe('exec over an HTTP upgrade (host processes, unix socket)', () => {
     socket.write(encodeFrame(Stream.stdout, Buffer.from('not for the daemon')));
     await closed;
     const pid = started.at(-1) ?? 0;
-    await expect
-      .poll(() => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      })
-      .toBe(false);
+    await gone(pid);
   });
 });
