@@ -33,6 +33,11 @@ export interface NatsHost {
    * leftover of a previous daemon that died without stopping its child.
    */
   leftoverPid(pidFile: string, configFile: string): Promise<number | undefined>;
+  /**
+   * True once the process has released what it held (its ports): it is gone, or a zombie. Its
+   * command line reads empty a moment before its sockets close, so that is not enough.
+   */
+  processGone(pid: number): Promise<boolean>;
 }
 
 const probeTimeoutMs = 1000;
@@ -91,6 +96,15 @@ export const realNatsHost: NatsHost = {
     }
   },
   writeFile: writeFileAtomic,
+  async processGone(pid) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state === 'Z' || state === 'X';
+    } catch {
+      return true;
+    }
+  },
   async leftoverPid(pidFile, configFile) {
     let pid: number;
     try {

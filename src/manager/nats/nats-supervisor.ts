@@ -222,9 +222,21 @@ export class NatsSupervisor {
       await this.awaitGone(leftover);
     }
     try {
-      const launching = this.launch();
-      this.launching = launching;
-      const pid = await launching;
+      let pid: number;
+      for (let attempt = 1; ; attempt++) {
+        const launching = this.launch();
+        this.launching = launching;
+        try {
+          pid = await launching;
+          break;
+        } catch (e) {
+          // A port still held for a moment (a process on its way out) is worth a second try;
+          // anything else, or a port held for good, fails the start.
+          if (attempt >= 3 || !/address already in use/.test(String(e))) throw e;
+          this.log.warn({ err: e }, 'nats-server port still in use: trying again');
+          await delay(500 * attempt);
+        }
+      }
       if (this.currentState !== 'starting') return; // stop() came in meanwhile; it stops this child
       this.currentState = 'running';
       this.emit({ type: 'started', pid });
@@ -408,7 +420,7 @@ export class NatsSupervisor {
 
   private async awaitGone(pid: number): Promise<void> {
     const deadline = Date.now() + this.config.stopTimeoutMs;
-    while ((await this.host.leftoverPid(this.server.pidFile, this.configFile)) === pid) {
+    while (!(await this.host.processGone(pid))) {
       if (Date.now() > deadline) throw new Error(`leftover nats-server ${pid} survived SIGKILL`);
       await delay(this.config.readyPollMs);
     }

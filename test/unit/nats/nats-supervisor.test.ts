@@ -72,6 +72,9 @@ class FakeHost implements NatsHost {
   leftoverPid(): Promise<number | undefined> {
     return Promise.resolve(undefined);
   }
+  processGone(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
 }
 
 describe('nats supervisor (fake host)', () => {
@@ -132,6 +135,23 @@ describe('nats supervisor (fake host)', () => {
     expect(supervisor.state).toBe('running');
     expect(events).toEqual([{ type: 'started', pid: 1000 }]);
     expect(host.files.get(supervisor.configFile)).toContain('server_name: "m1"');
+  });
+
+  it('tries the start again while a port is still held, and not for other failures', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      supervisor.logFile,
+      '[FTL] listen tcp 127.0.0.1:8222: bind: address already in use\n',
+    );
+    host.plan = ['die', 'ok'];
+    await supervisor.start();
+    expect(supervisor.state).toBe('running');
+    expect(host.children).toHaveLength(2);
+    await supervisor.stop();
+    await writeFile(supervisor.logFile, '[FTL] bad configuration\n');
+    supervisor = make();
+    host.plan = ['die', 'ok'];
+    await expect(supervisor.start()).rejects.toThrow(/bad configuration/);
   });
 
   it('restarts a dying server with doubling delays, capped', async () => {
