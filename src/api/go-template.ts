@@ -22,7 +22,7 @@ const FUNCTIONS: Record<string, (args: unknown[], action: string) => unknown> = 
       if (cur === null || typeof cur !== 'object') {
         throw new TemplateError(`"{{${action}}}": cannot index ${print(cur)}`);
       }
-      cur = (cur as Record<string, unknown>)[String(k)];
+      cur = own(cur, String(k));
     }
     return cur;
   },
@@ -73,10 +73,15 @@ function operand(word: string, dot: unknown, action: string): unknown {
   }
   let v: unknown = dot;
   for (const key of word.split('.').filter((k) => k !== '')) {
-    v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+    v = typeof v === 'object' && v !== null ? own(v, key) : undefined;
     if (v === undefined) throw new TemplateError(`template: no field "${key}" in "${word}"`);
   }
   return v;
+}
+
+/** A value's own field only: `{{.constructor}}` must not reach into JavaScript's objects. */
+function own(v: object, key: string): unknown {
+  return Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined;
 }
 
 function splitOutsideQuotes(s: string, sep: string): string[] {

@@ -64,6 +64,10 @@ describe('renderTemplate', () => {
   it("prints Go's way: slices [a b], maps map[k:v] sorted by key", () => {
     expect(renderTemplate('{{.Spec.Args}} {{.Spec.Labels}}', doc)).toBe('[httpd -f] map[a:1 b:2]');
   });
+  it("reads a value's own fields only", () => {
+    expect(() => renderTemplate('{{.constructor}}', doc)).toThrow(/no field "constructor"/);
+    expect(renderTemplate('{{index .Spec "toString"}}', doc)).toBe('<no value>');
+  });
   it('join, upper, lower and pipes', () => {
     expect(renderTemplate('{{join .Spec.Args ","}}', doc)).toBe('httpd,-f');
     expect(renderTemplate('{{.Spec.Name | upper}} {{lower "X"}}', doc)).toBe('WEB x');
