@@ -125,6 +125,25 @@ export function skipE2e(suite: string, needs: string[] = []): boolean {
 }
 
 /**
+ * `swarm init`/`daemon` port flags of a manager: raft, nats, nats cluster and nats monitor from
+ * `ports` (the first four), and the TLS API when `apiPort` is given.
+ */
+export function managerPortFlags(ports: readonly number[], apiPort?: number): string[] {
+  const [raft, nats, cluster, monitor] = ports.map(String);
+  return [
+    ...(apiPort === undefined ? [] : ['--api-port', String(apiPort)]),
+    '--raft-port',
+    raft ?? '',
+    '--nats-port',
+    nats ?? '',
+    '--nats-cluster-port',
+    cluster ?? '',
+    '--nats-monitor-port',
+    monitor ?? '',
+  ];
+}
+
+/**
  * A one-node swarm on loopback in a temporary directory: `swarm init` with free ports, the
  * busybox image, and a runtime handle on the node's containers. `destroy` leaves nothing:
  * it leaves the swarm, then kills by PID whatever is still there and removes every container.
@@ -171,19 +190,7 @@ export class OneNodeSwarm {
 
   /** The daemon's ports, as `swarm init` and `daemon` take them. */
   daemonFlags(): string[] {
-    const [raft, nats, cluster, monitor] = this.ports.map(String);
-    const api = this.apiPort === undefined ? [] : ['--api-port', String(this.apiPort)];
-    return [
-      ...api,
-      '--raft-port',
-      raft!,
-      '--nats-port',
-      nats!,
-      '--nats-cluster-port',
-      cluster!,
-      '--nats-monitor-port',
-      monitor!,
-    ];
+    return managerPortFlags(this.ports, this.apiPort);
   }
 
   cli(args: string[], opts?: RunOptions): Promise<Run> {

@@ -16,7 +16,7 @@ import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { busyboxImage } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
 import { alive } from '../../helpers/process.js';
-import { cliPath, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
+import { cliPath, managerPortFlags, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
 
 const skip = skipE2e('secret delivery e2e');
 
@@ -72,16 +72,7 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
       'init',
       '--advertise-addr',
       '127.0.0.1',
-      '--api-port',
-      String(ports[0]),
-      '--raft-port',
-      String(ports[1]),
-      '--nats-port',
-      String(ports[2]),
-      '--nats-cluster-port',
-      String(ports[3]),
-      '--nats-monitor-port',
-      String(ports[4]),
+      ...managerPortFlags(ports.slice(1, 5), ports[0]),
     );
     rememberPids();
     expect(init.code, init.stderr).toBe(0);
@@ -269,16 +260,7 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
         '--exit-on-leave',
         '--advertise-addr',
         '127.0.0.1',
-        '--api-port',
-        String(ports[6]),
-        '--raft-port',
-        String(ports[7]),
-        '--nats-port',
-        String(ports[8]),
-        '--nats-cluster-port',
-        String(ports[9]),
-        '--nats-monitor-port',
-        String(ports[10]),
+        ...managerPortFlags(ports.slice(7, 11), ports[6]),
       ],
       { stdio: 'ignore' },
     );

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/cli/client.js';
 import { freePorts } from '../../integration/nats/harness.js';
 import { alive } from '../../helpers/process.js';
-import { cliPath, skipE2e, tsswarm } from '../../helpers/e2e.js';
+import { cliPath, managerPortFlags, skipE2e, tsswarm } from '../../helpers/e2e.js';
 
 const skip = skipE2e('TLS API e2e');
 
@@ -63,16 +63,7 @@ describe.skipIf(skip)('TLS TCP API of a manager (root, nats-server, built CLI)',
       'init',
       '--advertise-addr',
       '127.0.0.1',
-      '--api-port',
-      String(ports[0]),
-      '--raft-port',
-      String(ports[1]),
-      '--nats-port',
-      String(ports[2]),
-      '--nats-cluster-port',
-      String(ports[3]),
-      '--nats-monitor-port',
-      String(ports[4]),
+      ...managerPortFlags(ports.slice(1, 5), ports[0]),
     );
     rememberPids();
     expect(r.stderr).toBe('');

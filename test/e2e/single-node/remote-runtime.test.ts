@@ -92,6 +92,12 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
       .post('/containers/c1/exec', { Cmd: ['env'], Env: ['HOME'] })
       .catch((e: Error) => e);
     expect(String(bare)).toMatch(/Env/);
+    // A runtime is a name (runc, crun), never a path to a binary the daemon would run as root.
+    const byPath = await s
+      .api()
+      .post('/containers/create?runtime=/bin/sh', { image: 'busybox' })
+      .catch((e: Error) => e);
+    expect(String(byPath)).toMatch(/runtime/);
   }, 60_000);
 
   it('exec -i streams stdin in, stdout and stderr apart, and exits with the command’s code', async () => {
