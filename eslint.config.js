@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { boundariesPlugin } from './scripts/lint/boundaries.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'build/', '**/*.mjs'] },
@@ -19,5 +20,10 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { tsswarm: boundariesPlugin },
+    rules: { 'tsswarm/src-boundaries': 'error' },
   },
 );

@@ -11,7 +11,7 @@ import {
   issueCertificate,
   matchJoinToken,
   verifyNodeCertificate,
-} from '../src/manager/ca/index.js';
+} from '../src/ca/index.js';
 
 const rounds = 200;
 

@@ -12,7 +12,7 @@ import {
   issueCertificate,
   writeNodeCertificate,
   writeRootCa,
-} from '../src/manager/ca/index.js';
+} from '../src/ca/index.js';
 import {
   defaultNatsServerConfig,
   defaultNatsSupervisorConfig,

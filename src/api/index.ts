@@ -11,7 +11,5 @@ export * from './network.js';
 export * from './secret.js';
 export * from './config.js';
 export * from './constraint.js';
-export * from './human-units.js';
-export * from './text-table.js';
 export * from './validate/index.js';
 export * from './mount-flag.js';

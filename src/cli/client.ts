@@ -40,7 +40,7 @@ function describeTarget(t: ClientTarget): string {
 
 /** TLS options from the node certificate in the data root; read once per client. */
 async function tlsRequestOptions(dataRoot: string): Promise<RequestOptions> {
-  const ca = await import('../manager/ca/index.js');
+  const ca = await import('../ca/index.js');
   const paths = ca.certificatePaths(dataRoot);
   let creds;
   try {

@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { NodeCredentials } from '../manager/ca/index.js';
+import type { NodeCredentials } from '../ca/index.js';
 import {
   ErrorCode,
   TsswarmError,
@@ -100,7 +100,7 @@ async function buildApiApp(
   app.get('/openapi.json', () => openapi.document());
 
   if (tls) {
-    const { peerIdentity } = await import('../manager/ca/index.js');
+    const { peerIdentity } = await import('../ca/index.js');
     app.addHook('onRequest', async (req, reply) => {
       const path = req.url.split('?')[0] ?? '';
       if (localOnlyPaths.has(path)) {

@@ -13,7 +13,7 @@ import {
   type NodeRole,
 } from '../api/index.js';
 import type { LogsRequest, ServiceLogLine } from '../api/dispatch.js';
-import type { NodeCredentials } from '../manager/ca/index.js';
+import type { NodeCredentials } from '../ca/index.js';
 import type { JoinAnswer, Manager, ManagerPorts } from '../manager/manager.js';
 import type { Agent, TaskNetworks } from '../worker/index.js';
 import { defaultAdvertiseAddr, validateDaemonConfig, type DaemonConfig } from './daemon-config.js';
@@ -111,7 +111,7 @@ export class Daemon {
   /** This node's certificate, key and CA, for calls to other managers. */
   nodeCredentials(): Promise<NodeCredentials> {
     this.creds ??= (async () => {
-      const ca = await import('../manager/ca/index.js');
+      const ca = await import('../ca/index.js');
       const root = await ca.readRootCa(this.config.dataRoot);
       const cert = await ca.readNodeCertificate(this.config.dataRoot);
       if (!root || !cert) {
@@ -214,7 +214,7 @@ export class Daemon {
       // Certificate files and the digest only: a worker never loads the issuing library.
       const [{ requestJoin }, ca] = await Promise.all([
         import('./join-swarm.js'),
-        import('../manager/ca/certificate-store.js'),
+        import('../ca/certificate-store.js'),
       ]);
       const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const problems: string[] = [];
@@ -307,7 +307,7 @@ export class Daemon {
   private async changeRole(role: NodeRole): Promise<void> {
     const state = this.state;
     if (!state || state.role === role) return;
-    const ca = await import('../manager/ca/index.js');
+    const ca = await import('../ca/index.js');
     const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const publicKeyPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const keyPem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -371,7 +371,7 @@ export class Daemon {
   /** The cluster's CA certificate, for a joiner to pin against its token. */
   async rootCaPem(): Promise<string | undefined> {
     if (!this.manager) return undefined;
-    const ca = await import('../manager/ca/index.js');
+    const ca = await import('../ca/index.js');
     return (await ca.readRootCa(this.config.dataRoot))?.certPem;
   }
 
@@ -439,7 +439,7 @@ export class Daemon {
   private async startTcpApi(): Promise<void> {
     const [{ startTcpApiServer }, ca] = await Promise.all([
       import('./api-server.js'),
-      import('../manager/ca/index.js'),
+      import('../ca/index.js'),
     ]);
     const root = await ca.readRootCa(this.config.dataRoot);
     const cert = await ca.readNodeCertificate(this.config.dataRoot);
@@ -468,7 +468,7 @@ export class Daemon {
       import('../worker/index.js'),
       import('../runtime/index.js'),
       // Only the certificate files: a worker never loads the issuing (x509) library.
-      import('../manager/ca/certificate-store.js'),
+      import('../ca/certificate-store.js'),
       import('./task-networks-setup.js'),
     ]);
     const root = await ca.readRootCa(this.config.dataRoot);

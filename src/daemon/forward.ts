@@ -1,6 +1,6 @@
 import { request, type RequestOptions } from 'node:https';
 import { ErrorCode, TsswarmError } from '../api/index.js';
-import type { NodeCredentials } from '../manager/ca/index.js';
+import type { NodeCredentials } from '../ca/index.js';
 
 /** Header in which a leader says the raft index its write reached (read-your-writes). */
 export const indexHeader = 'x-tsswarm-index';

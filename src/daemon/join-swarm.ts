@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode, TsswarmError, invalidArgument, type NodeDescription } from '../api/index.js';
-import { checkCaAgainstToken, parseJoinToken } from '../manager/ca/join-token.js';
+import { checkCaAgainstToken, parseJoinToken } from '../ca/join-token.js';
 import type { JoinAnswer, ManagerPorts } from '../manager/manager.js';
 
 export interface JoinCall {

@@ -61,7 +61,7 @@ export function registerRuntimeIoRoutes(app: FastifyInstance, ctx: RuntimeRouteC
   const sessions = new ExecSessions();
   serveExecUpgrades(app.server, sessions, async (req) => {
     if (!ctx.overTls) return undefined;
-    const { peerIdentity, hasRole } = await import('../manager/ca/tls-options.js');
+    const { peerIdentity, hasRole } = await import('../ca/tls-options.js');
     if (hasRole(peerIdentity(req.socket as TLSSocket), 'manager')) return undefined;
     return {
       code: ErrorCode.PermissionDenied,

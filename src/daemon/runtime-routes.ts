@@ -20,7 +20,7 @@ export function registerRuntimeRoutes(
   const managersOnly = overTls
     ? {
         onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
-          const { peerIdentity, hasRole } = await import('../manager/ca/tls-options.js');
+          const { peerIdentity, hasRole } = await import('../ca/tls-options.js');
           if (hasRole(peerIdentity(req.raw.socket as TLSSocket), 'manager')) return;
           await reply.status(403).send({
             code: ErrorCode.PermissionDenied,

@@ -1,4 +1,4 @@
-import { formatTable } from '../api/text-table.js';
+import { formatTable } from '../display/text-table.js';
 import type { LabNodeStatus } from './lab.js';
 
 /** `lab ls` as a table, columns padded like docker's. */

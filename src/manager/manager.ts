@@ -33,7 +33,7 @@ import {
   writeRootCa,
   type NodeIdentity,
   type RootCa,
-} from './ca/index.js';
+} from '../ca/index.js';
 import {
   dispatchSubjects,
   dispatchTopics,

@@ -1,9 +1,4 @@
-import {
-  createRootCa,
-  issueCertificate,
-  type NodeRole,
-  type RootCa,
-} from '../../src/manager/ca/index.js';
+import { createRootCa, issueCertificate, type NodeRole, type RootCa } from '../../src/ca/index.js';
 
 export interface TestNodeCert {
   nodeId: string;

@@ -389,7 +389,7 @@ export function registerContainerCommands(program: Command): void {
         const info = await rt.inspect(ref);
         docs.push(fmt.inspectDocument(info, rt.paths(info.record.Id)));
       }
-      const { formatObjects } = await import('../../api/list-format.js');
+      const { formatObjects } = await import('../../display/list-format.js');
       process.stdout.write(formatObjects(docs, o.format));
     });
 
@@ -403,7 +403,7 @@ export function registerContainerCommands(program: Command): void {
       const rt = await nodeRuntime(cmd);
       const fmt = await import('../../runtime/container/format.js');
       const stats = await rt.stats(refs);
-      const { formatRows } = await import('../../api/list-format.js');
+      const { formatRows } = await import('../../display/list-format.js');
       const rows = stats.map((s) => ({
         ID: s.id.slice(0, 12),
         Name: s.name,

@@ -71,7 +71,7 @@ export function registerImageCommands(program: Command): void {
     .option('-f, --format <format>', 'json (the default), or a template such as {{.Id}}')
     .action(async (refs: string[], opts: { format?: string }, cmd: Command) => {
       const { notFound } = await import('../../api/errors.js');
-      const { formatObjects } = await import('../../api/list-format.js');
+      const { formatObjects } = await import('../../display/list-format.js');
       const store = await nodeStore(cmd);
       const found: unknown[] = [];
       const missing: string[] = [];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Network, NetworkSpec } from '../../api/index.js';
-import { formatObjects, formatRows } from '../../api/list-format.js';
+import { formatObjects, formatRows } from '../../display/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 

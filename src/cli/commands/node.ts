@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Node, NodeSpec } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
-import { formatObjects, formatRows } from '../../api/list-format.js';
+import { formatObjects, formatRows } from '../../display/list-format.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

@@ -1,5 +1,5 @@
 import type { Node, Service } from '../../api/index.js';
-import { humanDuration } from '../../api/human-units.js';
+import { humanDuration } from '../../display/human-units.js';
 import { formatGoDuration as goDuration } from '../../compose/units.js';
 
 // `service inspect --pretty` and `node inspect --pretty`: docker's human-readable layout

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Config, Secret } from '../../api/index.js';
-import { humanDuration } from '../../api/human-units.js';
-import { formatObjects, formatRows, type Column } from '../../api/list-format.js';
+import { humanDuration } from '../../display/human-units.js';
+import { formatObjects, formatRows, type Column } from '../../display/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 

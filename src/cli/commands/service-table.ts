@@ -1,6 +1,6 @@
 import { serviceModeKind, type Service, type Task } from '../../api/index.js';
-import { humanDuration } from '../../api/human-units.js';
-import { formatRows } from '../../api/list-format.js';
+import { humanDuration } from '../../display/human-units.js';
+import { formatRows } from '../../display/list-format.js';
 import { formatPorts } from './publish-flag.js';
 
 /** An update under way or stopped half-way, after the replica count, as docker notes it. */

@@ -12,7 +12,7 @@ import {
 import { parsePublish } from './publish-flag.js';
 import { printServices, printTasks, taskRows } from './service-table.js';
 import type { ServiceLogsFlags } from './service-logs.js';
-import { formatObjects } from '../../api/list-format.js';
+import { formatObjects } from '../../display/list-format.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 

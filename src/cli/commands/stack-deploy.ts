@@ -9,7 +9,7 @@ import {
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import { printServices, printTasks, taskRows } from './service-table.js';
-import { formatRows } from '../../api/list-format.js';
+import { formatRows } from '../../display/list-format.js';
 import type { Stack } from '../../compose/index.js';
 
 const namespaceLabel = 'com.docker.stack.namespace';

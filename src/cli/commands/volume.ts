@@ -62,7 +62,7 @@ export function registerVolumeCommands(program: Command): void {
         for (const v of list) process.stdout.write(`${v.Name}\n`);
         return;
       }
-      const { formatRows } = await import('../../api/list-format.js');
+      const { formatRows } = await import('../../display/list-format.js');
       const rows = list.map((v) => ({
         Driver: v.Driver,
         Labels: Object.entries(v.Labels)
@@ -87,7 +87,7 @@ export function registerVolumeCommands(program: Command): void {
     .option('-f, --format <format>', 'json (default), or a Go template such as {{.Mountpoint}}')
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const rt = await runtime(cmd);
-      const { formatObjects } = await import('../../api/list-format.js');
+      const { formatObjects } = await import('../../display/list-format.js');
       const out = [];
       let failed: unknown;
       for (const n of names) {

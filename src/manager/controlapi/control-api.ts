@@ -27,7 +27,7 @@ import {
   resolveServiceNetworks,
   withAllocationLock,
 } from '../allocator/index.js';
-import { rotateJoinToken } from '../ca/index.js';
+import { rotateJoinToken } from '../../ca/index.js';
 import { FileObjectsApi } from './file-objects.js';
 import { serviceStatus } from '../orchestrator/index.js';
 import type { MemoryStore, ReadTx, UpdateResult, WriteTx } from '../store/index.js';

@@ -4,7 +4,7 @@ import {
   type ConnectionOptions as TlsConnectionOptions,
   type PeerCertificate,
 } from 'node:tls';
-import { managerOu } from '../ca/index.js';
+import { managerOu } from '../../ca/index.js';
 import { subjects } from './subjects.js';
 
 export interface NodeClientIdentity {

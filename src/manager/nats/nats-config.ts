@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { invalidArgument } from '../../api/errors.js';
-import type { NodeIdentity } from '../ca/index.js';
-import { managerOu, workerOu } from '../ca/index.js';
+import type { NodeIdentity } from '../../ca/index.js';
+import { managerOu, workerOu } from '../../ca/index.js';
 import { subjects } from './subjects.js';
 
 export interface HostPort {

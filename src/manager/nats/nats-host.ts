@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, open, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { writeFileAtomic } from '../ca/index.js';
+import { writeFileAtomic } from '../../ca/index.js';
 import type { HostPort } from './nats-config.js';
 
 export interface ChildExit {

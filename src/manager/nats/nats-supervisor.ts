@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { NodeIdentity } from '../ca/index.js';
+import type { NodeIdentity } from '../../ca/index.js';
 import { invalidArgument, TsswarmError, ErrorCode } from '../../api/errors.js';
 import {
   renderNatsConfig,

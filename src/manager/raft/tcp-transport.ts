@@ -2,7 +2,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { invalidArgument } from '../../api/errors.js';
-import { managerOu } from '../ca/index.js';
+import { managerOu } from '../../ca/index.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { MessageHandler, RaftMessage, Server, Transport } from './types.js';
 

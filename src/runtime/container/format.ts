@@ -2,8 +2,8 @@
 import type { ContainerInfo } from './types.js';
 import type { ContainerPaths } from './container-store.js';
 import { overlayLowerdir } from './oci-spec.js';
-import { humanDuration } from '../../api/human-units.js';
-import { formatRows } from '../../api/list-format.js';
+import { humanDuration } from '../../display/human-units.js';
+import { formatRows } from '../../display/list-format.js';
 
 export { humanDuration };
 

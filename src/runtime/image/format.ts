@@ -1,8 +1,8 @@
 import { hexOf } from './digest.js';
 import type { HistoryEntry, ImageSummary } from './types.js';
-import { humanDuration, humanSizeWithPrecision } from '../../api/human-units.js';
-import { formatRows } from '../../api/list-format.js';
-import { formatTable } from '../../api/text-table.js';
+import { humanDuration, humanSizeWithPrecision } from '../../display/human-units.js';
+import { formatRows } from '../../display/list-format.js';
+import { formatTable } from '../../display/text-table.js';
 
 export { humanDuration };
 
@@ -96,4 +96,4 @@ export function formatHistory(entries: HistoryEntry[], f: HistoryFormat): string
   );
 }
 
-export { renderTemplate, TemplateError } from '../../api/go-template.js';
+export { renderTemplate, TemplateError } from '../../display/go-template.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AssignmentMessage } from '../../../src/api/dispatch.js';
 import type { Task } from '../../../src/api/index.js';
 import { ApiClient } from '../../../src/cli/client.js';
-import { readNodeCertificate, readRootCa } from '../../../src/manager/ca/index.js';
+import { readNodeCertificate, readRootCa } from '../../../src/ca/index.js';
 import { nodeClientOptions } from '../../../src/manager/nats/index.js';
 import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { busyboxImage } from '../../helpers/images.js';

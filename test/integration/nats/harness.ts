@@ -7,7 +7,7 @@ import {
   writeNodeCertificate,
   writeRootCa,
   type NodeIdentity,
-} from '../../../src/manager/ca/index.js';
+} from '../../../src/ca/index.js';
 import {
   defaultNatsServerConfig,
   defaultNatsSupervisorConfig,

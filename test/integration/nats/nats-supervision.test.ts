@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection, type Status } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRootCa, issueCertificate } from '../../../src/manager/ca/index.js';
+import { createRootCa, issueCertificate } from '../../../src/ca/index.js';
 import {
   monitorUrl,
   nodeClientOptions,

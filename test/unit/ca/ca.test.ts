@@ -18,7 +18,7 @@ import {
   issueCertificate,
   parseNodeIdentity,
   verifyNodeCertificate,
-} from '../../../src/manager/ca/index.js';
+} from '../../../src/ca/index.js';
 import { TsswarmError } from '../../../src/api/errors.js';
 import { testPki } from '../../helpers/certs.js';
 

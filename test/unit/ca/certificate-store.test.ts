@@ -8,7 +8,7 @@ import {
   readRootCa,
   writeNodeCertificate,
   writeRootCa,
-} from '../../../src/manager/ca/index.js';
+} from '../../../src/ca/index.js';
 import { testPki } from '../../helpers/certs.js';
 
 describe('certificate store', () => {

@@ -8,7 +8,7 @@ import {
   matchJoinToken,
   parseJoinToken,
   rotateJoinToken,
-} from '../../../src/manager/ca/index.js';
+} from '../../../src/ca/index.js';
 import { testPki } from '../../helpers/certs.js';
 
 const digest = 'ab'.repeat(32);

@@ -1,7 +1,7 @@
 import tls from 'node:tls';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRootCa, issueCertificate } from '../../../src/manager/ca/index.js';
+import { createRootCa, issueCertificate } from '../../../src/ca/index.js';
 import {
   TcpTransport,
   decodeMessage,

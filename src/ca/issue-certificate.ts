@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
-import { invalidArgument } from '../../api/errors.js';
+import { invalidArgument } from '../api/errors.js';
 import { checkId, roleToOu, type NodeRole } from './node-identity.js';
 import { checkValidityDays, clockSkewMs, randomSerial, type RootCa } from './root-ca.js';
 import { ecdsaSha256, importSigningKey, x509 } from './x509-provider.js';

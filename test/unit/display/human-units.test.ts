@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { humanDuration, humanSize, humanSizeWithPrecision } from '../../../src/api/human-units.js';
+import {
+  humanDuration,
+  humanSize,
+  humanSizeWithPrecision,
+} from '../../../src/display/human-units.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

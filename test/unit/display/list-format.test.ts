@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderTemplate } from '../../../src/api/go-template.js';
-import { formatObjects, formatRows, type Column } from '../../../src/api/list-format.js';
+import { renderTemplate } from '../../../src/display/go-template.js';
+import { formatObjects, formatRows, type Column } from '../../../src/display/list-format.js';
 
 interface Row {
   ID: string;

@@ -1,4 +1,4 @@
-import { invalidArgument } from './errors.js';
+import { invalidArgument } from '../api/errors.js';
 import { renderTemplate, TemplateError } from './go-template.js';
 import { formatTable } from './text-table.js';
 

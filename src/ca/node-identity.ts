@@ -1,4 +1,4 @@
-import { invalidArgument } from '../../api/errors.js';
+import { invalidArgument } from '../api/errors.js';
 import { x509 } from './x509-provider.js';
 
 export type NodeRole = 'manager' | 'worker';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { invalidArgument } from '../../api/errors.js';
+import { invalidArgument } from '../api/errors.js';
 import { certificateDigest } from './certificate-digest.js';
 import { ecdsaSha256, generateKeyPair, privateKeyToPem, x509 } from './x509-provider.js';
 

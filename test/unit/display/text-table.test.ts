@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTable } from '../../../src/api/text-table.js';
+import { formatTable } from '../../../src/display/text-table.js';
 
 describe('formatTable', () => {
   it('pads every column but the last to its widest cell plus three spaces', () => {
