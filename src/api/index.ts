@@ -13,3 +13,6 @@ export * from './config.js';
 export * from './constraint.js';
 export * from './validate/index.js';
 export * from './mount-flag.js';
+export * from './canonical-json.js';
+export * from './go-duration.js';
+export * from './byte-units.js';

@@ -1,18 +1,8 @@
 // Docker's `--mount` flag (`type=volume,source=data,target=/data,readonly`) and its checks, shared
 // by `service create|update` and by the worker, which checks a task's mounts before it runs one.
+import { parseBytes } from './byte-units.js';
 import { invalidArgument } from './errors.js';
 import type { Mount, MountType } from './service.js';
-
-const sizeUnits: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1024 ** 3,
-};
 
 /** Local volume names, as docker's local driver accepts them. */
 export const volumeNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -39,14 +29,13 @@ function parseBool(key: string, value: string | undefined, flag: string): boolea
 }
 
 function parseSize(value: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)([a-zA-Z]*)$/.exec(value.trim());
-  const mult = sizeUnits[m?.[2]?.toLowerCase() ?? 'x'];
-  if (!m || mult === undefined) {
+  const bytes = parseBytes(value);
+  if (bytes === undefined) {
     throw invalidArgument(
       `invalid value "${value}" for tmpfs-size in ${flag}: expected a size such as 64m`,
     );
   }
-  return Math.floor(Number(m[1]) * mult);
+  return bytes;
 }
 
 /** An octal file mode ("0400", "755"): what `tmpfs-mode`, `--secret mode=` and `--config mode=` take. */

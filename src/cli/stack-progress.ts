@@ -1,6 +1,6 @@
 import { serviceModeKind, type Service, type Task } from '../api/index.js';
-import { canonicalJson } from '../compose/deploy-plan.js';
-import type { DependsOnCondition } from '../compose/convert.js';
+import { canonicalJson } from '../api/index.js';
+import type { DependsOnCondition } from '../compose/index.js';
 
 /** Where a service stands, from the service (with ServiceStatus) and all its tasks. */
 export interface ServiceProgress {

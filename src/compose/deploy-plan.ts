@@ -1,5 +1,7 @@
 import type { Service, ServiceSpec } from '../api/index.js';
-import { stackNamespaceLabel, type DependsOnCondition, type DependsOnEdge } from './convert.js';
+import { canonicalJson } from '../api/index.js';
+import type { DependsOnCondition, DependsOnEdge } from './convert-depends-on.js';
+import { stackNamespaceLabel } from './converter.js';
 
 /** Docker keeps the image as written in the stack file here, so tools can redeploy it. */
 export const stackImageLabel = 'com.docker.stack.image';
@@ -128,18 +130,6 @@ export function dependencyOrder(
     done.add(next);
   }
   return out;
-}
-
-/** Same value → same text, whatever the key order; `undefined` members count as absent. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => cmp(a, b));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 function cmp(a: string, b: string): number {

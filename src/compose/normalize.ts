@@ -1,8 +1,8 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { formatGoDuration, parseBytes, parseDurationNs } from '../api/index.js';
 import type { Diagnostic } from './diagnostic.js';
 import { locate } from './locate.js';
 import type { LocationIndex } from './source.js';
-import { formatGoDuration, parseBytes, parseDurationNs } from './units.js';
 import { shellSplit } from './shell-split.js';
 import { parseDotenv } from './dotenv.js';
 

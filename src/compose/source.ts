@@ -1,5 +1,6 @@
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, isPair } from 'yaml';
 import type { Node, Document } from 'yaml';
+import { invalidArgument } from '../api/index.js';
 import type { Diagnostic } from './diagnostic.js';
 import { joinPath } from './diagnostic.js';
 
@@ -89,7 +90,7 @@ function toData(
   pos: (offset: number) => Position,
   depth: number,
 ): unknown {
-  if (depth > 200) throw new Error('compose YAML nests too deeply (alias loop?)');
+  if (depth > 200) throw invalidArgument('compose YAML nests too deeply (alias loop?)');
   if (node === null || node === undefined) return null;
   if (isAlias(node)) {
     return toData(doc, node.resolve(doc), path, loc, pos, depth + 1);

@@ -1,6 +1,6 @@
 import type { Node, Service } from '../../api/index.js';
 import { humanDuration } from '../../display/human-units.js';
-import { formatGoDuration as goDuration } from '../../compose/units.js';
+import { formatGoDuration as goDuration } from '../../api/index.js';
 
 // `service inspect --pretty` and `node inspect --pretty`: docker's human-readable layout
 // (label, colon, tab-aligned value; nested items indented by one space), one block per object.

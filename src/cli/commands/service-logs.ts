@@ -1,6 +1,6 @@
 import type { ServiceLogLine } from '../../api/dispatch.js';
 import { invalidArgument } from '../../api/errors.js';
-import { parseDurationNs } from '../../compose/units.js';
+import { parseDurationNs } from '../../api/index.js';
 import type { ApiClient } from '../client.js';
 
 export interface ServiceLogsFlags {

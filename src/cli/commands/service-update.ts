@@ -10,7 +10,7 @@ import type {
   UpdateOrder,
 } from '../../api/index.js';
 import { invalidArgument, parseConstraint } from '../../api/index.js';
-import { parseBytes, parseDurationNs } from '../../compose/units.js';
+import { canonicalJson, parseBytes, parseDurationNs } from '../../api/index.js';
 import type { ApiClient } from '../client.js';
 import { applyFileUpdateFlags, type FileUpdateFlags } from './service-update-files.js';
 
@@ -337,24 +337,16 @@ function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
 
 // ---- progress -------------------------------------------------------------------------------
 
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : x,
-  );
-}
-
 /** What the progress shows: tasks on the current spec that run, out of the desired count. */
 export function updateProgress(
   service: Service,
   tasks: readonly Task[],
   nodes: number,
 ): { upToDate: number; desired: number; settled: boolean } {
-  const want = canonical(service.Spec.TaskTemplate);
+  const want = canonicalJson(service.Spec.TaskTemplate);
   const live = tasks.filter((t) => t.DesiredState === 'running');
   const upToDate = live.filter(
-    (t) => t.Status.State === 'running' && canonical(t.Spec) === want,
+    (t) => t.Status.State === 'running' && canonicalJson(t.Spec) === want,
   ).length;
   const stopping = tasks.filter(
     (t) =>

@@ -59,7 +59,7 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
     await import('../../api/index.js');
   const { isValidSpreadDescriptor } = await import('../../api/constraint.js');
   const { parseSignal } = await import('../../runtime/container/parse.js');
-  const { parseDurationNs, parseBytes } = await import('../../compose/index.js');
+  const { parseDurationNs, parseBytes } = await import('../../api/index.js');
   const flagError = (value: string, flag: string, why: string) =>
     invalidArgument(`invalid argument "${value}" for "--${flag}" flag: ${why}`);
   const kv = (list: string[], flag: string): Record<string, string> => {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Config, Secret, ServiceSpec } from '../../api/index.js';
 import { invalidArgument, notFound } from '../../api/index.js';
-import type { StackFileObject } from '../../compose/convert.js';
+import type { StackFileObject } from '../../compose/index.js';
 import type { ApiClient } from '../client.js';
 
 const namespaceLabel = 'com.docker.stack.namespace';

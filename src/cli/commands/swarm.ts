@@ -155,7 +155,7 @@ export function registerSwarmCommands(program: Command): void {
     .action(
       async (opts: { taskHistoryLimit?: string; dispatcherHeartbeat?: string }, cmd: Command) => {
         const { invalidArgument } = await import('../../api/errors.js');
-        const { parseDurationNs } = await import('../../compose/index.js');
+        const { parseDurationNs } = await import('../../api/index.js');
         const api = client(cmd);
         const c = await api.get<Cluster>('/swarm');
         const spec = structuredClone(c.Spec);

@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   defaultUpdateConfig,
   nsToMs,
   serviceModeKind,
@@ -31,15 +32,7 @@ export interface UpdatePlan {
 
 /** A task runs the service's current spec (swarmkit's IsTaskDirty, inverted). */
 export function isUpToDate(t: Task, service: Service): boolean {
-  return canonical(t.Spec) === canonical(service.Spec.TaskTemplate);
-}
-
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : x,
-  );
+  return canonicalJson(t.Spec) === canonicalJson(service.Spec.TaskTemplate);
 }
 
 const UPDATING: ReadonlySet<string> = new Set(['updating', 'rollback_started']);

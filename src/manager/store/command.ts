@@ -62,13 +62,3 @@ export function decodeCommand(data: Uint8Array): DecodedCommand {
   }
   return { ok: true, command: c as StoreCommand };
 }
-
-/** JSON with object keys sorted, so equal states serialise to equal bytes. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-    return sorted;
-  });
-}

@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   ErrorCode,
   TsswarmError,
   generateId,
@@ -8,13 +9,7 @@ import {
   type WireError,
 } from '../../api/index.js';
 import { matches, type By, type CommonBy, type NodeBy, type TaskBy } from './by.js';
-import {
-  canonicalJson,
-  decodeCommand,
-  encodeCommand,
-  type StoreAction,
-  type StoreCommand,
-} from './command.js';
+import { decodeCommand, encodeCommand, type StoreAction, type StoreCommand } from './command.js';
 import type { StoreEvent, WatchFilter } from './events.js';
 import type { FSM, LogEntry, Proposer } from './fsm.js';
 import {

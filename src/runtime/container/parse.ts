@@ -1,39 +1,20 @@
 // Parsers for the docker-style strings users type (`-m 512m`, `-v /a:/b:ro`, `--cpus 1.5`).
 // Each throws an invalidArgument error that names the flag and the bad value.
+import { parseBytes } from '../../api/byte-units.js';
 import { invalidArgument } from '../../api/errors.js';
 import { checkVolumeName } from '../../api/mount-flag.js';
-
-const units: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1024 ** 3,
-  t: 1024 ** 4,
-  tb: 1024 ** 4,
-};
 
 /** Docker refuses memory limits below 6 MiB: the container could not even start. */
 export const minMemoryBytes = 6 * 1024 * 1024;
 
 /** "512m", "1g", "1.5g", "1048576" → bytes. */
-export function parseBytes(flag: string, value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  const unit = m?.[2]?.toLowerCase() ?? '';
-  const mult = units[unit];
-  if (!m || mult === undefined) {
+export function parseMemory(value: string | number): number {
+  const bytes = typeof value === 'number' ? value : parseBytes(value);
+  if (bytes === undefined) {
     throw invalidArgument(
-      `invalid value "${value}" for ${flag}: expected a size such as 512m or 1g (units b, k, m, g, t)`,
+      `invalid value "${String(value)}" for --memory: expected a size such as 512m or 1g (units b, k, m, g, t)`,
     );
   }
-  return Math.floor(Number(m[1]) * mult);
-}
-
-export function parseMemory(value: string | number): number {
-  const bytes = typeof value === 'number' ? value : parseBytes('--memory', value);
   if (!Number.isSafeInteger(bytes) || bytes < minMemoryBytes) {
     throw invalidArgument(
       `invalid value "${String(value)}" for --memory: the minimum memory limit is 6m`,

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { constants } from 'node:os';
 import { invalidArgument } from '../../api/errors.js';
+import { parseDurationNs } from '../../api/go-duration.js';
 import type { ImageConfig } from './types.js';
 
 const supported = [
@@ -189,32 +190,6 @@ function checkSignal(s: string, bad: (why: string) => Error): string {
   return name;
 }
 
-const durationUnitNs: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
-/** A Go duration as the Dockerfile's HEALTHCHECK options take it (`30s`, `1m30s`, `500ms`). */
-function goDurationNs(text: string): number | undefined {
-  if (text === '0') return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let at = 0;
-  while (at < text.length) {
-    re.lastIndex = at;
-    const m = re.exec(text);
-    if (!m?.[1] || !m[2]) return undefined;
-    total += Number(m[1]) * (durationUnitNs[m[2]] ?? 0);
-    at = re.lastIndex;
-  }
-  return at === 0 ? undefined : Math.round(total);
-}
-
 /** `HEALTHCHECK NONE` or `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--start-interval=D] [--retries=N] CMD …`. */
 function healthcheck(
   args: string,
@@ -246,8 +221,8 @@ function healthcheck(
       throw bad(
         `HEALTHCHECK: unknown flag --${flag} (interval, timeout, start-period, start-interval, retries)`,
       );
-    const ns = goDurationNs(value);
-    if (ns === undefined)
+    const ns = parseDurationNs(value);
+    if (ns === undefined || ns < 0)
       throw bad(`HEALTHCHECK --${flag}=${value}: not a duration (e.g. 30s, 1m30s)`);
     out[key] = ns;
   }

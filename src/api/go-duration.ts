@@ -53,23 +53,3 @@ export function formatGoDuration(ns: number): string {
   if (h > 0 || m > 0) out += `${m}m`;
   return `${out}${trimFraction(rest, 1e9)}s`;
 }
-
-const sizeUnits: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-  t: 1024 ** 4,
-  p: 1024 ** 5,
-};
-
-/** Parses a byte size as docker does for memory (`50M`, `1.5g`, `512k`, `1GiB`, 1024). */
-export function parseBytes(value: string | number): number | undefined {
-  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
-  const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP]?)(?:[iI]?[bB])?$/.exec(value.trim());
-  if (!m || m[1] === undefined) return undefined;
-  const unit = sizeUnits[(m[2] ?? '').toLowerCase()];
-  if (unit === undefined) return undefined;
-  return Math.floor(parseFloat(m[1]) * unit);
-}

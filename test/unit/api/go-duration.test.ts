@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { formatGoDuration, parseBytes, parseDurationNs } from '../../../src/compose/index.js';
+import { formatGoDuration, parseDurationNs } from '../../../src/api/index.js';
 
 describe('durations', () => {
   it('parses Go durations to nanoseconds', () => {
@@ -10,10 +10,18 @@ describe('durations', () => {
     expect(parseDurationNs('300ms')).toBe(300e6);
     expect(parseDurationNs('0')).toBe(0);
   });
+  it('takes a sign and both spellings of µs, as Go does', () => {
+    expect(parseDurationNs('-5s')).toBe(-5e9);
+    expect(parseDurationNs('+5s')).toBe(5e9);
+    expect(parseDurationNs('3µs')).toBe(3e3);
+    expect(parseDurationNs('3μs')).toBe(3e3);
+    expect(parseDurationNs('.5s')).toBe(5e8);
+  });
   it('refuses a number without unit or an unknown unit', () => {
     expect(parseDurationNs('120')).toBeUndefined();
     expect(parseDurationNs('10sec')).toBeUndefined();
     expect(parseDurationNs('')).toBeUndefined();
+    expect(parseDurationNs('-')).toBeUndefined();
   });
   it('prints as Go does', () => {
     expect(formatGoDuration(60e9)).toBe('1m0s');
@@ -21,22 +29,6 @@ describe('durations', () => {
     expect(formatGoDuration(500e6)).toBe('500ms');
     expect(formatGoDuration(1500)).toBe('1.5µs');
     expect(formatGoDuration(0)).toBe('0s');
-  });
-});
-
-describe('byte sizes', () => {
-  it('uses binary units as docker does', () => {
-    expect(parseBytes('50M')).toBe(52428800);
-    expect(parseBytes('1.5G')).toBe(1610612736);
-    expect(parseBytes('512k')).toBe(524288);
-    expect(parseBytes('1GiB')).toBe(1073741824);
-    expect(parseBytes('100b')).toBe(100);
-    expect(parseBytes(4096)).toBe(4096);
-  });
-  it('refuses what is not a size', () => {
-    expect(parseBytes('lots')).toBeUndefined();
-    expect(parseBytes('-1M')).toBeUndefined();
-    expect(parseBytes(1.5)).toBeUndefined();
   });
 });
 
