@@ -1,31 +1,46 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { cpus, hostname, totalmem } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { conflict, ErrorCode, generateId, TsswarmError, type NodeRole } from '../api/index.js';
+// Certificate files and the digest only: a worker never loads the issuing library.
 import {
-  conflict,
-  ErrorCode,
-  generateId,
-  TsswarmError,
-  type NodeDescription,
-  type NodeRole,
-} from '../api/index.js';
-import type { LogsRequest, ServiceLogLine } from '../api/dispatch.js';
-import type { NodeCredentials } from '../ca/index.js';
+  certificateDigest,
+  certificatePaths,
+  readNodeCertificate,
+  readRootCa,
+  writeNodeCertificate,
+  writeRootCa,
+} from '../ca/certificate-store.js';
+import type { NodeCredentials } from '../ca/tls-options.js';
 import type { JoinAnswer, Manager, ManagerPorts } from '../manager/manager.js';
+import { secretKeyPath, writeSecretKey } from '../manager/secrets/index.js';
 import type { Agent, TaskNetworks } from '../worker/index.js';
+import type { ApiContext, SwarmInitRequest, SwarmJoinRequest } from './api-context.js';
 import { defaultAdvertiseAddr, validateDaemonConfig, type DaemonConfig } from './daemon-config.js';
+import { splitHostPort, stripPort } from './host-port.js';
+import { requestJoin } from './join-swarm.js';
+import type * as ManagerRole from './manager-role.js';
+import { nodeDescription } from './node-description.js';
 import { readNodeState, removeSwarmState, writeNodeState, type NodeState } from './node-state.js';
+import { createAgent } from './worker-role.js';
 
 export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error';
 
 /**
- * The node process: owns the roles this node plays (manager, worker) and their life cycle.
- * Roles load lazily, so an idle daemon that is in no swarm carries neither raft nor NATS.
+ * The manager role's code loads when this node first plays it: a worker-only daemon carries
+ * neither raft, the manager folder nor the x509 library (bench/service.bench.ts measures its
+ * idle RSS; loading them all costs it about 10 MB).
  */
-export class Daemon {
+const loadManagerRole = (): Promise<typeof ManagerRole> => import('./manager-role.js');
+
+/**
+ * The node process: owns the roles this node plays (manager, worker) and their life cycle.
+ * The API reaches it as an ApiContext.
+ */
+export class Daemon implements ApiContext {
   readonly config: DaemonConfig;
   private manager: Manager | undefined;
   private agent: Agent | undefined;
@@ -111,9 +126,8 @@ export class Daemon {
   /** This node's certificate, key and CA, for calls to other managers. */
   nodeCredentials(): Promise<NodeCredentials> {
     this.creds ??= (async () => {
-      const ca = await import('../ca/index.js');
-      const root = await ca.readRootCa(this.config.dataRoot);
-      const cert = await ca.readNodeCertificate(this.config.dataRoot);
+      const root = await readRootCa(this.config.dataRoot);
+      const cert = await readNodeCertificate(this.config.dataRoot);
       if (!root || !cert) {
         throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
       }
@@ -130,11 +144,7 @@ export class Daemon {
     return this.state?.nodeId;
   }
 
-  async init(req: {
-    advertiseAddr?: string;
-    listenAddr?: string;
-    forceNewCluster?: boolean;
-  }): Promise<string> {
+  async init(req: SwarmInitRequest): Promise<string> {
     return this.serialised(async () => {
       if (this.state && req.forceNewCluster) return this.forceNewCluster(this.state);
       if (this.state) {
@@ -159,7 +169,7 @@ export class Daemon {
         natsClusterPort: this.config.natsClusterPort,
         natsMonitorPort: this.config.natsMonitorPort,
       };
-      const { initManagerCredentials } = await import('../manager/manager.js');
+      const { initManagerCredentials } = await loadManagerRole();
       await initManagerCredentials({
         dataRoot: this.config.dataRoot,
         nodeId: state.nodeId,
@@ -197,11 +207,7 @@ export class Daemon {
   }
 
   /** `swarm join`: ask a manager in, store the certificate it signs, start the worker. */
-  async join(req: {
-    remoteAddrs: string[];
-    token: string;
-    advertiseAddr?: string;
-  }): Promise<string> {
+  async join(req: SwarmJoinRequest): Promise<string> {
     return this.serialised(async () => {
       if (this.state) {
         throw conflict(
@@ -211,11 +217,6 @@ export class Daemon {
       const advertiseAddr = stripPort(
         req.advertiseAddr || this.config.advertiseAddr || defaultAdvertiseAddr(),
       );
-      // Certificate files and the digest only: a worker never loads the issuing library.
-      const [{ requestJoin }, ca] = await Promise.all([
-        import('./join-swarm.js'),
-        import('../ca/certificate-store.js'),
-      ]);
       const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const problems: string[] = [];
       for (const remote of req.remoteAddrs) {
@@ -248,14 +249,14 @@ export class Daemon {
           natsMonitorPort: this.config.natsMonitorPort,
           managerNatsUrls: answer.NatsUrls,
         };
-        const digest = ca.certificateDigest(answer.CaPem);
-        await ca.writeRootCa(
+        const digest = certificateDigest(answer.CaPem);
+        await writeRootCa(
           this.config.dataRoot,
           answer.CaKeyPem
             ? { certPem: answer.CaPem, keyPem: answer.CaKeyPem, digest }
             : { certPem: answer.CaPem, digest },
         );
-        await ca.writeNodeCertificate(this.config.dataRoot, {
+        await writeNodeCertificate(this.config.dataRoot, {
           certPem: answer.CertPem,
           keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         });
@@ -307,7 +308,6 @@ export class Daemon {
   private async changeRole(role: NodeRole): Promise<void> {
     const state = this.state;
     if (!state || state.role === role) return;
-    const ca = await import('../ca/index.js');
     const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const publicKeyPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const keyPem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -316,12 +316,12 @@ export class Daemon {
       if (!agent) return;
       const answer = await agent.requestPromotion({ publicKeyPem, ports: this.managerPorts() });
       await this.stopRoles();
-      await ca.writeRootCa(this.config.dataRoot, {
+      await writeRootCa(this.config.dataRoot, {
         certPem: answer.CaPem,
         keyPem: answer.CaKeyPem ?? '',
-        digest: ca.certificateDigest(answer.CaPem),
+        digest: certificateDigest(answer.CaPem),
       });
-      await ca.writeNodeCertificate(this.config.dataRoot, { certPem: answer.CertPem, keyPem });
+      await writeNodeCertificate(this.config.dataRoot, { certPem: answer.CertPem, keyPem });
       await this.writeSecretKey(answer);
       const next: NodeState = { ...state, role: 'manager', managerNatsUrls: answer.NatsUrls };
       await writeNodeState(this.config.dataRoot, next);
@@ -332,11 +332,12 @@ export class Daemon {
     const manager = this.manager;
     // The leader hands its leadership over before it is removed: wait for that.
     if (!manager || manager.isLeader()) return;
-    const root = await ca.readRootCa(this.config.dataRoot);
+    const root = await readRootCa(this.config.dataRoot);
     if (!root || !('keyPem' in root)) {
       throw new TsswarmError(ErrorCode.DataCorrupt, 'the CA key of this manager is missing');
     }
-    const cert = await ca.issueCertificate(root, {
+    const { issueCertificate } = await loadManagerRole();
+    const cert = await issueCertificate(root, {
       nodeId: state.nodeId,
       role: 'worker',
       clusterId: state.clusterId,
@@ -350,11 +351,10 @@ export class Daemon {
       await rm(join(this.config.dataRoot, dir), { recursive: true, force: true });
     }
     // A worker holds neither the CA key nor the key that opens the secrets.
-    const { secretKeyPath } = await import('../manager/secrets/index.js');
-    await rm(ca.certificatePaths(this.config.dataRoot).caKey, { force: true });
+    await rm(certificatePaths(this.config.dataRoot).caKey, { force: true });
     await rm(secretKeyPath(this.config.dataRoot), { force: true });
-    await ca.writeRootCa(this.config.dataRoot, { certPem: root.certPem, digest: root.digest });
-    await ca.writeNodeCertificate(this.config.dataRoot, { certPem: cert.certPem, keyPem });
+    await writeRootCa(this.config.dataRoot, { certPem: root.certPem, digest: root.digest });
+    await writeNodeCertificate(this.config.dataRoot, { certPem: cert.certPem, keyPem });
     const next: NodeState = { ...state, role: 'worker', managerNatsUrls: natsUrls };
     await writeNodeState(this.config.dataRoot, next);
     await this.startRoles(next, 'restart');
@@ -364,20 +364,18 @@ export class Daemon {
   /** A manager keeps the cluster's secret key beside the CA key; a worker never has it. */
   private async writeSecretKey(answer: JoinAnswer): Promise<void> {
     if (!answer.SecretKey) return;
-    const { writeSecretKey } = await import('../manager/secrets/index.js');
     await writeSecretKey(this.config.dataRoot, Buffer.from(answer.SecretKey, 'base64'));
   }
 
   /** The cluster's CA certificate, for a joiner to pin against its token. */
   async rootCaPem(): Promise<string | undefined> {
     if (!this.manager) return undefined;
-    const ca = await import('../ca/index.js');
-    return (await ca.readRootCa(this.config.dataRoot))?.certPem;
+    return (await readRootCa(this.config.dataRoot))?.certPem;
   }
 
   private async startRoles(
     state: NodeState,
-    mode: 'init' | 'join' | 'restart' | 'force-new-cluster',
+    mode: ManagerRole.ManagerStartMode,
     joined?: JoinAnswer,
   ): Promise<void> {
     this.localState = 'pending';
@@ -395,32 +393,18 @@ export class Daemon {
       return;
     }
     try {
-      const { Manager } = await import('../manager/manager.js');
-      const natsHost = '0.0.0.0';
-      const manager = new Manager(
-        {
-          dataRoot: this.config.dataRoot,
-          nodeId: state.nodeId,
-          clusterId: state.clusterId,
-          advertiseAddr: state.advertiseAddr,
-          apiPort: this.config.apiPort,
-          raft: { host: state.raftHost, port: state.raftPort },
-          natsClient: { host: natsHost, port: state.natsPort },
-          natsCluster: { host: natsHost, port: state.natsClusterPort },
-          natsMonitor: { host: '127.0.0.1', port: state.natsMonitorPort },
-          description: nodeDescription(),
-          electionTimeoutMs: this.config.electionTimeoutMs,
-          leaderWaitMs: 15_000,
-          mode,
-          ...(joined?.NatsRoutes ? { natsRoutes: joined.NatsRoutes } : {}),
-          ...(joined?.RaftPeers ? { raftPeers: joined.RaftPeers } : {}),
-        },
-        this.log,
-      );
+      const role = await loadManagerRole();
+      const manager = role.createManager({
+        config: this.config,
+        state,
+        mode,
+        joined,
+        log: this.log,
+      });
       this.manager = manager;
       this.state = state;
       await manager.start();
-      await this.startTcpApi();
+      await this.startTcpApi(role);
       // Its own server first; the other managers' when that one is down.
       await this.startAgent(state, [manager.natsUrl, ...manager.natsUrls()]);
       this.localState = 'active';
@@ -436,17 +420,13 @@ export class Daemon {
    * The TLS API on `--api-port`. A port already taken leaves the node without it (logged and
    * shown in `info`), not without its manager: the local socket still serves everything.
    */
-  private async startTcpApi(): Promise<void> {
-    const [{ startTcpApiServer }, ca] = await Promise.all([
-      import('./api-server.js'),
-      import('../ca/index.js'),
-    ]);
-    const root = await ca.readRootCa(this.config.dataRoot);
-    const cert = await ca.readNodeCertificate(this.config.dataRoot);
+  private async startTcpApi(role: typeof ManagerRole): Promise<void> {
+    const root = await readRootCa(this.config.dataRoot);
+    const cert = await readNodeCertificate(this.config.dataRoot);
     if (!root || !cert) throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
     const listen = { host: '0.0.0.0', port: this.config.apiPort };
     try {
-      this.tcpApi = await startTcpApiServer(
+      this.tcpApi = await role.startTcpApi(
         this,
         { caPem: root.certPem, certPem: cert.certPem, keyPem: cert.keyPem },
         listen,
@@ -459,75 +439,16 @@ export class Daemon {
   }
 
   private async startAgent(state: NodeState, natsUrls: string[]): Promise<void> {
-    const [
-      { Agent, RuntimeExecutor, NetworkedExecutor, WorkerFiles },
-      { ContainerRuntime },
-      ca,
-      net,
-    ] = await Promise.all([
-      import('../worker/index.js'),
-      import('../runtime/index.js'),
-      // Only the certificate files: a worker never loads the issuing (x509) library.
-      import('../ca/certificate-store.js'),
-      import('./task-networks-setup.js'),
-    ]);
-    const root = await ca.readRootCa(this.config.dataRoot);
-    const cert = await ca.readNodeCertificate(this.config.dataRoot);
-    if (!root || !cert) throw new TsswarmError(ErrorCode.DataCorrupt, 'node certificates missing');
-    // Lab nodes share one machine: each daemon keeps its containers under its own cgroup.
-    const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
-    const runtime = ContainerRuntime.open({
-      dataRoot: this.config.dataRoot,
-      execRoot: this.config.execRoot,
-      ...(cgroupParent ? { cgroupParent } : {}),
+    const { agent, taskNetworks } = await createAgent({
+      config: this.config,
+      state,
+      natsUrls,
+      log: this.log,
+      onRole: (role) => this.onRoleWanted(role),
     });
-    const taskNetworks = net.taskNetworks(
-      state.nodeId,
-      state.advertiseAddr,
-      this.config.execRoot,
-      this.log,
-    );
     this.taskNetworks = taskNetworks;
-    const files = new WorkerFiles();
-    this.agent = new Agent(
-      {
-        nodeId: state.nodeId,
-        servers: natsUrls,
-        caPem: root.certPem,
-        certPem: cert.certPem,
-        keyPem: cert.keyPem,
-        description: nodeDescription(),
-        addr: state.advertiseAddr,
-        stateDir: join(this.config.dataRoot, 'worker'),
-        statusBatchMs: 10,
-        requestTimeoutMs: 5_000,
-        onRole: (role) => this.onRoleWanted(role),
-        logSource: (req, signal) => this.logSource(req, signal),
-      },
-      new NetworkedExecutor(
-        new RuntimeExecutor(runtime, state.nodeId, hostname(), files),
-        taskNetworks,
-      ),
-      this.log,
-      (view) =>
-        void taskNetworks.setView(view).catch((err: unknown) => {
-          this.log.warn({ err }, 'network view not applied');
-        }),
-      files,
-    );
+    this.agent = agent;
     await this.agent.start();
-  }
-
-  /** This node's lines of a service's tasks, for a manager's `service logs`. */
-  private async *logSource(req: LogsRequest, signal: AbortSignal): AsyncIterable<ServiceLogLine> {
-    const { serviceLogs } = await import('./service-logs.js');
-    yield* serviceLogs({
-      dataRoot: this.config.dataRoot,
-      execRoot: this.config.execRoot,
-      request: req,
-      nodeName: hostname(),
-      signal,
-    });
   }
 
   private async stopRoles(): Promise<void> {
@@ -586,32 +507,4 @@ export class Daemon {
       await rm(this.pidFile, { force: true });
     });
   }
-}
-
-export function nodeDescription(): NodeDescription {
-  const arch =
-    process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
-  return {
-    Hostname: hostname(),
-    Platform: { Architecture: arch, OS: 'linux' },
-    Resources: { NanoCPUs: cpus().length * 1_000_000_000, MemoryBytes: totalmem() },
-    Engine: { EngineVersion: '0.1.0', Labels: {} },
-  };
-}
-
-function stripPort(addr: string): string {
-  const m = /^\[?([^\]]+?)\]?(?::\d+)?$/.exec(addr);
-  return m?.[1] ?? addr;
-}
-
-function splitHostPort(addr: string, defaultPort: number): { host: string; port: number } {
-  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(addr);
-  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new TsswarmError(
-      ErrorCode.InvalidArgument,
-      `--listen-addr ${addr}: expected host[:port]`,
-    );
-  }
-  return { host: m[1] || '0.0.0.0', port };
 }

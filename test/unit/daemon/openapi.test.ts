@@ -11,10 +11,11 @@ import type { OpenApiDocument } from '../../../src/daemon/openapi.js';
 
 const daemonSrc = join(import.meta.dirname, '../../../src/daemon');
 
-/** Routes as the source declares them: `app.get('/path'`, `app.post<{…}>(\n '/path'`. */
+/** Routes as the source declares them (routes/ included): `app.get('/path'`, `app.post<{…}>(\n '/path'`. */
 function declaredRoutes(): { method: string; url: string }[] {
   const out: { method: string; url: string }[] = [];
-  for (const f of readdirSync(daemonSrc).filter((x) => x.endsWith('.ts'))) {
+  const files = readdirSync(daemonSrc, { recursive: true, encoding: 'utf8' });
+  for (const f of files.filter((x) => x.endsWith('.ts'))) {
     const text = readFileSync(join(daemonSrc, f), 'utf8');
     for (const m of text.matchAll(
       /app\.(get|post|put|delete|patch)\s*(?:<[\s\S]*?>)?\(\s*'([^']+)'/g,

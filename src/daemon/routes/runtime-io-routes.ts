@@ -1,8 +1,12 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
-import { conflict, ErrorCode, invalidArgument } from '../api/errors.js';
-import type { ContainerRuntime, CreateOptions, ImageStore } from '../runtime/index.js';
-import { ExecSessions, serveExecUpgrades } from './exec-sessions.js';
+import { conflict, ErrorCode, invalidArgument } from '../../api/errors.js';
+import type { ContainerRuntime, CreateOptions, ImageStore } from '../../runtime/index.js';
+import type { TlsPeers } from '../api-context.js';
+import { ExecSessions, serveExecUpgrades } from '../exec-sessions.js';
 
 export interface RuntimeRouteContext {
   /** The node's runtime, opened on first use; `runtimeName` another OCI runtime than runc. */
@@ -10,7 +14,8 @@ export interface RuntimeRouteContext {
   store(): Promise<ImageStore>;
   /** The onRequest hook that admits only managers over TCP (empty on the unix socket). */
   managersOnly: RouteShorthandOptions;
-  overTls: boolean;
+  /** The TCP API's certificate checks; undefined on the unix socket. */
+  peers: TlsPeers | undefined;
 }
 
 const ref = { type: 'object', properties: { ref: { type: 'string' } }, required: ['ref'] };
@@ -53,16 +58,16 @@ const createBody = {
 
 /**
  * The verbs of this node's runtime that carry a life cycle or a stream: `create`, `start`,
- * `wait`, `stats`, `exec` (an HTTP upgrade, see exec-sessions.ts) and image
+ * `wait`, `stats`, `exec` (an HTTP upgrade, see ../exec-sessions.ts) and image
  * `load|import|save|tag|history|prune` (tarballs streamed as request or response bodies).
  */
 export function registerRuntimeIoRoutes(app: FastifyInstance, ctx: RuntimeRouteContext): void {
   const { rt, store, managersOnly } = ctx;
   const sessions = new ExecSessions();
   serveExecUpgrades(app.server, sessions, async (req) => {
-    if (!ctx.overTls) return undefined;
-    const { peerIdentity, hasRole } = await import('../ca/tls-options.js');
-    if (hasRole(peerIdentity(req.socket as TLSSocket), 'manager')) return undefined;
+    const peers = ctx.peers;
+    if (!peers) return undefined;
+    if (peers.hasRole(peers.peerIdentity(req.socket as TLSSocket), 'manager')) return undefined;
     return {
       code: ErrorCode.PermissionDenied,
       message: '/exec needs a manager certificate over TCP',
@@ -207,9 +212,6 @@ export function registerRuntimeIoRoutes(app: FastifyInstance, ctx: RuntimeRouteC
     },
     async (req, reply) => {
       const s = await store();
-      const { mkdtemp, rm } = await import('node:fs/promises');
-      const { createReadStream } = await import('node:fs');
-      const { join } = await import('node:path');
       const dir = await mkdtemp(join(s.root, 'tmp', `${process.pid}-save-`));
       try {
         await s.save(req.query.names ?? [], join(dir, 'out.tar'));

@@ -1,8 +1,11 @@
+import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode } from '../api/errors.js';
-import type { ContainerRuntime, ImageStore } from '../runtime/index.js';
-import type { Daemon } from './daemon.js';
+import { ErrorCode } from '../../api/errors.js';
+import { ContainerRuntime } from '../../runtime/container/container-runtime.js';
+import { inspectDocument } from '../../runtime/container/format.js';
+import { ImageStore } from '../../runtime/image/index.js';
+import type { ApiContext, TlsPeers } from '../api-context.js';
 import { registerRuntimeIoRoutes } from './runtime-io-routes.js';
 
 /**
@@ -12,16 +15,15 @@ import { registerRuntimeIoRoutes } from './runtime-io-routes.js';
  */
 export function registerRuntimeRoutes(
   app: FastifyInstance,
-  daemon: Daemon,
-  overTls: boolean,
+  ctx: Pick<ApiContext, 'config'>,
+  peers: TlsPeers | undefined,
 ): void {
   // Over TCP, any node of the swarm has a certificate; only managers may act on this node's
   // containers (a worker's certificate must not reach into other nodes).
-  const managersOnly = overTls
+  const managersOnly = peers
     ? {
         onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
-          const { peerIdentity, hasRole } = await import('../ca/tls-options.js');
-          if (hasRole(peerIdentity(req.raw.socket as TLSSocket), 'manager')) return;
+          if (peers.hasRole(peers.peerIdentity(req.raw.socket as TLSSocket), 'manager')) return;
           await reply.status(403).send({
             code: ErrorCode.PermissionDenied,
             message: `${req.url.split('?')[0] ?? ''} needs a manager certificate over TCP`,
@@ -34,36 +36,31 @@ export function registerRuntimeRoutes(
   let images: Promise<ImageStore> | undefined;
   const rt = async (): Promise<ContainerRuntime> => {
     if (runtime) return runtime;
-    const { ContainerRuntime } = await import('../runtime/container/container-runtime.js');
     const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
     runtime ??= ContainerRuntime.open({
-      dataRoot: daemon.config.dataRoot,
-      execRoot: daemon.config.execRoot,
+      dataRoot: ctx.config.dataRoot,
+      execRoot: ctx.config.execRoot,
       ...(cgroupParent ? { cgroupParent } : {}),
     });
     return runtime;
   };
-  const store = (): Promise<ImageStore> =>
-    (images ??= import('../runtime/image/index.js').then(({ ImageStore }) =>
-      ImageStore.open(daemon.config.dataRoot),
-    ));
+  const store = (): Promise<ImageStore> => (images ??= ImageStore.open(ctx.config.dataRoot));
   const ref = { type: 'object', properties: { ref: { type: 'string' } }, required: ['ref'] };
   registerRuntimeIoRoutes(app, {
     // Another OCI runtime (`run --runtime crun`) is one more view of the same container store.
     rt: async (runtimeName) => {
       if (runtimeName === undefined) return rt();
-      const { ContainerRuntime } = await import('../runtime/container/container-runtime.js');
       const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
       return ContainerRuntime.open({
-        dataRoot: daemon.config.dataRoot,
-        execRoot: daemon.config.execRoot,
+        dataRoot: ctx.config.dataRoot,
+        execRoot: ctx.config.execRoot,
         runtime: runtimeName,
         ...(cgroupParent ? { cgroupParent } : {}),
       });
     },
     store,
     managersOnly,
-    overTls,
+    peers,
   });
 
   app.get<{ Querystring: { all?: boolean; label?: string[] } }>(
@@ -95,7 +92,6 @@ export function registerRuntimeRoutes(
     { ...managersOnly, schema: { params: ref } },
     async (req) => {
       const r = await rt();
-      const { inspectDocument } = await import('../runtime/container/format.js');
       const info = await r.inspect(req.params.ref);
       return { info, document: inspectDocument(info, r.paths(info.record.Id)) };
     },
@@ -123,7 +119,6 @@ export function registerRuntimeRoutes(
         signal: ac.signal,
         ...(tail !== undefined ? { tail } : {}),
       });
-      const { Readable } = await import('node:stream');
       const ndjson = Readable.from(
         (async function* () {
           for await (const e of entries) yield `${JSON.stringify(e)}\n`;
