@@ -1,3 +1,4 @@
+import { invalidArgument } from '../../api/errors.js';
 import type { EntryType, LogEntry, RaftMessage, SnapshotMeta } from './types.js';
 
 /**
@@ -28,16 +29,19 @@ export function encodeMessage(m: RaftMessage): Buffer[] {
   return [len, json, ...blobs.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))];
 }
 
-/** Throws a plain Error naming what is wrong; the transport closes that connection. */
+/**
+ * Throws an error naming what is wrong (TSS_INVALID_ARGUMENT, or JSON.parse's SyntaxError); the
+ * transport closes that connection.
+ */
 export function decodeMessage(buf: Buffer): RaftMessage {
-  if (buf.length < 4) throw new Error('frame shorter than its header length');
+  if (buf.length < 4) throw invalidArgument('frame shorter than its header length');
   const jsonLen = buf.readUInt32LE(0);
-  if (4 + jsonLen > buf.length) throw new Error('header runs past the end of the frame');
+  if (4 + jsonLen > buf.length) throw invalidArgument('header runs past the end of the frame');
   const h = JSON.parse(buf.toString('utf8', 4, 4 + jsonLen)) as Record<string, unknown>;
   let at = 4 + jsonLen;
   const take = (n: unknown): Uint8Array => {
     if (!isIndex(n) || at + n > buf.length)
-      throw new Error('payload runs past the end of the frame');
+      throw invalidArgument('payload runs past the end of the frame');
     const out = new Uint8Array(buf.subarray(at, at + n));
     at += n;
     return out;
@@ -67,13 +71,13 @@ export function decodeMessage(buf: Buffer): RaftMessage {
       };
       break;
     case 'append': {
-      if (!Array.isArray(h.entries)) throw new Error('append without entries');
+      if (!Array.isArray(h.entries)) throw invalidArgument('append without entries');
       const entries: LogEntry[] = (h.entries as unknown[]).map((e) => {
-        if (!Array.isArray(e) || e.length !== 4) throw new Error('malformed entry');
+        if (!Array.isArray(e) || e.length !== 4) throw invalidArgument('malformed entry');
         const [i, t, type, n] = e as [unknown, unknown, unknown, unknown];
-        if (!isIndex(i) || !isIndex(t)) throw new Error('malformed entry index or term');
+        if (!isIndex(i) || !isIndex(t)) throw invalidArgument('malformed entry index or term');
         if (type !== 'command' && type !== 'noop' && type !== 'config')
-          throw new Error('unknown entry type');
+          throw invalidArgument('unknown entry type');
         return { index: i, term: t, type: type as EntryType, data: take(n) };
       });
       m = {
@@ -109,7 +113,7 @@ export function decodeMessage(buf: Buffer): RaftMessage {
         !isIndex(meta.configurationIndex) ||
         !Array.isArray(meta.configuration?.servers)
       ) {
-        throw new Error('install-snapshot with malformed metadata');
+        throw invalidArgument('install-snapshot with malformed metadata');
       }
       m = { type: 'install-snapshot', term, from, meta, data: take(h.data), seq: index(h, 'seq') };
       break;
@@ -128,9 +132,9 @@ export function decodeMessage(buf: Buffer): RaftMessage {
       m = { type: 'timeout-now', term, from };
       break;
     default:
-      throw new Error(`unknown message type ${JSON.stringify(h.type)}`);
+      throw invalidArgument(`unknown message type ${JSON.stringify(h.type)}`);
   }
-  if (at !== buf.length) throw new Error('trailing bytes after the payload');
+  if (at !== buf.length) throw invalidArgument('trailing bytes after the payload');
   return m;
 }
 
@@ -139,17 +143,17 @@ function isIndex(v: unknown): v is number {
 }
 function index(h: Record<string, unknown>, key: string): number {
   const v = h[key];
-  if (!isIndex(v)) throw new Error(`field ${key} must be a non-negative integer`);
+  if (!isIndex(v)) throw invalidArgument(`field ${key} must be a non-negative integer`);
   return v;
 }
 function str(h: Record<string, unknown>, key: string): string {
   const v = h[key];
   if (typeof v !== 'string' || v.length === 0 || v.length > 256)
-    throw new Error(`field ${key} must be a short string`);
+    throw invalidArgument(`field ${key} must be a short string`);
   return v;
 }
 function bool(h: Record<string, unknown>, key: string): boolean {
   const v = h[key];
-  if (typeof v !== 'boolean') throw new Error(`field ${key} must be a boolean`);
+  if (typeof v !== 'boolean') throw invalidArgument(`field ${key} must be a boolean`);
   return v;
 }
