@@ -1,17 +1,17 @@
 // The lab's public face: a multi-node cluster on one machine, one network namespace per node.
 export {
-  createLab,
   healNode,
   killNode,
   listLabs,
   nodeEnv,
   partitionNode,
-  removeLab,
   startNode,
-  type LabContext,
   type LabNodeStatus,
   type NodeRunState,
 } from './lab.js';
+export { createLab } from './create-lab.js';
+export { removeLab } from './remove-lab.js';
+export type { LabContext } from './lab-context.js';
 export {
   daemonCommand,
   defaultLabConfig,

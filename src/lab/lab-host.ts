@@ -75,7 +75,8 @@ export class ExecLabHost implements LabHost {
         env: { ...process.env, ...env },
         cwd: '/',
       });
-      if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+      if (child.pid === undefined)
+        throw new TsswarmError(ErrorCode.Internal, `could not start ${cmd}`);
       // The node outlives this command: nothing here may keep the event loop waiting for it.
       child.unref();
       child.on('error', () => undefined);

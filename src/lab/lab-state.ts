@@ -1,9 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { conflict, notFound } from '../api/errors.js';
 import type { NodeCommand } from './lab-config.js';
+import type { LabContext } from './lab-context.js';
 import type { ProcessRef } from './lab-host.js';
-import type { LabRole } from './names.js';
+import { withLabLock } from './lab-lock.js';
+import { validateLabName, type LabRole } from './names.js';
 
 export interface LabNode {
   name: string;
@@ -70,4 +73,37 @@ export function labNames(dataRoot: string): string[] {
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort();
+}
+
+export async function readyLab(ctx: LabContext, name: string): Promise<LabState> {
+  validateLabName(name);
+  const state = await readLabState(ctx.dataRoot, name);
+  if (!state) throw notFound(`no lab ${name} in ${labsDir(ctx.dataRoot)}`);
+  if (state.phase !== 'ready') {
+    throw conflict(`lab ${name} was not created completely; remove it with tsswarm lab rm ${name}`);
+  }
+  return state;
+}
+
+export function findNode(state: LabState, node: string): LabNode {
+  const n = state.nodes.find((x) => x.name === node);
+  if (!n) {
+    throw notFound(
+      `lab ${state.name} has no node ${node} (nodes: ${state.nodes.map((x) => x.name).join(', ')})`,
+    );
+  }
+  return n;
+}
+
+/** Read-modify-write of lab.json under the lab's lock, so concurrent verbs lose no change. */
+export async function updateLabState(
+  ctx: LabContext,
+  lab: string,
+  change: (state: LabState) => void,
+): Promise<void> {
+  await withLabLock(ctx.host, join(labDir(ctx.dataRoot, lab), 'lock'), async () => {
+    const state = await readyLab(ctx, lab);
+    change(state);
+    await writeLabState(ctx.dataRoot, state);
+  });
 }

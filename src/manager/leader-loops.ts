@@ -3,6 +3,7 @@ import {
   serviceModeKind,
   taskName,
   taskStateOrder,
+  TsswarmError,
   type Node,
   type Service,
   type Task,
@@ -157,7 +158,7 @@ export class LeaderLoops {
       const res = await withAllocationLock(store, () =>
         store.update((tx) => allocateNodeIngress(tx)),
       );
-      if (!res.ok) throw new Error(`allocator write refused: ${res.error.message}`);
+      if (!res.ok) throw writeRefused('allocator', res.error);
       return;
     }
     const nodeMap = new Map(nodes.map((n) => [n.ID, n]));
@@ -210,7 +211,7 @@ export class LeaderLoops {
           }
         }),
       );
-      if (!res.ok) throw new Error(`orchestrator write refused: ${res.error.message}`);
+      if (!res.ok) throw writeRefused('orchestrator', res.error);
       this.log.debug({ actions: actions.length, reaped: reap.length }, 'orchestrated');
       // The commit wakes us again; schedule with what it created.
       return;
@@ -259,8 +260,13 @@ export class LeaderLoops {
         });
       }
     });
-    if (!res.ok) throw new Error(`scheduler write refused: ${res.error.message}`);
+    if (!res.ok) throw writeRefused('scheduler', res.error);
   }
+}
+
+/** A refused write keeps the store's code (not leader, out of sequence) for whoever handles it. */
+function writeRefused(stage: string, error: TsswarmError): TsswarmError {
+  return new TsswarmError(error.code, `${stage} write refused: ${error.message}`, { cause: error });
 }
 
 /** The service as the update plan leaves it (status, and the spec swap of a rollback). */

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   advanceTaskStatus,
+  ErrorCode,
+  TsswarmError,
   type JoinAnswer,
   type Node,
   type NodeRole,
@@ -265,7 +267,9 @@ export class Dispatcher {
   private async promote(nodeId: string, req: PromoteRequest, m: BusMessage): Promise<void> {
     let reply: PromoteReply;
     try {
-      if (!this.options.onPromote) throw new Error('this dispatcher cannot promote nodes');
+      if (!this.options.onPromote) {
+        throw new TsswarmError(ErrorCode.Unavailable, 'this dispatcher cannot promote nodes');
+      }
       reply = { ok: true, answer: await this.options.onPromote(nodeId, req) };
     } catch (err) {
       reply = { ok: false, message: err instanceof Error ? err.message : String(err) };

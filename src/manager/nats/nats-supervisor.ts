@@ -183,7 +183,8 @@ export class NatsSupervisor {
       const timer = setTimeout(() => {
         off();
         reject(
-          new Error(
+          new TsswarmError(
+            ErrorCode.Unavailable,
             `no ${type} event from nats-server ${this.server.serverName} within ${timeoutMs} ms`,
           ),
         );
@@ -421,7 +422,9 @@ export class NatsSupervisor {
   private async awaitGone(pid: number): Promise<void> {
     const deadline = Date.now() + this.config.stopTimeoutMs;
     while (!(await this.host.processGone(pid))) {
-      if (Date.now() > deadline) throw new Error(`leftover nats-server ${pid} survived SIGKILL`);
+      if (Date.now() > deadline) {
+        throw new TsswarmError(ErrorCode.Internal, `leftover nats-server ${pid} survived SIGKILL`);
+      }
       await delay(this.config.readyPollMs);
     }
   }
