@@ -5,6 +5,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { ErrorCode, TsswarmError } from '../../api/errors.js';
 
 export type MonitorEvent =
   | { type: 'started'; pid: number }
@@ -210,7 +211,10 @@ export const linuxHost: ContainerHost = {
       encoding: 'utf8',
     });
     if (r.status !== 0) {
-      throw new Error(`mount tmpfs at ${target}: ${(r.stderr || r.error?.message) ?? ''}`.trim());
+      throw new TsswarmError(
+        ErrorCode.Internal,
+        `mount tmpfs at ${target}: ${(r.stderr || r.error?.message) ?? ''}`.trim(),
+      );
     }
   },
   async unmount(target) {

@@ -1,17 +1,14 @@
 // The container runtime's public face.
+export { ContainerRuntime, type OpenOptions } from './container-runtime.js';
 export {
-  ContainerRuntime,
   defaultRuntimeConfig,
   validateRuntimeConfig,
-  findMonitorBinary,
-  mergeHealthcheck,
-  type Attachment,
-  type ExecOptions,
-  type ExecProcess,
-  type OpenOptions,
   type RuntimeConfig,
-  type StartOptions,
-} from './container-runtime.js';
+} from './runtime-config.js';
+export { findMonitorBinary } from './binaries.js';
+export { mergeHealthcheck } from './merge-healthcheck.js';
+export type { ExecOptions, ExecProcess } from './container-exec.js';
+export type { Attachment, StartOptions } from './start-container.js';
 export { imageInUse } from './in-use.js';
 export type { ImageSource } from './image-source.js';
 export type { ContainerHost } from './host.js';

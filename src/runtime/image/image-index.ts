@@ -1,5 +1,8 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { ErrorCode, TsswarmError, invalidArgument, notFound } from '../../api/errors.js';
+import { hexOf } from './digest.js';
+import { isFullImageId, parseReference } from './reference.js';
 import type { ImageConfig } from './types.js';
 
 /** What the store remembers of one image; enough for `resolve`, `ls` and GC without other reads. */
@@ -41,7 +44,7 @@ export async function readIndex(path: string): Promise<ImageIndex> {
   }
   const parsed = JSON.parse(text) as ImageIndex;
   if (parsed.version !== 1 || typeof parsed.images !== 'object') {
-    throw new Error(`${path}: not an image index of version 1`);
+    throw new TsswarmError(ErrorCode.DataCorrupt, `${path}: not an image index of version 1`);
   }
   return parsed;
 }
@@ -81,4 +84,44 @@ export function ociIndexOf(index: ImageIndex): object {
     }
   }
   return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests };
+}
+
+/** The image a reference names (a name wins over an id prefix, as in docker). */
+export function findImage(
+  index: ImageIndex,
+  refOrId: string,
+): { image: IndexedImage; ref: string; byRef?: string } {
+  const images = Object.values(index.images);
+  if (!isFullImageId(refOrId)) {
+    let name: string | undefined;
+    try {
+      name = parseReference(refOrId).name;
+    } catch {
+      name = undefined;
+    }
+    if (name !== undefined) {
+      const image = images.find((i) => i.refs.includes(name));
+      if (image) return { image, ref: name, byRef: name };
+    }
+  }
+  const hex = refOrId.startsWith('sha256:') ? refOrId.slice('sha256:'.length) : refOrId;
+  if (/^[0-9a-f]{4,64}$/.test(hex)) {
+    const matches = images.filter((i) => hexOf(i.id).startsWith(hex));
+    if (matches.length === 1 && matches[0]) return { image: matches[0], ref: matches[0].id };
+    if (matches.length > 1) {
+      throw invalidArgument(
+        `short image id "${refOrId}" is ambiguous (${matches.length} images match)`,
+      );
+    }
+  }
+  throw notFound(`No such image: ${refOrId}`);
+}
+
+/** Points `ref` at image `id`, taking it from whichever image had it. */
+export function moveRef(index: ImageIndex, ref: string, id: string): void {
+  for (const other of Object.values(index.images)) {
+    if (other.id !== id) other.refs = other.refs.filter((r) => r !== ref);
+  }
+  const image = index.images[id];
+  if (image && !image.refs.includes(ref)) image.refs.push(ref);
 }

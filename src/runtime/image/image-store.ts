@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { access, chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { notFound, invalidArgument, conflict, inUse } from '../../api/errors.js';
+import { invalidArgument, conflict, inUse } from '../../api/errors.js';
 import { imageInUse } from '../container/in-use.js';
 import { ArchiveFiles, listEntries } from './archive-reader.js';
 import { goArch, stageDockerSave, stageOciLayout, type StagedImage } from './archive-import.js';
@@ -12,6 +12,8 @@ import { hexOf, sha256Of } from './digest.js';
 import {
   emptyIndex,
   ociIndexOf,
+  findImage,
+  moveRef,
   readIndex,
   writeFileAtomic,
   type ImageIndex,
@@ -21,7 +23,7 @@ import { copyDecompressed, openSource } from './input-stream.js';
 import { gnuTarWriter, unpackLayer } from './layer-unpacker.js';
 import { withLock } from './lock-file.js';
 import { applyChanges } from './parse-changes.js';
-import { isFullImageId, parseReference, splitName } from './reference.js';
+import { parseReference, splitName } from './reference.js';
 import { writeSaveArchive } from './save-archive.js';
 import type {
   HistoryEntry,
@@ -527,44 +529,6 @@ export class ImageStore {
     }
     return { deletedLayers, reclaimedBytes };
   }
-}
-
-function findImage(
-  index: ImageIndex,
-  refOrId: string,
-): { image: IndexedImage; ref: string; byRef?: string } {
-  const images = Object.values(index.images);
-  if (!isFullImageId(refOrId)) {
-    let name: string | undefined;
-    try {
-      name = parseReference(refOrId).name;
-    } catch {
-      name = undefined;
-    }
-    if (name !== undefined) {
-      const image = images.find((i) => i.refs.includes(name));
-      if (image) return { image, ref: name, byRef: name };
-    }
-  }
-  const hex = refOrId.startsWith('sha256:') ? refOrId.slice('sha256:'.length) : refOrId;
-  if (/^[0-9a-f]{4,64}$/.test(hex)) {
-    const matches = images.filter((i) => hexOf(i.id).startsWith(hex));
-    if (matches.length === 1 && matches[0]) return { image: matches[0], ref: matches[0].id };
-    if (matches.length > 1) {
-      throw invalidArgument(
-        `short image id "${refOrId}" is ambiguous (${matches.length} images match)`,
-      );
-    }
-  }
-  throw notFound(`No such image: ${refOrId}`);
-}
-
-function moveRef(index: ImageIndex, ref: string, id: string): void {
-  for (const other of Object.values(index.images)) {
-    if (other.id !== id) other.refs = other.refs.filter((r) => r !== ref);
-  }
-  const image = index.images[id];
-  if (image && !image.refs.includes(ref)) image.refs.push(ref);
 }
 
 export function shortId(id: string): string {

@@ -6,7 +6,7 @@ import tar from 'tar-stream';
 import type { Header } from 'tar-stream';
 
 type HeaderArgument = Partial<Header> & Pick<Header, 'name'>;
-import { invalidArgument } from '../../api/errors.js';
+import { ErrorCode, TsswarmError, invalidArgument } from '../../api/errors.js';
 import { forEachTarEntry } from './tar-entries.js';
 import { LayerEntryPlanner } from './layer-entry.js';
 
@@ -48,7 +48,8 @@ export const gnuTarWriter: LayerWriterHost = {
     const [code, signal] = await exited;
     const feedError = await fed;
     if (code !== 0) {
-      throw new Error(
+      throw new TsswarmError(
+        ErrorCode.Internal,
         `tar -x into ${dir} failed (${signal ?? `exit ${String(code)}`}): ${stderr.trim()}`,
       );
     }
