@@ -13,3 +13,4 @@ export * from './config.js';
 export * from './constraint.js';
 export * from './validate/index.js';
 export * from './mount-flag.js';
+export * from './resolve-ref.js';
