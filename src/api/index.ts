@@ -16,3 +16,4 @@ export * from './mount-flag.js';
 export * from './canonical-json.js';
 export * from './go-duration.js';
 export * from './byte-units.js';
+export * from './resolve-ref.js';

@@ -13,9 +13,12 @@ const program = new Command('tsswarm')
   )
   .option('-D, --debug', 'print stack traces of errors')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  // `run IMAGE sh -c ...`: options after the image belong to the container's command. Every
+  // command inherits this: the global options come before the verb.
+  .enablePositionalOptions();
 
-registerCommands(program);
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { ErrorCode, invalidArgument, TsswarmError } from '../../api/errors.js';
+import { parseMountFlag } from '../../api/mount-flag.js';
+import { formatObjects, formatRows } from '../../display/list-format.js';
+import { ContainerRuntime } from '../../runtime/container/container-runtime.js';
+import { formatBytes, formatPs, inspectDocument } from '../../runtime/container/format.js';
+import { parseEnv, parseEnvFile, parseLabels } from '../../runtime/container/parse.js';
+import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
-import type { RemoteRuntime } from '../remote-runtime.js';
+import { RemoteRuntime } from '../remote-runtime.js';
 
-// Heavy modules load only inside actions, so `tsswarm run` pays for nothing else.
 async function runtime(cmd: Command, runtimeName?: string) {
-  const { ContainerRuntime } = await import('../../runtime/container/container-runtime.js');
   const g = globalOptions(cmd);
   const cgroupParent = process.env['TSSWARM_CGROUP_PARENT'];
   return ContainerRuntime.open({
@@ -16,11 +22,7 @@ async function runtime(cmd: Command, runtimeName?: string) {
 }
 
 /** The runtime of the daemon that -H/TSSWARM_HOST names, through its API. */
-async function remoteRuntime(cmd: Command) {
-  const [{ ApiClient, clientTarget }, { RemoteRuntime }] = await Promise.all([
-    import('../client.js'),
-    import('../remote-runtime.js'),
-  ]);
+function remoteRuntime(cmd: Command): RemoteRuntime {
   return new RemoteRuntime(new ApiClient(clientTarget(globalOptions(cmd))));
 }
 
@@ -86,11 +88,7 @@ function addCreateFlags(c: Command): Command {
     .argument('[command...]', 'command and arguments');
 }
 
-async function createOptions(image: string, command: string[], f: RunFlags) {
-  const { parseLabels, parseEnv, parseEnvFile } = await import('../../runtime/container/parse.js');
-  const { readFileSync } = await import('node:fs');
-  const { invalidArgument } = await import('../../api/errors.js');
-  const { parseMountFlag } = await import('../../api/mount-flag.js');
+function createOptions(image: string, command: string[], f: RunFlags) {
   const fileEnv: string[] = [];
   for (const path of f.envFile) {
     let text: string;
@@ -141,8 +139,7 @@ async function createOptions(image: string, command: string[], f: RunFlags) {
 }
 
 /** Docker's exit codes when the command itself cannot run: 127 not found, 126 not runnable. */
-async function startExitCode(err: unknown): Promise<number | undefined> {
-  const { ErrorCode, TsswarmError } = await import('../../api/errors.js');
+function startExitCode(err: unknown): number | undefined {
   if (!(err instanceof TsswarmError)) return undefined;
   if (err.code === ErrorCode.CommandNotFound) return 127;
   if (err.code === ErrorCode.CommandNotRunnable) return 126;
@@ -150,8 +147,6 @@ async function startExitCode(err: unknown): Promise<number | undefined> {
 }
 
 export function registerContainerCommands(program: Command): void {
-  // `run IMAGE sh -c ...`: options after the image belong to the container's command.
-  program.enablePositionalOptions();
   addCreateFlags(
     program
       .command('run')
@@ -162,16 +157,16 @@ export function registerContainerCommands(program: Command): void {
     .passThroughOptions()
     .action(async (image: string, command: string[], f: RunFlags, cmd: Command) => {
       if (globalOptions(cmd).host !== undefined) {
-        await remoteRun(await remoteRuntime(cmd), await createOptions(image, command, f), f);
+        await remoteRun(remoteRuntime(cmd), createOptions(image, command, f), f);
         return;
       }
       const rt = await runtime(cmd, f.runtime);
-      const id = await rt.create(await createOptions(image, command, f));
+      const id = await rt.create(createOptions(image, command, f));
       let att;
       try {
         att = await rt.start(id, { attach: f.detach !== true });
       } catch (err) {
-        const code = await startExitCode(err);
+        const code = startExitCode(err);
         if (code === undefined) throw err;
         process.stderr.write(`Error: ${(err as Error).message}\n`);
         process.exitCode = code;
@@ -201,10 +196,10 @@ export function registerContainerCommands(program: Command): void {
   addCreateFlags(program.command('create').description('create a container without starting it'))
     .passThroughOptions()
     .action(async (image: string, command: string[], f: RunFlags, cmd: Command) => {
-      const opts = await createOptions(image, command, f);
+      const opts = createOptions(image, command, f);
       const id =
         globalOptions(cmd).host !== undefined
-          ? await (await remoteRuntime(cmd)).create(opts, f.runtime)
+          ? await remoteRuntime(cmd).create(opts, f.runtime)
           : await (await runtime(cmd, f.runtime)).create(opts);
       process.stdout.write(`${id}\n`);
     });
@@ -235,7 +230,6 @@ export function registerContainerCommands(program: Command): void {
         cmd: Command,
       ) => {
         const rt = await nodeRuntime(cmd);
-        const { invalidArgument } = await import('../../api/errors.js');
         const labels: Record<string, string> = {};
         for (const f of o.filter) {
           const m = /^label=([^=]+)(?:=(.*))?$/.exec(f);
@@ -244,12 +238,11 @@ export function registerContainerCommands(program: Command): void {
           labels[m[1]] = m[2] ?? '';
         }
         const list = await rt.list({ all: o.all === true, labels });
-        const fmt = await import('../../runtime/container/format.js');
         if (o.quiet) {
           for (const i of list)
             process.stdout.write(`${o.trunc ? i.record.Id.slice(0, 12) : i.record.Id}\n`);
         } else {
-          process.stdout.write(fmt.formatPs(list, o.format));
+          process.stdout.write(formatPs(list, o.format));
         }
       },
     );
@@ -268,7 +261,6 @@ export function registerContainerCommands(program: Command): void {
         cmd: Command,
       ) => {
         const rt = await nodeRuntime(cmd);
-        const { invalidArgument } = await import('../../api/errors.js');
         let tail: number | undefined;
         if (o.tail !== undefined && o.tail !== 'all') {
           if (!/^\d+$/.test(o.tail)) throw invalidArgument(`invalid value "${o.tail}" for --tail`);
@@ -291,7 +283,6 @@ export function registerContainerCommands(program: Command): void {
     .argument('<container...>')
     .action(async (refs: string[], o: { time?: string }, cmd: Command) => {
       const rt = await nodeRuntime(cmd);
-      const { invalidArgument } = await import('../../api/errors.js');
       if (o.time !== undefined && !/^\d+$/.test(o.time)) {
         throw invalidArgument(`invalid value "${o.time}" for --time: expected seconds`);
       }
@@ -342,7 +333,7 @@ export function registerContainerCommands(program: Command): void {
         cmd: Command,
       ) => {
         const opts = {
-          env: (await import('../../runtime/container/parse.js')).parseEnv(o.env),
+          env: parseEnv(o.env),
           ...(o.workdir !== undefined ? { workingDir: o.workdir } : {}),
           ...(o.user !== undefined ? { user: o.user } : {}),
         };
@@ -355,12 +346,11 @@ export function registerContainerCommands(program: Command): void {
           return;
         }
         if (o.tty === true) {
-          const { invalidArgument } = await import('../../api/errors.js');
           throw invalidArgument(
             'exec -t (a pseudo-terminal) is not served over -H/TSSWARM_HOST: run without -t',
           );
         }
-        const rt = await remoteRuntime(cmd);
+        const rt = remoteRuntime(cmd);
         const code = await rt.exec(ref, command, opts, {
           ...(o.interactive === true ? { stdin: process.stdin } : {}),
           stdout: process.stdout,
@@ -379,7 +369,6 @@ export function registerContainerCommands(program: Command): void {
     .option('-f, --format <format>', 'json (default), or a Go template such as {{.State.Pid}}')
     .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
       const rt = await nodeRuntime(cmd);
-      const fmt = await import('../../runtime/container/format.js');
       const docs = [];
       for (const ref of refs) {
         if (!('paths' in rt)) {
@@ -387,9 +376,8 @@ export function registerContainerCommands(program: Command): void {
           continue;
         }
         const info = await rt.inspect(ref);
-        docs.push(fmt.inspectDocument(info, rt.paths(info.record.Id)));
+        docs.push(inspectDocument(info, rt.paths(info.record.Id)));
       }
-      const { formatObjects } = await import('../../display/list-format.js');
       process.stdout.write(formatObjects(docs, o.format));
     });
 
@@ -401,14 +389,12 @@ export function registerContainerCommands(program: Command): void {
     .argument('[container...]')
     .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
       const rt = await nodeRuntime(cmd);
-      const fmt = await import('../../runtime/container/format.js');
       const stats = await rt.stats(refs);
-      const { formatRows } = await import('../../display/list-format.js');
       const rows = stats.map((s) => ({
         ID: s.id.slice(0, 12),
         Name: s.name,
         CPUPerc: `${s.cpuPercent.toFixed(2)}%`,
-        MemUsage: `${fmt.formatBytes(s.memoryUsage)} / ${fmt.formatBytes(s.memoryLimit)}`,
+        MemUsage: `${formatBytes(s.memoryUsage)} / ${formatBytes(s.memoryLimit)}`,
         MemPerc: `${((100 * s.memoryUsage) / (s.memoryLimit || 1)).toFixed(2)}%`,
         PIDs: String(s.pids),
       }));
@@ -443,7 +429,7 @@ export function registerContainerCommands(program: Command): void {
  */
 async function remoteRun(
   rt: RemoteRuntime,
-  opts: Awaited<ReturnType<typeof createOptions>>,
+  opts: ReturnType<typeof createOptions>,
   f: RunFlags,
 ): Promise<void> {
   const detach = f.detach === true;
@@ -452,7 +438,7 @@ async function remoteRun(
   try {
     await rt.start(id);
   } catch (err) {
-    const code = await startExitCode(err);
+    const code = startExitCode(err);
     if (f.rm === true) await rt.remove(id, { force: true }).catch(() => undefined);
     if (code === undefined) throw err;
     process.stderr.write(`Error: ${(err as Error).message}\n`);

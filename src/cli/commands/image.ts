@@ -1,5 +1,21 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { invalidArgument, notFound, TsswarmError } from '../../api/errors.js';
+import { formatObjects } from '../../display/list-format.js';
+import {
+  formatHistory,
+  formatImageList,
+  humanSize,
+  ImageStore,
+  parseReference,
+} from '../../runtime/image/index.js';
+import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
+import { RemoteImageStore } from '../remote-runtime.js';
 
 /**
  * `tsswarm image …` verbs, plus docker's top-level `images` and `rmi`. They work without a
@@ -70,8 +86,6 @@ export function registerImageCommands(program: Command): void {
     .argument('<image...>')
     .option('-f, --format <format>', 'json (the default), or a template such as {{.Id}}')
     .action(async (refs: string[], opts: { format?: string }, cmd: Command) => {
-      const { notFound } = await import('../../api/errors.js');
-      const { formatObjects } = await import('../../display/list-format.js');
       const store = await nodeStore(cmd);
       const found: unknown[] = [];
       const missing: string[] = [];
@@ -88,12 +102,12 @@ export function registerImageCommands(program: Command): void {
       if (missing.length > 0) throw notFound(missing.map((m) => `No such image: ${m}`).join('\n'));
     });
 
-  const rm = image
+  const remove = image
     .command('rm')
     .alias('remove')
     .description('Remove one or more images')
     .argument('<image...>');
-  addRemoveOptions(rm).action(removeAction);
+  addRemoveOptions(remove).action(removeAction);
   addRemoveOptions(
     program
       .command('rmi')
@@ -119,7 +133,6 @@ export function registerImageCommands(program: Command): void {
     .option('-q, --quiet', 'only show image ids')
     .option('--format <format>', 'table (default) or json')
     .action(async (ref: string, opts: HistoryFlags, cmd: Command) => {
-      const { formatHistory } = await import('../../runtime/image/index.js');
       const store = await nodeStore(cmd);
       process.stdout.write(
         formatHistory(await store.history(ref), {
@@ -137,14 +150,12 @@ export function registerImageCommands(program: Command): void {
     .option('-a, --all', 'remove all images without containers, not just dangling ones')
     .option('-f, --force', 'do not prompt for confirmation')
     .action(async (opts: { all?: boolean; force?: boolean }, cmd: Command) => {
-      const { invalidArgument } = await import('../../api/errors.js');
       if (opts.force !== true) {
         const what =
           opts.all === true
             ? 'all images without at least one container associated to them'
             : 'all dangling images';
         if (!process.stdin.isTTY) throw invalidArgument(`this removes ${what}: confirm with -f`);
-        const { createInterface } = await import('node:readline/promises');
         const rl = createInterface({ input: process.stdin, output: process.stdout });
         const answer = await rl.question(
           `WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `,
@@ -152,7 +163,6 @@ export function registerImageCommands(program: Command): void {
         rl.close();
         if (!/^y(es)?$/i.test(answer.trim())) return;
       }
-      const { humanSize } = await import('../../runtime/image/index.js');
       const store = await nodeStore(cmd);
       const { lines, reclaimedBytes } = await store.prune({ all: opts.all === true });
       if (lines.length > 0) process.stdout.write(`Deleted Images:\n${lines.join('\n')}\n\n`);
@@ -165,7 +175,6 @@ export function registerImageCommands(program: Command): void {
     .argument('<image...>')
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .action(async (refs: string[], opts: { output?: string }, cmd: Command) => {
-      const { invalidArgument } = await import('../../api/errors.js');
       if (opts.output === undefined && process.stdout.isTTY) {
         throw invalidArgument('refusing to write a tarball to a terminal: use -o FILE or a pipe');
       }
@@ -178,10 +187,6 @@ export function registerImageCommands(program: Command): void {
         await store.save(refs, opts.output);
         return;
       }
-      const { mkdtemp, rm } = await import('node:fs/promises');
-      const { createReadStream } = await import('node:fs');
-      const { pipeline } = await import('node:stream/promises');
-      const { join } = await import('node:path');
       const dir = await mkdtemp(join(store.root, 'tmp', `${process.pid}-save-`));
       try {
         await store.save(refs, join(dir, 'out.tar'));
@@ -224,7 +229,6 @@ async function listAction(
   opts: ListFlags,
   cmd: Command,
 ): Promise<void> {
-  const { formatImageList, parseReference } = await import('../../runtime/image/index.js');
   const store = await nodeStore(cmd);
   let rows = await store.list();
   if (reference !== undefined) {
@@ -260,8 +264,7 @@ async function removeAction(
   cmd: Command,
 ): Promise<void> {
   const store = await nodeStore(cmd);
-  const { TsswarmError } = await import('../../api/errors.js');
-  const failures: InstanceType<typeof TsswarmError>[] = [];
+  const failures: TsswarmError[] = [];
   for (const r of refs) {
     try {
       const lines = await store.remove(r, { force: opts.force === true });
@@ -283,17 +286,11 @@ async function removeAction(
  * beside it, renamed when complete, as the local save does) or to stdout.
  */
 async function remoteSave(cmd: Command, refs: string[], output: string | undefined) {
-  const [{ ApiClient, clientTarget }, { RemoteImageStore }] = await Promise.all([
-    import('../client.js'),
-    import('../remote-runtime.js'),
-  ]);
   const store = new RemoteImageStore(new ApiClient(clientTarget(globalOptions(cmd))));
   if (output === undefined) {
     await store.save(refs, process.stdout, false);
     return;
   }
-  const { createWriteStream } = await import('node:fs');
-  const { rename, rm } = await import('node:fs/promises');
   const partial = `${output}.${process.pid}.partial`;
   try {
     await store.save(refs, createWriteStream(partial));
@@ -307,15 +304,10 @@ async function remoteSave(cmd: Command, refs: string[], output: string | undefin
 async function nodeStore(cmd: Command) {
   const g = globalOptions(cmd);
   if (g.host === undefined) return openStore(cmd);
-  const [{ ApiClient, clientTarget }, { RemoteImageStore }] = await Promise.all([
-    import('../client.js'),
-    import('../remote-runtime.js'),
-  ]);
   return new RemoteImageStore(new ApiClient(clientTarget(g)));
 }
 
 async function openStore(cmd: Command) {
-  const { ImageStore } = await import('../../runtime/image/index.js');
   return ImageStore.open(globalOptions(cmd).dataRoot);
 }
 

@@ -1,5 +1,20 @@
 import { Option, type Command } from 'commander';
-import type { LabContext } from '../../lab/index.js';
+import { ErrorCode, invalidArgument, TsswarmError } from '../../api/errors.js';
+import {
+  createLab,
+  defaultLabConfig,
+  detectCgroupRoot,
+  ExecLabHost,
+  formatLabList,
+  healNode,
+  killNode,
+  listLabs,
+  nodeEnv,
+  partitionNode,
+  removeLab,
+  startNode,
+  type LabContext,
+} from '../../lab/index.js';
 import { globalOptions } from '../context.js';
 
 /**
@@ -24,53 +39,29 @@ export function registerLabCommands(program: Command): void {
       ).hideHelp(),
     )
     .action(async (name: string, opts: CreateFlags, cmd: Command) => {
-      const { createLab, defaultLabConfig } = await import('../../lab/index.js');
-      const { invalidArgument } = await import('../../api/errors.js');
-      const root = rootOf(cmd);
-      const hasDaemon = root.commands.some((c) => c.name() === 'daemon');
-      const swarm = root.commands.find((c) => c.name() === 'swarm');
-      const hasSwarm = swarm?.commands.some((c) => c.name() === 'init') === true;
-      const hasJoin = swarm?.commands.some((c) => c.name() === 'join') === true;
       const config = defaultLabConfig([process.execPath, process.argv[1] ?? 'tsswarm']);
       config.managers = count(opts.managers, '--managers', invalidArgument);
       config.workers = count(opts.workers, '--workers', invalidArgument);
       config.images = [...new Set(['busybox:latest', ...(opts.image ?? [])])];
       if (opts.subnet !== undefined) config.subnet = opts.subnet;
-      const unavailable: string[] = [];
       if (opts.nodeCommand !== undefined) {
         config.nodeCommand = {
           argv: parseArgv(opts.nodeCommand, invalidArgument),
           waitForSocket: false,
         };
         config.cluster = 'none';
-      } else if (!hasDaemon) {
-        config.nodeCommand = null;
-        config.cluster = 'none';
-        unavailable.push('start daemons (this build has no `tsswarm daemon`)');
-      } else if (!hasSwarm) {
-        config.cluster = 'none';
-        unavailable.push('swarm init/join (this build has no `tsswarm swarm init`)');
-      } else if (!hasJoin) {
-        config.cluster = 'init';
-        if (config.managers + config.workers > 1) {
-          unavailable.push('swarm join (this build has no `tsswarm swarm join`): one-node swarm');
-        }
       }
       // Ctrl-C stops the create at its next step and rolls back, rather than leaving half a lab.
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      const state = await createLab(
-        { ...(await ctxOf(cmd)), signal: abort.signal },
-        name,
-        config,
-      ).finally(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      });
-      for (const step of unavailable)
-        process.stderr.write(`lab ${name}: not available yet: ${step}\n`);
+      const state = await createLab({ ...ctxOf(cmd), signal: abort.signal }, name, config).finally(
+        () => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        },
+      );
       process.stdout.write(`${state.name}\n`);
     });
 
@@ -80,12 +71,10 @@ export function registerLabCommands(program: Command): void {
     .description("List every lab's nodes")
     .option('--format <format>', 'table (default) or json')
     .action(async (opts: { format?: string }, cmd: Command) => {
-      const { listLabs, formatLabList } = await import('../../lab/index.js');
-      const { invalidArgument } = await import('../../api/errors.js');
       if (opts.format !== undefined && opts.format !== 'json' && opts.format !== 'table') {
         throw invalidArgument(`--format "${opts.format}": expected table or json`);
       }
-      const rows = await listLabs(await ctxOf(cmd));
+      const rows = await listLabs(ctxOf(cmd));
       process.stdout.write(
         opts.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatLabList(rows),
       );
@@ -99,8 +88,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<name>')
     .argument('<node>')
     .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
-      const { nodeEnv } = await import('../../lab/index.js');
-      process.stdout.write(await nodeEnv(await ctxOf(cmd), name, node));
+      process.stdout.write(await nodeEnv(ctxOf(cmd), name, node));
     });
 
   lab
@@ -110,8 +98,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<node>')
     .option('--all', 'the whole node, as in a power cut: also nats-server, monitors, containers')
     .action(async (name: string, node: string, o: { all?: boolean }, cmd: Command) => {
-      const { killNode } = await import('../../lab/index.js');
-      const ref = await killNode(await ctxOf(cmd), name, node, { all: o.all === true });
+      const ref = await killNode(ctxOf(cmd), name, node, { all: o.all === true });
       process.stdout.write(`${ref.pid}\n`);
     });
 
@@ -121,8 +108,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<name>')
     .argument('<node>')
     .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
-      const { startNode } = await import('../../lab/index.js');
-      const ref = await startNode(await ctxOf(cmd), name, node);
+      const ref = await startNode(ctxOf(cmd), name, node);
       process.stdout.write(`${ref.pid}\n`);
     });
 
@@ -132,8 +118,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<name>')
     .argument('<node>')
     .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
-      const { partitionNode } = await import('../../lab/index.js');
-      await partitionNode(await ctxOf(cmd), name, node);
+      await partitionNode(ctxOf(cmd), name, node);
     });
 
   lab
@@ -142,8 +127,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<name>')
     .argument('<node>')
     .action(async (name: string, node: string, _o: unknown, cmd: Command) => {
-      const { healNode } = await import('../../lab/index.js');
-      await healNode(await ctxOf(cmd), name, node);
+      await healNode(ctxOf(cmd), name, node);
     });
 
   lab
@@ -152,8 +136,7 @@ export function registerLabCommands(program: Command): void {
     .description('Remove a lab: its daemons, namespaces, mounts, cgroups and files')
     .argument('<name...>')
     .action(async (names: string[], _o: unknown, cmd: Command) => {
-      const { removeLab } = await import('../../lab/index.js');
-      const ctx = await ctxOf(cmd);
+      const ctx = ctxOf(cmd);
       for (const name of names) {
         if (await removeLab(ctx, name)) process.stdout.write(`${name}\n`);
         else process.stderr.write(`lab ${name}: nothing to remove\n`);
@@ -169,17 +152,9 @@ interface CreateFlags {
   nodeCommand?: string;
 }
 
-function rootOf(cmd: Command): Command {
-  let c = cmd;
-  while (c.parent) c = c.parent;
-  return c;
-}
-
-async function ctxOf(cmd: Command): Promise<LabContext> {
-  const { ExecLabHost, detectCgroupRoot } = await import('../../lab/index.js');
+function ctxOf(cmd: Command): LabContext {
   const verb = cmd.name();
   if (verb !== 'ls' && verb !== 'env' && process.getuid?.() !== 0) {
-    const { TsswarmError, ErrorCode } = await import('../../api/errors.js');
     // Said up front: otherwise the first `ip netns add` fails with a bare EPERM.
     throw new TsswarmError(
       ErrorCode.PermissionDenied,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Network, NetworkSpec } from '../../api/index.js';
+import { invalidArgument, type Network, type NetworkSpec } from '../../api/index.js';
 import { formatObjects, formatRows } from '../../display/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
@@ -63,7 +63,6 @@ export function registerNetworkCommands(program: Command): void {
     .option('--label <K=V>', 'set metadata on a network', collect, [])
     .option('--ipv6', 'enable IPv6 networking')
     .action(async (name: string, f: CreateFlags, cmd: Command) => {
-      const { invalidArgument } = await import('../../api/index.js');
       if (f.subnet.length > 1)
         throw invalidArgument('only one --subnet per overlay network is supported');
       if (f.gateway.length > f.subnet.length) {

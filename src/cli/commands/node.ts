@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import type { Node, NodeSpec } from '../../api/index.js';
+import { invalidArgument, type Node, type NodeSpec } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
+import { prettyNode } from './pretty.js';
 import { formatObjects, formatRows } from '../../display/list-format.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -68,7 +69,6 @@ export function registerNodeCommands(program: Command): void {
       const out: Node[] = [];
       for (const r of refs) out.push(await api.get<Node>(`/nodes/${encodeURIComponent(r)}`));
       if (o.pretty || o.format === 'pretty') {
-        const { prettyNode } = await import('./pretty.js');
         process.stdout.write(out.map(prettyNode).join('\n'));
         return;
       }
@@ -89,7 +89,6 @@ export function registerNodeCommands(program: Command): void {
         opts: { availability?: string; role?: string; labelAdd: string[]; labelRm: string[] },
         cmd: Command,
       ) => {
-        const { invalidArgument } = await import('../../api/index.js');
         const api = client(cmd);
         const n = await api.get<Node>(`/nodes/${encodeURIComponent(ref)}`);
         const spec: NodeSpec = structuredClone(n.Spec);

@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { Config, Secret } from '../../api/index.js';
+import { invalidArgument, type Config, type Secret } from '../../api/index.js';
 import { humanDuration } from '../../display/human-units.js';
 import { formatObjects, formatRows, type Column } from '../../display/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
@@ -15,8 +16,6 @@ type Kind = 'secret' | 'config';
 
 /** FILE or `-` (stdin), as bytes; a missing file is named in the error. */
 async function readData(file: string): Promise<Buffer> {
-  const { readFile } = await import('node:fs/promises');
-  const { invalidArgument } = await import('../../api/index.js');
   if (file === '-') {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -50,7 +49,6 @@ function register(program: Command, kind: Kind): void {
     .argument('<name>')
     .argument('<file>', 'a file, or - for standard input')
     .action(async (name: string, file: string, o: { label: string[] }, cmd: Command) => {
-      const { invalidArgument } = await import('../../api/index.js');
       const labels: Record<string, string> = {};
       for (const l of o.label) {
         const eq = l.indexOf('=');
@@ -78,7 +76,6 @@ function register(program: Command, kind: Kind): void {
     .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
     .option('-f, --filter <filter>', 'filter: name=…, label=KEY[=VALUE]', collect, [])
     .action(async (o: { quiet?: boolean; format?: string; filter: string[] }, cmd: Command) => {
-      const { invalidArgument } = await import('../../api/index.js');
       let items = await client(cmd).get<(Secret | Config)[]>(`/${plural}`);
       for (const f of o.filter) {
         const label = /^label=([^=]+)(?:=(.*))?$/.exec(f);

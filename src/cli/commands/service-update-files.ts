@@ -5,7 +5,8 @@ import type {
   Mount,
   SecretReference,
 } from '../../api/index.js';
-import { invalidArgument, parseFileRefFlag, parseMountFlag } from '../../api/index.js';
+import { invalidArgument, parseMountFlag } from '../../api/index.js';
+import { configReference, fileTarget, secretReference } from './service-flags.js';
 
 /** `service update --{mount,secret,config}-{add,rm}`, as docker's CLI names them. */
 export interface FileUpdateFlags {
@@ -15,11 +16,6 @@ export interface FileUpdateFlags {
   secretRm: string[];
   configAdd: string[];
   configRm: string[];
-}
-
-function fileTarget(flag: '--secret' | '--config', value: string): [string, FileTarget] {
-  const r = parseFileRefFlag(flag, value);
-  return [r.source, { Name: r.target, UID: r.uid, GID: r.gid, Mode: r.mode }];
 }
 
 /**
@@ -106,7 +102,7 @@ export function applyFileUpdateFlags(c: ContainerSpec, f: Partial<FileUpdateFlag
       f.secretRm ?? [],
       'secret',
       (r) => ({ source: r.SecretName, target: r.File.Name }),
-      (source, File) => ({ File, SecretID: '', SecretName: source }),
+      secretReference,
     ),
   );
   set('Configs', touched(f.configAdd, f.configRm), () =>
@@ -116,7 +112,7 @@ export function applyFileUpdateFlags(c: ContainerSpec, f: Partial<FileUpdateFlag
       f.configRm ?? [],
       'config',
       (r) => ({ source: r.ConfigName, target: r.File.Name }),
-      (source, File) => ({ File, ConfigID: '', ConfigName: source }),
+      configReference,
     ),
   );
   return out;

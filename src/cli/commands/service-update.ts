@@ -1,214 +1,38 @@
 import { Option, type Command } from 'commander';
-import type {
-  ContainerSpec,
-  FailureAction,
-  HealthConfig,
-  Service,
-  ServiceSpec,
-  Task,
-  UpdateConfig,
-  UpdateOrder,
+import {
+  canonicalJson,
+  ErrorCode,
+  invalidArgument,
+  TsswarmError,
+  type ContainerSpec,
+  type Service,
+  type ServiceSpec,
+  type Task,
 } from '../../api/index.js';
-import { invalidArgument, parseConstraint } from '../../api/index.js';
-import { canonicalJson, parseBytes, parseDurationNs } from '../../api/index.js';
 import type { ApiClient } from '../client.js';
+import {
+  addHealthOptions,
+  addUpdateConfigOptions,
+  applyHealthFlags,
+  applyUpdateConfigFlags,
+  checkConstraints,
+  collect,
+  flagError,
+  keyOf,
+  keyValue,
+  replicaCount,
+  resourceLimits,
+  resourceReservations,
+  type HealthFlags,
+  type ResourceFlags,
+  type UpdateConfigFlags,
+} from './service-flags.js';
 import { applyFileUpdateFlags, type FileUpdateFlags } from './service-update-files.js';
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-const flagError = (value: string, flag: string, why: string) =>
-  invalidArgument(`invalid argument "${value}" for "--${flag}" flag: ${why}`);
-
-export function duration(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const ns = parseDurationNs(v);
-  if (ns === undefined || ns < 0) throw flagError(v, flag, 'not a duration (e.g. 5s, 1m30s)');
-  return ns;
-}
-
-function int(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw flagError(v, flag, 'not a non-negative integer');
-  return Number(v);
-}
-
-function cpus(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw flagError(v, flag, 'not a number of CPUs');
-  return Math.round(n * 1e9);
-}
-
-function bytes(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = parseBytes(v);
-  if (n === undefined) throw flagError(v, flag, 'not a size (e.g. 512m, 1g)');
-  return n;
-}
-
-// ---- health flags (create and update) -------------------------------------------------------
-
-export interface HealthFlags {
-  healthCmd?: string;
-  healthInterval?: string;
-  healthTimeout?: string;
-  healthRetries?: string;
-  healthStartPeriod?: string;
-  healthStartInterval?: string;
-  healthcheck?: boolean;
-}
-
-export function addHealthOptions(cmd: Command): Command {
-  return cmd
-    .option('--health-cmd <cmd>', 'command to run to check health (run with sh -c)')
-    .option('--health-interval <d>', 'time between running the check (ms|s|m|h)')
-    .option('--health-timeout <d>', 'maximum time to allow one check to run (ms|s|m|h)')
-    .option('--health-retries <n>', 'consecutive failures needed to report unhealthy')
-    .option('--health-start-period <d>', 'start period for the container to initialize')
-    .option('--health-start-interval <d>', 'time between checks during the start period')
-    .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK');
-}
-
-/** Docker's `--health-*` over an existing check (update) or none (create). */
-export function applyHealthFlags(
-  current: HealthConfig | undefined,
-  f: HealthFlags,
-): HealthConfig | undefined {
-  const any =
-    f.healthCmd !== undefined ||
-    f.healthInterval !== undefined ||
-    f.healthTimeout !== undefined ||
-    f.healthRetries !== undefined ||
-    f.healthStartPeriod !== undefined ||
-    f.healthStartInterval !== undefined;
-  if (f.healthcheck === false) {
-    if (any) throw invalidArgument('--no-healthcheck conflicts with --health-* options');
-    return { Test: ['NONE'] };
-  }
-  if (!any) return current;
-  const h: HealthConfig = { ...(current?.Test?.[0] === 'NONE' ? {} : current) };
-  if (f.healthCmd !== undefined) {
-    h.Test = f.healthCmd === '' ? [] : ['CMD-SHELL', f.healthCmd];
-  }
-  const set = (k: 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval', v?: string) => {
-    const flag = `health-${k.replace(/[A-Z]/g, (c, i: number) => (i > 0 ? '-' : '') + c.toLowerCase())}`;
-    const ns = duration(v, flag);
-    if (ns === undefined) return;
-    if (ns !== 0 && ns < 1_000_000) throw flagError(v ?? '', flag, 'must be 0 or at least 1ms');
-    h[k] = ns;
-  };
-  set('Interval', f.healthInterval);
-  set('Timeout', f.healthTimeout);
-  set('StartPeriod', f.healthStartPeriod);
-  set('StartInterval', f.healthStartInterval);
-  const retries = int(f.healthRetries, 'health-retries');
-  if (retries !== undefined) h.Retries = retries;
-  return h;
-}
-
-// ---- update / rollback config flags (create and update) -------------------------------------
-
-export interface UpdateConfigFlags {
-  updateParallelism?: string;
-  updateDelay?: string;
-  updateOrder?: string;
-  updateFailureAction?: string;
-  updateMonitor?: string;
-  updateMaxFailureRatio?: string;
-  rollbackParallelism?: string;
-  rollbackDelay?: string;
-  rollbackOrder?: string;
-  rollbackFailureAction?: string;
-  rollbackMonitor?: string;
-  rollbackMaxFailureRatio?: string;
-}
-
-export function addUpdateConfigOptions(cmd: Command): Command {
-  for (const p of ['update', 'rollback'] as const) {
-    const what = p === 'update' ? 'update' : 'rollback';
-    const done = p === 'update' ? 'updated' : 'rolled back';
-    cmd
-      .option(`--${p}-parallelism <n>`, `maximum number of tasks ${done} at once (0 = all)`)
-      .option(`--${p}-delay <d>`, `delay between ${what}s (ns|us|ms|s|m|h)`)
-      .option(`--${p}-order <order>`, `${what} order: start-first or stop-first`)
-      .option(
-        `--${p}-failure-action <action>`,
-        p === 'update'
-          ? 'action on update failure: pause, continue or rollback'
-          : 'action on rollback failure: pause or continue',
-      )
-      .option(`--${p}-monitor <d>`, `duration after each task ${what} to monitor for failure`)
-      .option(
-        `--${p}-max-failure-ratio <r>`,
-        `failure rate to tolerate during ${p === 'update' ? 'an' : 'a'} ${what}`,
-      );
-  }
-  return cmd;
-}
-
-function updateConfig(
-  current: UpdateConfig | undefined,
-  f: UpdateConfigFlags,
-  p: 'update' | 'rollback',
-): UpdateConfig | undefined {
-  const v = (k: string): string | undefined =>
-    (f as Record<string, string | undefined>)[`${p}${k}`];
-  const out: UpdateConfig = { ...current };
-  let touched = false;
-  const parallelism = int(v('Parallelism'), `${p}-parallelism`);
-  if (parallelism !== undefined) {
-    out.Parallelism = parallelism;
-    touched = true;
-  }
-  const delay = duration(v('Delay'), `${p}-delay`);
-  if (delay !== undefined) {
-    out.Delay = delay;
-    touched = true;
-  }
-  const monitor = duration(v('Monitor'), `${p}-monitor`);
-  if (monitor !== undefined) {
-    out.Monitor = monitor;
-    touched = true;
-  }
-  const order = v('Order');
-  if (order !== undefined) {
-    if (order !== 'start-first' && order !== 'stop-first') {
-      throw flagError(order, `${p}-order`, 'use start-first or stop-first');
-    }
-    out.Order = order as UpdateOrder;
-    touched = true;
-  }
-  const action = v('FailureAction');
-  if (action !== undefined) {
-    const allowed = p === 'update' ? ['pause', 'continue', 'rollback'] : ['pause', 'continue'];
-    if (!allowed.includes(action)) {
-      throw flagError(action, `${p}-failure-action`, `use ${allowed.join(', ')}`);
-    }
-    out.FailureAction = action as FailureAction;
-    touched = true;
-  }
-  const ratio = v('MaxFailureRatio');
-  if (ratio !== undefined) {
-    const r = Number(ratio);
-    if (ratio.trim() === '' || !Number.isFinite(r) || r < 0 || r > 1) {
-      throw flagError(ratio, `${p}-max-failure-ratio`, 'a number between 0 and 1');
-    }
-    out.MaxFailureRatio = r;
-    touched = true;
-  }
-  return touched ? out : current;
-}
-
-/** The `--update-*` and `--rollback-*` flags over a spec. */
-export function applyUpdateConfigFlags(spec: ServiceSpec, f: UpdateConfigFlags): ServiceSpec {
-  const u = updateConfig(spec.UpdateConfig, f, 'update');
-  const r = updateConfig(spec.RollbackConfig, f, 'rollback');
-  return { ...spec, ...(u ? { UpdateConfig: u } : {}), ...(r ? { RollbackConfig: r } : {}) };
-}
 
 // ---- service update -------------------------------------------------------------------------
 
-export interface UpdateFlags extends HealthFlags, UpdateConfigFlags, Partial<FileUpdateFlags> {
+export interface UpdateFlags
+  extends HealthFlags, UpdateConfigFlags, ResourceFlags, Partial<FileUpdateFlags> {
   image?: string;
   envAdd: string[];
   envRm: string[];
@@ -219,21 +43,11 @@ export interface UpdateFlags extends HealthFlags, UpdateConfigFlags, Partial<Fil
   labelRm: string[];
   containerLabelAdd: string[];
   containerLabelRm: string[];
-  limitCpu?: string;
-  limitMemory?: string;
-  limitPids?: string;
-  reserveCpu?: string;
-  reserveMemory?: string;
   args?: string;
   force?: boolean;
   detach?: boolean;
   quiet?: boolean;
 }
-
-const keyOf = (kv: string): string => {
-  const i = kv.indexOf('=');
-  return i < 0 ? kv : kv.slice(0, i);
-};
 
 function conflicting(add: string[], rm: string[], flag: string): void {
   const added = new Set(add.map(keyOf));
@@ -257,9 +71,8 @@ function labelsUpdate(
   const out = { ...cur };
   for (const k of rm) delete out[keyOf(k)];
   for (const kv of add) {
-    const k = keyOf(kv);
-    if (k === '') throw flagError(kv, `${flag}-add`, 'empty key');
-    out[k] = kv.length > k.length ? kv.slice(k.length + 1) : '';
+    const [k, v] = keyValue(kv, `${flag}-add`);
+    out[k] = v;
   }
   return out;
 }
@@ -286,10 +99,7 @@ export function applyUpdateFlags(spec: ServiceSpec, f: UpdateFlags): ServiceSpec
 
   const template = { ...spec.TaskTemplate, ContainerSpec: c };
   if (f.constraintAdd.length > 0 || f.constraintRm.length > 0) {
-    for (const x of f.constraintAdd) {
-      const p = parseConstraint(x);
-      if (!p.ok) throw flagError(x, 'constraint-add', p.error);
-    }
+    checkConstraints(f.constraintAdd, 'constraint-add');
     const rm = new Set(f.constraintRm.map((x) => x.replace(/\s+/g, '')));
     const kept = (template.Placement?.Constraints ?? []).filter(
       (x) => !rm.has(x.replace(/\s+/g, '')),
@@ -297,17 +107,8 @@ export function applyUpdateFlags(spec: ServiceSpec, f: UpdateFlags): ServiceSpec
     const added = f.constraintAdd.filter((x) => !kept.includes(x));
     template.Placement = { ...template.Placement, Constraints: [...kept, ...added] };
   }
-  const limits = {
-    ...template.Resources?.Limits,
-    ...opt('NanoCPUs', cpus(f.limitCpu, 'limit-cpu')),
-    ...opt('MemoryBytes', bytes(f.limitMemory, 'limit-memory')),
-    ...opt('Pids', int(f.limitPids, 'limit-pids')),
-  };
-  const reservations = {
-    ...template.Resources?.Reservations,
-    ...opt('NanoCPUs', cpus(f.reserveCpu, 'reserve-cpu')),
-    ...opt('MemoryBytes', bytes(f.reserveMemory, 'reserve-memory')),
-  };
+  const limits = { ...template.Resources?.Limits, ...resourceLimits(f) };
+  const reservations = { ...template.Resources?.Reservations, ...resourceReservations(f) };
   if (Object.keys(limits).length + Object.keys(reservations).length > 0) {
     template.Resources = {
       ...(Object.keys(limits).length > 0 ? { Limits: limits } : {}),
@@ -317,22 +118,13 @@ export function applyUpdateFlags(spec: ServiceSpec, f: UpdateFlags): ServiceSpec
   if (f.force) template.ForceUpdate = (template.ForceUpdate ?? 0) + 1;
 
   let mode = spec.Mode;
-  const replicas = int(f.replicas, 'replicas');
-  if (replicas !== undefined) {
-    if (!spec.Mode.Replicated) {
-      throw invalidArgument('replicas can only be used with replicated or replicated-job mode');
-    }
-    mode = { Replicated: { Replicas: replicas } };
-  }
+  const replicas = replicaCount(f.replicas, Boolean(spec.Mode.Replicated));
+  if (replicas !== undefined) mode = { Replicated: { Replicas: replicas } };
   const labels = labelsUpdate(spec.Labels, f.labelAdd, f.labelRm, 'label');
   return applyUpdateConfigFlags(
     { ...spec, ...(labels ? { Labels: labels } : {}), TaskTemplate: template, Mode: mode },
     f,
   );
-}
-
-function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
-  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
 // ---- progress -------------------------------------------------------------------------------
@@ -433,7 +225,7 @@ export async function waitForUpdate(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`service ${id}: ${kind} did not end in time`);
+  throw new TsswarmError(ErrorCode.Unavailable, `service ${id}: ${kind} did not end in time`);
 }
 
 // ---- commands -------------------------------------------------------------------------------

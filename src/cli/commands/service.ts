@@ -1,26 +1,54 @@
 import { Option, type Command } from 'commander';
-import type { Node, Service, ServiceSpec, Task } from '../../api/index.js';
+import {
+  invalidArgument,
+  notFound,
+  parseMountFlag,
+  TsswarmError,
+  ErrorCode,
+  type Node,
+  type Service,
+  type ServiceSpec,
+  type Task,
+} from '../../api/index.js';
+import { formatObjects } from '../../display/list-format.js';
+import { parseSignal } from '../../runtime/container/parse.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
+import { prettyService } from './pretty.js';
+import { parsePublish } from './publish-flag.js';
 import {
   applyHealthFlags,
   applyUpdateConfigFlags,
-  registerServiceUpdateCommands,
+  checkConstraints,
+  checkEndpointMode,
+  checkMode,
+  collect,
+  configReference,
+  duration,
+  fileTarget,
+  int,
+  keyValues,
+  opt,
+  placementPreferences,
+  replicaCount,
+  resourceLimits,
+  resourceReservations,
+  restartPolicy,
+  secretReference,
   type HealthFlags,
+  type ResourceFlags,
+  type RestartFlags,
   type UpdateConfigFlags,
-} from './service-update.js';
-import { parsePublish } from './publish-flag.js';
+} from './service-flags.js';
+import { streamServiceLogs, type ServiceLogsFlags } from './service-logs.js';
 import { printServices, printTasks, taskRows } from './service-table.js';
-import type { ServiceLogsFlags } from './service-logs.js';
-import { formatObjects } from '../../display/list-format.js';
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+import { registerServiceUpdateCommands } from './service-update.js';
 
 function client(cmd: Command): ApiClient {
   return new ApiClient(clientTarget(globalOptions(cmd)));
 }
 
-interface CreateFlags extends HealthFlags, UpdateConfigFlags {
+interface CreateFlags extends HealthFlags, UpdateConfigFlags, ResourceFlags, RestartFlags {
   name?: string;
   replicas?: string;
   mode: string;
@@ -28,15 +56,6 @@ interface CreateFlags extends HealthFlags, UpdateConfigFlags {
   label: string[];
   containerLabel: string[];
   constraint: string[];
-  reserveCpu?: string;
-  reserveMemory?: string;
-  limitCpu?: string;
-  limitMemory?: string;
-  limitPids?: string;
-  restartCondition?: string;
-  restartDelay?: string;
-  restartMaxAttempts?: string;
-  restartWindow?: string;
   stopGracePeriod?: string;
   workdir?: string;
   user?: string;
@@ -54,119 +73,35 @@ interface CreateFlags extends HealthFlags, UpdateConfigFlags {
   config: string[];
 }
 
-async function buildSpec(image: string, args: string[], f: CreateFlags): Promise<ServiceSpec> {
-  const { invalidArgument, parseConstraint, parseMountFlag, parseFileRefFlag } =
-    await import('../../api/index.js');
-  const { isValidSpreadDescriptor } = await import('../../api/constraint.js');
-  const { parseSignal } = await import('../../runtime/container/parse.js');
-  const { parseDurationNs, parseBytes } = await import('../../api/index.js');
-  const flagError = (value: string, flag: string, why: string) =>
-    invalidArgument(`invalid argument "${value}" for "--${flag}" flag: ${why}`);
-  const kv = (list: string[], flag: string): Record<string, string> => {
-    const out: Record<string, string> = {};
-    for (const item of list) {
-      const i = item.indexOf('=');
-      const k = i < 0 ? item : item.slice(0, i);
-      if (k === '') throw flagError(item, flag, 'empty key');
-      out[k] = i < 0 ? '' : item.slice(i + 1);
-    }
-    return out;
-  };
-  const duration = (v: string | undefined, flag: string): number | undefined => {
-    if (v === undefined) return undefined;
-    const ns = parseDurationNs(v);
-    if (ns === undefined || ns < 0) throw flagError(v, flag, 'not a duration (e.g. 5s, 1m30s)');
-    return ns;
-  };
-  const cpus = (v: string | undefined, flag: string): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw flagError(v, flag, 'not a number of CPUs');
-    return Math.round(n * 1e9);
-  };
-  const bytes = (v: string | undefined, flag: string): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = parseBytes(v);
-    if (n === undefined) throw flagError(v, flag, 'not a size (e.g. 512m, 1g)');
-    return n;
-  };
-  const int = (v: string | undefined, flag: string): number | undefined => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw flagError(v, flag, 'not a non-negative integer');
-    return Number(v);
-  };
-  for (const c of f.constraint) {
-    const p = parseConstraint(c);
-    if (!p.ok) throw flagError(c, 'constraint', p.error);
-  }
-  const preferences = f.placementPref.map((p) => {
-    const m = /^spread=(.+)$/.exec(p);
-    if (!m?.[1] || !isValidSpreadDescriptor(m[1])) {
-      throw flagError(
-        p,
-        'placement-pref',
-        'expected spread=node.labels.<label> (or engine.labels.<label>)',
-      );
-    }
-    return { Spread: { SpreadDescriptor: m[1] } };
-  });
+function buildSpec(image: string, args: string[], f: CreateFlags): ServiceSpec {
+  checkConstraints(f.constraint, 'constraint');
+  const preferences = placementPreferences(f.placementPref);
   const maxPerNode = int(f.replicasMaxPerNode, 'replicas-max-per-node');
   const stopSignal =
     f.stopSignal === undefined ? undefined : parseSignal('--stop-signal', f.stopSignal);
-  if (f.mode !== 'replicated' && f.mode !== 'global') {
-    throw flagError(f.mode, 'mode', 'use replicated or global');
-  }
-  const replicas = int(f.replicas, 'replicas');
-  if (f.mode === 'global' && replicas !== undefined) {
-    throw invalidArgument('replicas can only be used with replicated or replicated-job mode');
-  }
-  const condition = f.restartCondition;
-  if (condition !== undefined && !['none', 'on-failure', 'any'].includes(condition)) {
-    throw flagError(condition, 'restart-condition', 'use none, on-failure or any');
-  }
-  const restart = {
-    ...(condition !== undefined ? { Condition: condition as 'none' | 'on-failure' | 'any' } : {}),
-    ...opt('Delay', duration(f.restartDelay, 'restart-delay')),
-    ...opt('MaxAttempts', int(f.restartMaxAttempts, 'restart-max-attempts')),
-    ...opt('Window', duration(f.restartWindow, 'restart-window')),
-  };
-  const limits = {
-    ...opt('NanoCPUs', cpus(f.limitCpu, 'limit-cpu')),
-    ...opt('MemoryBytes', bytes(f.limitMemory, 'limit-memory')),
-    ...opt('Pids', int(f.limitPids, 'limit-pids')),
-  };
-  const reservations = {
-    ...opt('NanoCPUs', cpus(f.reserveCpu, 'reserve-cpu')),
-    ...opt('MemoryBytes', bytes(f.reserveMemory, 'reserve-memory')),
-  };
+  const mode = checkMode(f.mode);
+  const replicas = replicaCount(f.replicas, mode !== 'global');
+  const restart = restartPolicy(f);
+  const limits = resourceLimits(f);
+  const reservations = resourceReservations(f);
   const mounts = f.mount.map(parseMountFlag);
-  // Names only: the manager resolves them to ids and refuses a name it does not know.
-  const secrets = f.secret.map((v) => {
-    const r = parseFileRefFlag('--secret', v);
-    const File = { Name: r.target, UID: r.uid, GID: r.gid, Mode: r.mode };
-    return { File, SecretID: '', SecretName: r.source };
-  });
-  const configs = f.config.map((v) => {
-    const r = parseFileRefFlag('--config', v);
-    const File = { Name: r.target, UID: r.uid, GID: r.gid, Mode: r.mode };
-    return { File, ConfigID: '', ConfigName: r.source };
-  });
+  const secrets = f.secret.map((v) => secretReference(...fileTarget('--secret', v)));
+  const configs = f.config.map((v) => configReference(...fileTarget('--config', v)));
   const name = f.name ?? randomServiceName();
   const health = applyHealthFlags(undefined, f);
   const ports = f.publish.map(parsePublish);
-  const endpointMode = f.endpointMode;
-  if (endpointMode !== undefined && endpointMode !== 'vip' && endpointMode !== 'dnsrr') {
-    throw flagError(endpointMode, 'endpoint-mode', 'use vip or dnsrr');
-  }
+  const endpointMode = checkEndpointMode(f.endpointMode);
   return {
     Name: name,
-    Labels: kv(f.label, 'label'),
+    Labels: keyValues(f.label, 'label'),
     TaskTemplate: {
       ContainerSpec: {
         Image: image,
         ...(args.length > 0 ? { Args: args } : {}),
         ...(f.env.length > 0 ? { Env: f.env } : {}),
-        ...(f.containerLabel.length > 0 ? { Labels: kv(f.containerLabel, 'container-label') } : {}),
+        ...(f.containerLabel.length > 0
+          ? { Labels: keyValues(f.containerLabel, 'container-label') }
+          : {}),
         ...opt('Dir', f.workdir),
         ...opt('User', f.user),
         ...opt('Hostname', f.hostname),
@@ -205,12 +140,8 @@ async function buildSpec(image: string, args: string[], f: CreateFlags): Promise
           },
         }
       : {}),
-    Mode: f.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
+    Mode: mode === 'global' ? { Global: {} } : { Replicated: { Replicas: replicas ?? 1 } },
   };
-}
-
-function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
-  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
 function randomServiceName(): string {
@@ -311,7 +242,7 @@ async function waitConverged(api: ApiClient, id: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`service ${id} did not converge in time`);
+  throw new TsswarmError(ErrorCode.Unavailable, `service ${id} did not converge in time`);
 }
 
 export function registerServiceCommands(program: Command): void {
@@ -388,7 +319,7 @@ export function registerServiceCommands(program: Command): void {
     .passThroughOptions()
     .action(async (image: string, args: string[], f: CreateFlags, cmd: Command) => {
       const api = client(cmd);
-      const spec = applyUpdateConfigFlags(await buildSpec(image, args, f), f);
+      const spec = applyUpdateConfigFlags(buildSpec(image, args, f), f);
       const { ID } = await api.post<{ ID: string }>('/services/create', spec);
       if (f.detach || f.quiet) {
         process.stdout.write(`${ID}\n`);
@@ -425,7 +356,6 @@ export function registerServiceCommands(program: Command): void {
       const out: Service[] = [];
       for (const r of refs) out.push(await api.get<Service>(`/services/${encodeURIComponent(r)}`));
       if (o.pretty || o.format === 'pretty') {
-        const { prettyService } = await import('./pretty.js');
         process.stdout.write(out.map(prettyService).join('\n'));
         return;
       }
@@ -456,7 +386,6 @@ export function registerServiceCommands(program: Command): void {
         for (const f of opts.filter) {
           const m = /^desired-state=(\w+)$/.exec(f);
           if (!m) {
-            const { invalidArgument } = await import('../../api/index.js');
             throw invalidArgument(`invalid filter '${f}': only desired-state=… is supported`);
           }
           desired = m[1];
@@ -481,7 +410,6 @@ export function registerServiceCommands(program: Command): void {
     .argument('<service=replicas...>')
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .action(async (pairs: string[], opts: { detach?: boolean }, cmd: Command) => {
-      const { invalidArgument } = await import('../../api/index.js');
       const api = client(cmd);
       const parsed = pairs.map((p) => {
         const m = /^(.+)=(.*)$/.exec(p);
@@ -537,7 +465,6 @@ export function registerServiceCommands(program: Command): void {
         }
       }
       if (errors.length > 0) {
-        const { notFound } = await import('../../api/index.js');
         throw notFound(errors.join('\n'));
       }
     });
@@ -557,7 +484,6 @@ export function registerServiceCommands(program: Command): void {
     .option('--no-task-ids', 'do not show task IDs in the prefix')
     .option('--no-trunc', 'show task IDs in full')
     .action(async (ref: string, opts: ServiceLogsFlags, cmd: Command) => {
-      const { streamServiceLogs } = await import('./service-logs.js');
       await streamServiceLogs(client(cmd), ref, opts);
     });
 }

@@ -1,16 +1,22 @@
 import { Option, type Command } from 'commander';
 import {
+  ErrorCode,
+  invalidArgument,
+  notFound,
+  TsswarmError,
   type Network,
   type NetworkSpec,
   type Service,
   type ServiceSpec,
   type Task,
 } from '../../api/index.js';
+import type { Stack } from '../../compose/index.js';
+import { formatRows } from '../../display/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
+import { runStackDeploy } from '../stack-deploy-run.js';
 import { printServices, printTasks, taskRows } from './service-table.js';
-import { formatRows } from '../../display/list-format.js';
-import type { Stack } from '../../compose/index.js';
+import { deployStackFiles, pruneStackFiles } from './stack-files.js';
 
 const namespaceLabel = 'com.docker.stack.namespace';
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -34,7 +40,6 @@ async function createStackObjects(api: ApiClient, stack: Stack): Promise<Service
     const byId = nets.map((n) => ({ ...n, Target: networkIds.get(n.Target) ?? n.Target }));
     return { ...spec, TaskTemplate: { ...spec.TaskTemplate, Networks: byId } };
   });
-  const { deployStackFiles } = await import('./stack-files.js');
   return deployStackFiles(api, stack.name, stack.secrets, stack.configs, services, process.stdout);
 }
 
@@ -74,10 +79,9 @@ export function registerStackDeployCommands(program: Command): void {
         opts: { composeFile: string[]; prune?: boolean; detach?: boolean },
         cmd: Command,
       ) => {
+        // Not for the other stack verbs: see `stack config` in stack.ts for what it costs.
         const { loadCompose, convertStack, formatDiagnostic, planStackDeploy } =
           await import('../../compose/index.js');
-        const { invalidArgument, TsswarmError, ErrorCode } = await import('../../api/errors.js');
-        const { runStackDeploy } = await import('../stack-deploy-run.js');
         const loaded = loadCompose({ files: opts.composeFile });
         const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
         if (loaded.config === undefined || errors.length > 0) {
@@ -113,7 +117,6 @@ export function registerStackDeployCommands(program: Command): void {
           );
         }
         // Versions of secrets and configs that no service uses after this deploy.
-        const { pruneStackFiles } = await import('./stack-files.js');
         await pruneStackFiles(api, name, process.stdout, { all: false });
       },
     );
@@ -203,7 +206,6 @@ export function registerStackDeployCommands(program: Command): void {
       const removed = new Set<string>();
       for (const name of names) {
         const services = await stackServices(api, name);
-        const { pruneStackFiles } = await import('./stack-files.js');
         for (const s of services) {
           process.stdout.write(`Removing service ${s.Spec.Name}\n`);
           await api.delete(`/services/${s.ID}`);
@@ -232,7 +234,6 @@ async function waitTasksGone(api: ApiClient, serviceIds: ReadonlySet<string>): P
     const left = (await api.get<Task[]>('/tasks')).filter((t) => serviceIds.has(t.ServiceID));
     if (left.length === 0) return;
     if (Date.now() > deadline) {
-      const { TsswarmError, ErrorCode } = await import('../../api/errors.js');
       throw new TsswarmError(
         ErrorCode.Unavailable,
         `tasks still present after removing the stack: ${left.map((t) => `${t.ID.slice(0, 12)} (${t.Status.State})`).join(', ')}`,
@@ -250,7 +251,6 @@ async function deployNetworks(
   api: ApiClient,
   networks: readonly { key: string; external: boolean; spec: NetworkSpec }[],
 ): Promise<Map<string, string>> {
-  const { notFound } = await import('../../api/errors.js');
   const all = await api.get<Network[]>('/networks');
   const byName = new Map(all.map((n) => [n.Spec.Name, n.ID]));
   for (const n of networks) {
@@ -270,7 +270,6 @@ async function deployNetworks(
 
 /** After the services: the stack's own networks, once their last task has let go (bounded). */
 async function removeStackNetworks(api: ApiClient, name: string): Promise<void> {
-  const { ErrorCode, TsswarmError } = await import('../../api/errors.js');
   const nets = (await api.get<Network[]>('/networks')).filter(
     (n) => n.Spec.Labels?.[namespaceLabel] === name,
   );

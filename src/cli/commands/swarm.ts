@@ -2,11 +2,18 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { Cluster } from '../../api/index.js';
+import {
+  ErrorCode,
+  invalidArgument,
+  parseDurationNs,
+  TsswarmError,
+  type Cluster,
+} from '../../api/index.js';
+
+import { daemonNodeOptions } from '../../daemon/daemon-config.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions, type GlobalOptions } from '../context.js';
-import { daemonNodeOptions } from '../../daemon/daemon-config.js';
-import { addDaemonFlags, daemonArgs, type DaemonFlags } from './daemon.js';
+import { addDaemonFlags, daemonArgs, type DaemonFlags } from './daemon-flags.js';
 
 function client(cmd: Command): ApiClient {
   return new ApiClient(clientTarget(globalOptions(cmd)));
@@ -17,7 +24,7 @@ async function ensureDaemon(g: GlobalOptions, flags: DaemonFlags, api: ApiClient
   if (await api.ping()) return;
   if (g.host !== undefined) {
     // Only the local default daemon is ours to start.
-    throw new Error(`no daemon answers at ${g.host}`);
+    throw new TsswarmError(ErrorCode.Unavailable, `no daemon answers at ${g.host}`);
   }
   mkdirSync(g.dataRoot, { recursive: true });
   const log = openSync(join(g.dataRoot, 'daemon.log'), 'a');
@@ -47,7 +54,10 @@ async function ensureDaemon(g: GlobalOptions, flags: DaemonFlags, api: ApiClient
     if (exited) break;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`the daemon did not come up (see ${join(g.dataRoot, 'daemon.log')})`);
+  throw new TsswarmError(
+    ErrorCode.Unavailable,
+    `the daemon did not come up (see ${join(g.dataRoot, 'daemon.log')})`,
+  );
 }
 
 type InitFlags = DaemonFlags & { listenAddr?: string; forceNewCluster?: boolean };
@@ -112,7 +122,6 @@ export function registerSwarmCommands(program: Command): void {
     .option('-q, --quiet', 'only display the token')
     .option('--rotate', 'rotate the join token')
     .action(async (role: string, opts: { quiet?: boolean; rotate?: boolean }, cmd: Command) => {
-      const { invalidArgument } = await import('../../api/errors.js');
       if (role !== 'worker' && role !== 'manager') {
         throw invalidArgument(`unknown role ${role}: use worker or manager`);
       }
@@ -154,8 +163,6 @@ export function registerSwarmCommands(program: Command): void {
     .option('--dispatcher-heartbeat <duration>', 'dispatcher heartbeat period (e.g. 5s)')
     .action(
       async (opts: { taskHistoryLimit?: string; dispatcherHeartbeat?: string }, cmd: Command) => {
-        const { invalidArgument } = await import('../../api/errors.js');
-        const { parseDurationNs } = await import('../../api/index.js');
         const api = client(cmd);
         const c = await api.get<Cluster>('/swarm');
         const spec = structuredClone(c.Spec);

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { invalidArgument } from '../../api/index.js';
+import { formatObjects, formatRows } from '../../display/list-format.js';
+import { ContainerRuntime } from '../../runtime/container/container-runtime.js';
 import { globalOptions } from '../context.js';
 
 // Volumes belong to a node, like containers: these verbs work on the local data root, with or
 // without a daemon, and see the volumes the node's tasks created.
 async function runtime(cmd: Command) {
-  const { ContainerRuntime } = await import('../../runtime/container/container-runtime.js');
   const g = globalOptions(cmd);
   return ContainerRuntime.open({ dataRoot: g.dataRoot, execRoot: g.execRoot });
 }
@@ -43,7 +45,6 @@ export function registerVolumeCommands(program: Command): void {
     .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
     .option('-f, --filter <filter>', 'filter: name=…, label=KEY[=VALUE]', collect, [])
     .action(async (o: { quiet?: boolean; format?: string; filter: string[] }, cmd: Command) => {
-      const { invalidArgument } = await import('../../api/index.js');
       let list = (await runtime(cmd)).listVolumes();
       for (const f of o.filter) {
         const label = /^label=([^=]+)(?:=(.*))?$/.exec(f);
@@ -62,7 +63,6 @@ export function registerVolumeCommands(program: Command): void {
         for (const v of list) process.stdout.write(`${v.Name}\n`);
         return;
       }
-      const { formatRows } = await import('../../display/list-format.js');
       const rows = list.map((v) => ({
         Driver: v.Driver,
         Labels: Object.entries(v.Labels)
@@ -87,7 +87,6 @@ export function registerVolumeCommands(program: Command): void {
     .option('-f, --format <format>', 'json (default), or a Go template such as {{.Mountpoint}}')
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const rt = await runtime(cmd);
-      const { formatObjects } = await import('../../display/list-format.js');
       const out = [];
       let failed: unknown;
       for (const n of names) {
