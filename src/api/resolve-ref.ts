@@ -10,9 +10,14 @@ export interface RefIndex<T> {
  * Docker's lookup of a swarm object by what a user typed: the full id, else the exact name,
  * else a unique id prefix. Two objects with that name, or two ids with that prefix, are
  * ambiguous. `kind` names the object in the messages (`node abc is ambiguous (2 matches
- * found)`, `node abc not found`).
+ * found)`, `node abc not found` unless the caller words it otherwise).
  */
-export function resolveRef<T>(index: RefIndex<T>, ref: string, kind: string): T {
+export function resolveRef<T>(
+  index: RefIndex<T>,
+  ref: string,
+  kind: string,
+  notFoundMessage = `${kind} ${ref} not found`,
+): T {
   const byId = index.get(ref);
   if (byId !== undefined) return byId;
   const byName = index.find({ by: 'name', name: ref });
@@ -27,5 +32,5 @@ export function resolveRef<T>(index: RefIndex<T>, ref: string, kind: string): T 
       throw invalidArgument(`${kind} ${ref} is ambiguous (${byPrefix.length} matches found)`);
     }
   }
-  throw notFound(`${kind} ${ref} not found`);
+  throw notFound(notFoundMessage);
 }

@@ -13,6 +13,7 @@ import {
   type Service,
   type ServiceSpec,
   type Task,
+  resolveRef,
 } from '../../api/index.js';
 import type { ReadTx, WriteTx } from '../store/index.js';
 import {
@@ -173,18 +174,7 @@ export function removeNetwork(tx: WriteTx, network: Network): void {
 
 /** Docker's lookup: full id, exact name, then a unique id prefix. */
 export function resolveNetwork(tx: ReadTx, ref: string): Network {
-  const byId = tx.networks.get(ref);
-  if (byId) return byId;
-  const byName = tx.networks.find({ by: 'name', name: ref });
-  if (byName[0]) return byName[0];
-  if (ref !== '') {
-    const byPrefix = tx.networks.find({ by: 'idPrefix', prefix: ref });
-    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
-    if (byPrefix.length > 1) {
-      throw invalidArgument(`network ${ref} is ambiguous (${byPrefix.length} matches found)`);
-    }
-  }
-  throw notFound(`network ${ref} not found`);
+  return resolveRef(tx.networks, ref, 'network');
 }
 
 /** Network ids a service's tasks attach to, ingress included when it publishes in ingress mode. */

@@ -18,6 +18,8 @@ import {
   type Service,
   type ServiceSpec,
   type Task,
+  resolveRef,
+  type RefIndex,
 } from '../../api/index.js';
 import {
   allocateEndpoint,
@@ -328,45 +330,21 @@ function unwrap<R>(res: UpdateResult<R>): R {
   return res.value;
 }
 
-/** Docker's lookup order: full id, then exact name, then a unique id prefix. */
 function resolve<K extends 'services' | 'tasks'>(
   tx: ReadTx,
   table: K,
   ref: string,
   what: string,
 ): K extends 'services' ? Service : Task {
-  type R = K extends 'services' ? Service : Task;
-  const t = tx[table] as unknown as {
-    get(id: string): R | undefined;
-    find(by: { by: 'name'; name: string } | { by: 'idPrefix'; prefix: string }): R[];
-  };
-  const byId = t.get(ref);
-  if (byId) return byId;
-  const byName = t.find({ by: 'name', name: ref });
-  if (byName.length === 1 && byName[0]) return byName[0];
-  if (ref !== '') {
-    const byPrefix = t.find({ by: 'idPrefix', prefix: ref });
-    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
-    if (byPrefix.length > 1)
-      throw invalidArgument(`${what} ${ref} is ambiguous (${byPrefix.length} matches found)`);
-  }
-  throw notFound(`${what} ${ref} not found`);
+  return resolveRef(
+    tx[table] as unknown as RefIndex<K extends 'services' ? Service : Task>,
+    ref,
+    what,
+  );
 }
 
 function resolveNode(tx: ReadTx, ref: string): Node {
-  const byId = tx.nodes.get(ref);
-  if (byId) return byId;
-  const byName = tx.nodes.find({ by: 'name', name: ref });
-  if (byName.length === 1 && byName[0]) return byName[0];
-  if (byName.length > 1)
-    throw invalidArgument(`node ${ref} is ambiguous (${byName.length} matches found)`);
-  if (ref !== '') {
-    const byPrefix = tx.nodes.find({ by: 'idPrefix', prefix: ref });
-    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
-    if (byPrefix.length > 1)
-      throw invalidArgument(`node ${ref} is ambiguous (${byPrefix.length} matches found)`);
-  }
-  throw notFound(`node ${ref} not found`);
+  return resolveRef(tx.nodes, ref, 'node');
 }
 
 export type { WriteTx };

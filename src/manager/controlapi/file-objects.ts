@@ -13,6 +13,7 @@ import {
   type SecretSpec,
   type Service,
   type ServiceSpec,
+  resolveRef,
 } from '../../api/index.js';
 import { seal, unseal } from '../secrets/index.js';
 import type { MemoryStore, ReadTx, TableReader, UpdateResult } from '../store/index.js';
@@ -206,18 +207,7 @@ function findRef(
 }
 
 function resolveIn<T extends Secret | Config>(table: TableReader<T>, ref: string, kind: Kind): T {
-  const byId = table.get(ref);
-  if (byId) return byId;
-  const byName = table.find({ by: 'name', name: ref });
-  if (byName[0]) return byName[0];
-  if (ref !== '') {
-    const byPrefix = table.find({ by: 'idPrefix', prefix: ref });
-    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
-    if (byPrefix.length > 1) {
-      throw invalid(`${kind} ${ref} is ambiguous (${byPrefix.length} matches found)`);
-    }
-  }
-  throw notFound(`No such ${kind}: ${ref}`);
+  return resolveRef(table, ref, kind, `No such ${kind}: ${ref}`);
 }
 
 function resolveSecret(tx: ReadTx, ref: string): Secret {
