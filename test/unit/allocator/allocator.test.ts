@@ -11,6 +11,7 @@ import { AddressBook, taskAttachments } from '../../../src/manager/allocator/ind
 import { ControlApi } from '../../../src/manager/controlapi/index.js';
 import { LeaderLoops } from '../../../src/manager/leader-loops.js';
 import { InMemoryProposer, MemoryStore, type NewObject } from '../../../src/manager/store/index.js';
+import { until } from '../../helpers/until.js';
 
 function node(id: string): NewObject<Node> {
   return {
@@ -58,13 +59,7 @@ const spec = (
   ...extra,
 });
 
-const until = async (ok: () => boolean): Promise<void> => {
-  const deadline = Date.now() + 2000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+const soon = { timeoutMs: 2_000, intervalMs: 2 };
 
 describe('network allocation in the control API', () => {
   it('allocates subnets from the default pool, refuses overlaps and names what clashes', async () => {
@@ -173,6 +168,7 @@ describe('network allocation in the control API', () => {
       const tasks = (): Task[] => store.view((tx) => tx.tasks.find({ by: 'all' }));
       await until(
         () => tasks().length === 3 && tasks().every((t) => t.Status.State === 'assigned'),
+        { ...soon, what: '3 tasks assigned' },
       );
       const addrs = tasks().map((t) => t.NetworksAttachments?.[0]?.Addresses[0]);
       expect(addrs.sort()).toEqual(['10.0.0.3/24', '10.0.0.4/24', '10.0.0.5/24']);

@@ -15,6 +15,7 @@ import {
   type BusMessage,
 } from '../../../src/manager/dispatcher/index.js';
 import { InMemoryProposer, MemoryStore } from '../../../src/manager/store/index.js';
+import { until } from '../../helpers/until.js';
 
 function task(id: string, nodeId: string, state: Task['Status']['State'], version = 1): Task {
   return {
@@ -85,13 +86,7 @@ class FakeBus implements Bus {
   }
 }
 
-const until = async (ok: () => boolean): Promise<void> => {
-  const deadline = Date.now() + 2000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const soon = { timeoutMs: 2_000, intervalMs: 5 };
 
 describe('Dispatcher', () => {
   let dispatcher: Dispatcher | undefined;
@@ -125,21 +120,30 @@ describe('Dispatcher', () => {
   it('registers a node as ready and sends it a complete set, then increments in order', async () => {
     const { store, bus, sessionId } = await setup();
     expect(store.view((tx) => tx.nodes.get('n1')?.Status.State)).toBe('ready');
-    await until(() => bus.assignments('n1').length === 1);
+    await until(() => bus.assignments('n1').length === 1, {
+      ...soon,
+      what: 'assignment message 1 to n1',
+    });
     expect(bus.assignments('n1')[0]).toMatchObject({ type: 'complete', seq: 1, tasks: [] });
 
     await store.update((tx) => {
       const { Version: _v, CreatedAt: _c, UpdatedAt: _u, ...t } = task('t1', 'n1', 'assigned');
       tx.tasks.create(t);
     });
-    await until(() => bus.assignments('n1').length === 2);
+    await until(() => bus.assignments('n1').length === 2, {
+      ...soon,
+      what: 'assignment message 2 to n1',
+    });
     const inc = bus.assignments('n1')[1];
     expect(inc).toMatchObject({ type: 'incremental', seq: 2, sessionId, removed: [] });
     expect(inc?.type === 'incremental' ? inc.updated.map((t) => t.ID) : []).toEqual(['t1']);
 
     // A resync request (the worker saw a gap) gets a complete set with the next number.
     await bus.request(dispatchSubjects.fromNode('n1', 'resync'), { sessionId, lastSeq: 1 });
-    await until(() => bus.assignments('n1').length === 3);
+    await until(() => bus.assignments('n1').length === 3, {
+      ...soon,
+      what: 'assignment message 3 to n1',
+    });
     expect(bus.assignments('n1')[2]).toMatchObject({ type: 'complete', seq: 3 });
   });
 

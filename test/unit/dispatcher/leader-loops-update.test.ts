@@ -4,6 +4,7 @@ import type { Node, Service, ServiceSpec, Task } from '../../../src/api/index.js
 import { ControlApi } from '../../../src/manager/controlapi/control-api.js';
 import { LeaderLoops } from '../../../src/manager/leader-loops.js';
 import { InMemoryProposer, MemoryStore, type NewObject } from '../../../src/manager/store/index.js';
+import { until } from '../../helpers/until.js';
 
 function node(id: string): NewObject<Node> {
   return {
@@ -19,13 +20,7 @@ function node(id: string): NewObject<Node> {
   };
 }
 
-const until = async (ok: () => boolean, what: string): Promise<void> => {
-  const deadline = Date.now() + 5000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`not in time: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+const soon = { timeoutMs: 5_000, intervalMs: 2 };
 
 /** Plays the workers: assigned tasks run (or fail, for `bad` images), stopped ones shut down. */
 function fakeWorkers(store: MemoryStore): () => void {
@@ -117,13 +112,13 @@ describe('LeaderLoops run the rolling updater', () => {
     const first = new LeaderLoops({ store, logger: pino({ enabled: false }) });
     cleanups.push(() => first.stop());
     first.start();
-    await until(() => liveImages(store).length === 4, '4 running');
+    await until(() => liveImages(store).length === 4, { ...soon, what: '4 running' });
 
     await api.updateService('web', svc().Version.Index, spec('app:2'));
-    await until(
-      () => liveImages(store).filter((i) => i === 'app:2').length >= 1,
-      'first slot updated',
-    );
+    await until(() => liveImages(store).filter((i) => i === 'app:2').length >= 1, {
+      ...soon,
+      what: 'first slot updated',
+    });
     // The leader goes away mid-update; its state is only what it wrote through raft.
     first.stop();
     await first.settled();
@@ -133,7 +128,10 @@ describe('LeaderLoops run the rolling updater', () => {
     const second = new LeaderLoops({ store, logger: pino({ enabled: false }) });
     cleanups.push(() => second.stop());
     second.start();
-    await until(() => svc().UpdateStatus?.State === 'completed', 'update completed');
+    await until(() => svc().UpdateStatus?.State === 'completed', {
+      ...soon,
+      what: 'update completed',
+    });
     expect(liveImages(store)).toEqual(['app:2', 'app:2', 'app:2', 'app:2']);
     expect(svc().UpdateStatus?.Message).toBe('update completed');
     expect(svc().PreviousSpec?.TaskTemplate.ContainerSpec.Image).toBe('app:1');
@@ -145,10 +143,13 @@ describe('LeaderLoops run the rolling updater', () => {
     const loops = new LeaderLoops({ store, logger: pino({ enabled: false }) });
     cleanups.push(() => loops.stop());
     loops.start();
-    await until(() => liveImages(store).length === 4, '4 running');
+    await until(() => liveImages(store).length === 4, { ...soon, what: '4 running' });
 
     await api.updateService('web', svc().Version.Index, spec('app:bad', 'rollback'));
-    await until(() => svc().UpdateStatus?.State === 'rollback_completed', 'rolled back');
+    await until(() => svc().UpdateStatus?.State === 'rollback_completed', {
+      ...soon,
+      what: 'rolled back',
+    });
     expect(svc().Spec.TaskTemplate.ContainerSpec.Image).toBe('app:1');
     expect(liveImages(store)).toEqual(['app:1', 'app:1', 'app:1', 'app:1']);
 

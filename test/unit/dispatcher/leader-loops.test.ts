@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Node, Task } from '../../../src/api/index.js';
 import { LeaderLoops } from '../../../src/manager/leader-loops.js';
 import { InMemoryProposer, MemoryStore, type NewObject } from '../../../src/manager/store/index.js';
+import { until } from '../../helpers/until.js';
 
 function node(id: string): NewObject<Node> {
   return {
@@ -18,13 +19,7 @@ function node(id: string): NewObject<Node> {
   };
 }
 
-const until = async (ok: () => boolean): Promise<void> => {
-  const deadline = Date.now() + 2000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+const soon = { timeoutMs: 2_000, intervalMs: 2 };
 
 describe('LeaderLoops (orchestrator + scheduler over the store)', () => {
   let loops: LeaderLoops | undefined;
@@ -51,7 +46,10 @@ describe('LeaderLoops (orchestrator + scheduler over the store)', () => {
       store
         .view((tx) => tx.tasks.find({ by: 'serviceId', serviceId: 's1' }))
         .filter((t) => t.DesiredState === 'running');
-    await until(() => live().length === 4 && live().every((t) => t.Status.State === 'assigned'));
+    await until(() => live().length === 4 && live().every((t) => t.Status.State === 'assigned'), {
+      ...soon,
+      what: '4 live tasks assigned',
+    });
     expect(
       live()
         .map((t) => t.Name?.split('.').slice(0, 2).join('.'))
@@ -63,13 +61,19 @@ describe('LeaderLoops (orchestrator + scheduler over the store)', () => {
       const n = tx.nodes.get('n1')!;
       tx.nodes.update({ ...n, Status: { ...n.Status, State: 'down' } });
     });
-    await until(() => live().length === 4 && live().every((t) => t.NodeID === 'n2'));
+    await until(() => live().length === 4 && live().every((t) => t.NodeID === 'n2'), {
+      ...soon,
+      what: '4 live tasks on n2',
+    });
 
     await store.update((tx) => {
       const n = tx.nodes.get('n2')!;
       tx.nodes.update({ ...n, Spec: { ...n.Spec, Availability: 'drain' } });
     });
-    await until(() => live().length === 4 && live().every((t) => t.Status.State === 'pending'));
+    await until(() => live().length === 4 && live().every((t) => t.Status.State === 'pending'), {
+      ...soon,
+      what: '4 live tasks pending',
+    });
     expect(live()[0]?.Status.Err).toMatch(/^no suitable node \(/);
     await loops.settled();
   });
@@ -98,7 +102,7 @@ describe('LeaderLoops (orchestrator + scheduler over the store)', () => {
       onFailing: (err) => (failing = err),
     });
     loops.start();
-    await until(() => failing !== undefined);
+    await until(() => failing !== undefined, { ...soon, what: 'a leader loop failing' });
     expect((failing as Error).message).toBe('no quorum');
   });
 });
