@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service, Task } from '../../../src/api/index.js';
@@ -256,7 +256,7 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
 
   it('keeps a named volume of a stack when its task goes, for the next task', async () => {
     const dir = join(s.base, 'stack-vol');
-    await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+    mkdirSync(dir, { recursive: true });
     const compose = join(dir, 'compose.yml');
     writeFileSync(
       compose,
@@ -314,7 +314,7 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
 
   it('moves a stack service onto a new config version when its file changed', async () => {
     const dir = join(s.base, 'stack-conf');
-    await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+    mkdirSync(dir, { recursive: true });
     const compose = join(dir, 'compose.yml');
     const conf = join(dir, 'app.conf');
     writeFileSync(conf, 'v=1\n');

@@ -1,5 +1,13 @@
 // Containers on the real kernel: isolation, overlay root, cgroup limits, stop, logs, bad input.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../../src/runtime/image/index.js';
@@ -356,7 +364,6 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     const layer = img?.layerDirs[0];
     if (!layer) throw new Error('import gave no layer');
     const moved = `${layer}.moved`;
-    const { renameSync } = await import('node:fs');
     renameSync(layer, moved);
     try {
       const r = await cli(env, ['run', 'broken']);
