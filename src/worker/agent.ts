@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { NatsConnection, Subscription } from 'nats';
 import type { JoinAnswer, NodeDescription, NodeRole, TaskStatus } from '../api/index.js';
 import {
   dispatchSubjects,
@@ -12,12 +11,16 @@ import {
   type PromoteReply,
   type PromoteRequest,
   type NetworkView,
+  type NodeTopic,
   type RegisterReply,
   type RegisterRequest,
   type StatusBatch,
   type TaskStatusUpdate,
 } from '../api/dispatch.js';
+import { ErrorCode, TsswarmError } from '../api/errors.js';
 import { AssignmentTracker } from './assignment-tracker.js';
+import { decodeJson as dec, encodeJson as enc, type WorkerBus } from './bus.js';
+import { natsWorkerBus } from './nats-bus.js';
 import type { WorkerFiles } from './worker-files.js';
 import type { Executor } from './executor.js';
 import { Worker } from './worker.js';
@@ -41,11 +44,6 @@ export interface AgentConfig {
   logSource?: (req: LogsRequest, signal: AbortSignal) => AsyncIterable<ServiceLogLine>;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const enc = (v: unknown): Uint8Array => encoder.encode(JSON.stringify(v));
-const dec = <T>(d: Uint8Array): T => JSON.parse(decoder.decode(d)) as T;
-
 /**
  * The node's session with the managers over NATS: register, heartbeat at the period the
  * dispatcher asks for, apply the numbered assignment stream (resync on a gap), and send task
@@ -56,9 +54,7 @@ export class Agent {
   readonly worker: Worker;
   private readonly tracker = new AssignmentTracker();
   private readonly log: Logger;
-  private nc: NatsConnection | undefined;
-  private sub: Subscription | undefined;
-  private logsSub: Subscription | undefined;
+  private readonly unsubscribes: (() => void)[] = [];
   private readonly logStreams = new Map<string, AbortController>();
   private sessionId: string | undefined;
   private registering: Promise<void> | undefined;
@@ -70,8 +66,6 @@ export class Agent {
   private applying: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  private netSub: Subscription | undefined;
-
   constructor(
     private readonly config: AgentConfig,
     executor: Executor,
@@ -80,6 +74,8 @@ export class Agent {
     private readonly onNetworkView?: (view: NetworkView) => void,
     /** Where delivered secrets and configs go for the executor to mount. */
     private readonly files?: WorkerFiles,
+    /** The session's link to the managers; NATS as this node unless a test gives another. */
+    private readonly bus: WorkerBus = natsWorkerBus(config),
   ) {
     this.log = logger.child({ component: 'agent', 'node.id': config.nodeId });
     this.worker = new Worker(executor, (id, s) => this.queueStatus(id, s), logger, config.stateDir);
@@ -87,52 +83,31 @@ export class Agent {
 
   async start(): Promise<void> {
     await this.worker.start();
-    const { connect } = await import('nats');
-    const { nodeId } = this.config;
-    this.nc = await connect({
-      servers: this.config.servers,
-      name: nodeId,
-      tls: { ca: this.config.caPem, cert: this.config.certPem, key: this.config.keyPem },
-      inboxPrefix: dispatchSubjects.inboxPrefix(nodeId),
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      waitOnFirstConnect: true,
-    });
-    this.sub = this.nc.subscribe(dispatchSubjects.toNode(nodeId, dispatchTopics.assignments), {
-      callback: (err, m) => {
-        if (err) return;
-        try {
-          this.onAssignments(dec<AssignmentMessage>(m.data));
-        } catch (e) {
-          this.log.warn({ err: e }, 'malformed assignment message');
-        }
-      },
-    });
-    this.logsSub = this.nc.subscribe(dispatchSubjects.toNode(nodeId, dispatchTopics.logs), {
-      callback: (err, m) => {
-        if (err) return;
-        try {
-          this.onLogsRequest(dec<LogsRequest>(m.data));
-        } catch (e) {
-          this.log.warn({ err: e }, 'malformed logs request');
-        }
-      },
-    });
+    await this.bus.connect();
+    this.listen<AssignmentMessage>(
+      dispatchTopics.assignments,
+      'malformed assignment message',
+      (m) => this.onAssignments(m),
+    );
+    this.listen<LogsRequest>(dispatchTopics.logs, 'malformed logs request', (r) =>
+      this.onLogsRequest(r),
+    );
     const onView = this.onNetworkView;
-    if (onView) {
-      this.netSub = this.nc.subscribe(dispatchSubjects.toNode(nodeId, dispatchTopics.network), {
-        callback: (err, m) => {
-          if (err) return;
-          try {
-            onView(dec<NetworkView>(m.data));
-          } catch (e) {
-            this.log.warn({ err: e }, 'malformed network view');
-          }
-        },
-      });
-    }
+    if (onView) this.listen<NetworkView>(dispatchTopics.network, 'malformed network view', onView);
     this.register();
+  }
+
+  private listen<T>(topic: NodeTopic, malformed: string, handle: (msg: T) => void): void {
+    const subject = dispatchSubjects.toNode(this.config.nodeId, topic);
+    this.unsubscribes.push(
+      this.bus.subscribe(subject, (data) => {
+        try {
+          handle(dec<T>(data));
+        } catch (e) {
+          this.log.warn({ err: e }, malformed);
+        }
+      }),
+    );
   }
 
   /** Streams this node's lines of a service back to the manager that asked, in batches. */
@@ -146,7 +121,7 @@ export class Agent {
     const ac = new AbortController();
     this.logStreams.set(req.requestId, ac);
     const send = (chunk: LogsChunk): void => {
-      if (this.nc && !this.nc.isClosed()) this.nc.publish(subject, enc(chunk));
+      if (this.bus.isOpen()) this.bus.publish(subject, enc(chunk));
     };
     void (async () => {
       let batch: ServiceLogLine[] = [];
@@ -188,12 +163,12 @@ export class Agent {
             description: this.config.description,
             addr: this.config.addr,
           };
-          const m = await this.nc!.request(
+          const data = await this.bus.request(
             dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.register),
             enc(req),
-            { timeout: this.config.requestTimeoutMs },
+            this.config.requestTimeoutMs,
           );
-          const reply = dec<RegisterReply>(m.data);
+          const reply = dec<RegisterReply>(data);
           this.sessionId = reply.sessionId;
           this.heartbeatPeriodMs = reply.heartbeatPeriodMs;
           if (reply.role) this.config.onRole?.(reply.role);
@@ -237,7 +212,7 @@ export class Agent {
     } else if (r.type === 'gap') {
       this.log.warn({ 'seq.last': r.lastSeq, 'seq.got': msg.seq }, 'assignment gap: resync');
       try {
-        this.nc?.publish(
+        this.bus.publish(
           dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.resync),
           enc({ sessionId: this.sessionId, lastSeq: r.lastSeq }),
         );
@@ -257,17 +232,17 @@ export class Agent {
 
   private async heartbeat(): Promise<void> {
     const sessionId = this.sessionId;
-    if (sessionId === undefined || !this.nc) {
+    if (sessionId === undefined) {
       this.armHeartbeat();
       return;
     }
     try {
-      const m = await this.nc.request(
+      const data = await this.bus.request(
         dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.heartbeat),
         enc({ sessionId }),
-        { timeout: this.config.requestTimeoutMs },
+        this.config.requestTimeoutMs,
       );
-      const reply = dec<HeartbeatReply>(m.data);
+      const reply = dec<HeartbeatReply>(data);
       if (!reply.ok) {
         this.log.info('session unknown to the dispatcher: registering again');
         this.register();
@@ -283,14 +258,21 @@ export class Agent {
 
   /** A promoted node asks the leader for its manager credentials. */
   async requestPromotion(req: PromoteRequest): Promise<JoinAnswer> {
-    if (!this.nc) throw new Error('not connected to the managers');
-    const m = await this.nc.request(
+    if (!this.bus.isOpen()) {
+      throw new TsswarmError(ErrorCode.Unavailable, 'not connected to the managers');
+    }
+    const data = await this.bus.request(
       dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.promote),
       enc(req),
-      { timeout: 10_000 },
+      10_000,
     );
-    const reply = dec<PromoteReply>(m.data);
-    if (!reply.ok) throw new Error(`the leader refused the promotion: ${reply.message}`);
+    const reply = dec<PromoteReply>(data);
+    if (!reply.ok) {
+      throw new TsswarmError(
+        ErrorCode.PermissionDenied,
+        `the leader refused the promotion: ${reply.message}`,
+      );
+    }
     return reply.answer;
   }
 
@@ -303,14 +285,16 @@ export class Agent {
   }
 
   private flushStatus(): void {
-    const nc = this.nc;
-    if (this.sessionId === undefined || !nc || nc.isClosed() || this.statusQueue.length === 0) {
+    if (this.sessionId === undefined || !this.bus.isOpen() || this.statusQueue.length === 0) {
       return;
     }
     const batch: StatusBatch = { sessionId: this.sessionId, updates: this.statusQueue };
     this.statusQueue = [];
     try {
-      nc.publish(dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.status), enc(batch));
+      this.bus.publish(
+        dispatchSubjects.fromNode(this.config.nodeId, dispatchTopics.status),
+        enc(batch),
+      );
     } catch (err) {
       // Closing (leave, shutdown): the next session's complete set carries the truth anyway.
       this.log.debug({ err }, 'status not sent');
@@ -324,20 +308,10 @@ export class Agent {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.flushStatus();
     await this.applying;
-    this.sub?.unsubscribe();
-    this.logsSub?.unsubscribe();
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
     for (const ac of this.logStreams.values()) ac.abort();
-    this.netSub?.unsubscribe();
     await this.registering?.catch(() => undefined);
-    // drain() can wait on a server that is going away; close after a bounded wait.
-    const nc = this.nc;
-    if (nc) {
-      await Promise.race([
-        nc.drain().catch(() => undefined),
-        new Promise((r) => setTimeout(r, 2_000)),
-      ]);
-      if (!nc.isClosed()) await nc.close().catch(() => undefined);
-    }
+    await this.bus.close();
     await this.worker.settled();
   }
 }

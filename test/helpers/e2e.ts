@@ -61,44 +61,6 @@ export async function tsswarmOk(args: string[], opts?: RunOptions): Promise<stri
   return r.stdout;
 }
 
-/**
- * Polls `fn` until `ok` holds; fails with the last observation after `ms`. A throw from `fn`
- * counts as "not yet" (a cluster electing a leader refuses for a moment) and is reported if
- * it is still the answer at the deadline.
- */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T> | T,
-  ok: (v: T) => boolean,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    let last: { value: T } | { error: unknown };
-    try {
-      const value = await fn();
-      if (ok(value)) return value;
-      last = { value };
-    } catch (error) {
-      last = { error };
-    }
-    if (Date.now() > deadline) {
-      const seen = 'value' in last ? JSON.stringify(last.value) : String(last.error);
-      throw new Error(`timed out after ${ms} ms waiting for ${what}: ${seen}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Polls `check` until it answers true; fails after `ms`. */
-export async function eventually(
-  what: string,
-  check: () => Promise<boolean>,
-  ms = 20_000,
-): Promise<void> {
-  await until(what, check, (v) => v, ms);
-}
-
 const ci = process.env['CI'] === 'true';
 const haveNats = (await findNatsServer()) !== undefined;
 

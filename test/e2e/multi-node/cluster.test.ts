@@ -3,8 +3,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, LAB_TOOLS, run, skipE2e, tsswarm, type Run } from '../../helpers/e2e.js';
+import { LAB_TOOLS, run, skipE2e, tsswarm, type Run } from '../../helpers/e2e.js';
 import { busyboxImage } from '../../helpers/images.js';
+import { until } from '../../helpers/until.js';
 
 // The cluster core on real daemons: a lab of 3 managers and 2 workers, each node a network
 // namespace with its own daemon, nats-server and containers. Every address is inside the lab.
@@ -122,15 +123,19 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
 
   it('forms: every manager sees 5 ready nodes, one leader and two reachable managers', async () => {
     for (const m of ['manager1', 'manager2', 'manager3']) {
-      await eventually(`${m} sees the whole cluster`, async () => {
-        const t = await nodeTable(m);
-        const managers = [...t.values()].map((n) => n.manager).sort();
-        return (
-          t.size === 5 &&
-          [...t.values()].every((n) => n.status === 'Ready') &&
-          JSON.stringify(managers) === JSON.stringify(['', '', 'Leader', 'Reachable', 'Reachable'])
-        );
-      });
+      await until(
+        async () => {
+          const t = await nodeTable(m);
+          const managers = [...t.values()].map((n) => n.manager).sort();
+          return (
+            t.size === 5 &&
+            [...t.values()].every((n) => n.status === 'Ready') &&
+            JSON.stringify(managers) ===
+              JSON.stringify(['', '', 'Leader', 'Reachable', 'Reachable'])
+          );
+        },
+        { what: `${m} sees the whole cluster`, timeoutMs: 20_000, intervalMs: 100 },
+      );
     }
   });
 
@@ -152,9 +157,9 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
     expect(joined.stderr).toBe('');
     expect(joined.stdout).toBe('This node joined a swarm as a worker.\n');
     expect((await on('manager1', ['node', 'rm', '--force', oldId])).code).toBe(0);
-    await eventually(
-      'worker2 ready again',
+    await until(
       async () => (await nodeTable('manager2')).get(hostname('worker2'))?.status === 'Ready',
+      { what: 'worker2 ready again', timeoutMs: 20_000, intervalMs: 100 },
     );
   });
 
@@ -200,16 +205,23 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
     const hosts = new Set((await running('manager1', 'talk')).map((t) => t.Node));
     expect(hosts.size).toBeGreaterThan(1);
     const via = (await leaderName('manager1')) === 'manager3' ? 'manager2' : 'manager3';
-    await eventually('a hello from every task, each from its own node', async () => {
-      const r = await on(via, ['service', 'logs', 'talk']);
-      const seen = new Set(
-        r.stdout
-          .split('\n')
-          .filter((l) => / \| hello$/.test(l))
-          .map((l) => /@(\S+)\s/.exec(l)?.[1] ?? ''),
-      );
-      return r.code === 0 && [...hosts].every((h) => seen.has(h));
-    });
+    await until(
+      async () => {
+        const r = await on(via, ['service', 'logs', 'talk']);
+        const seen = new Set(
+          r.stdout
+            .split('\n')
+            .filter((l) => / \| hello$/.test(l))
+            .map((l) => /@(\S+)\s/.exec(l)?.[1] ?? ''),
+        );
+        return r.code === 0 && [...hosts].every((h) => seen.has(h));
+      },
+      {
+        what: 'a hello from every task, each from its own node',
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      },
+    );
     expect((await on('manager1', ['service', 'rm', 'talk'])).code).toBe(0);
   });
 
@@ -218,28 +230,34 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
       (await on('manager1', ['node', 'update', '--availability', 'drain', hostname('worker1')]))
         .code,
     ).toBe(0);
-    await eventually('no task left on the drained worker1, 10 running elsewhere', async () => {
-      const r = await running('manager1', 'web');
-      return r.length === 10 && r.every((t) => t.Node !== hostname('worker1'));
-    });
+    await until(
+      async () => {
+        const r = await running('manager1', 'web');
+        return r.length === 10 && r.every((t) => t.Node !== hostname('worker1'));
+      },
+      {
+        what: 'no task left on the drained worker1, 10 running elsewhere',
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      },
+    );
   });
 
   it('SIGKILL a worker: its tasks run elsewhere within 20 s', async () => {
     const before = (await running('manager1', 'web')).filter((t) => t.Node === hostname('worker2'));
     expect(before.length).toBeGreaterThan(0);
     expect((await lab(['kill', LAB, 'worker2'])).code).toBe(0);
-    await eventually(
-      'worker2 down and its tasks replaced',
+    await until(
       async () => {
         const r = await running('manager1', 'web');
         return r.length === 10 && r.every((t) => t.Node !== hostname('worker2'));
       },
-      20_000,
+      { what: 'worker2 down and its tasks replaced', timeoutMs: 20_000, intervalMs: 100 },
     );
     expect((await lab(['start', LAB, 'worker2'], 60_000)).code).toBe(0);
-    await eventually(
-      'worker2 ready again',
+    await until(
       async () => (await nodeTable('manager1')).get(hostname('worker2'))?.status === 'Ready',
+      { what: 'worker2 ready again', timeoutMs: 20_000, intervalMs: 100 },
     );
   });
 
@@ -249,16 +267,14 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
     const via = others[0] ?? 'manager1';
     expect((await lab(['kill', LAB, old])).code).toBe(0);
     const deadline = Date.now() + 10_000;
-    await eventually(
-      'a scale through a surviving manager',
+    await until(
       async () => (await on(via, ['service', 'scale', '--detach', 'web=12'], 10_000)).code === 0,
-      10_000,
+      { what: 'a scale through a surviving manager', timeoutMs: 10_000, intervalMs: 100 },
     );
     expect((await on(via, ['service', 'ls'])).code).toBe(0);
     expect(Date.now()).toBeLessThanOrEqual(deadline + 1_000);
     expect(others).toContain(await leaderName(via));
-    await eventually(
-      '12 running tasks, one per slot',
+    await until(
       async () => {
         const r = await running(via, 'web');
         const slots = new Set(r.map((t) => t.Name));
@@ -266,13 +282,14 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
         // not replaced, so wait for the node to be marked down and its slots refilled.
         return r.length === 12 && slots.size === 12;
       },
-      40_000,
+      { what: '12 running tasks, one per slot', timeoutMs: 40_000, intervalMs: 100 },
     );
     expect((await lab(['start', LAB, old], 60_000)).code).toBe(0);
-    await eventually(
-      `${old} back as a reachable follower`,
-      async () => (await nodeTable(via)).get(hostname(old))?.manager === 'Reachable',
-    );
+    await until(async () => (await nodeTable(via)).get(hostname(old))?.manager === 'Reachable', {
+      what: `${old} back as a reachable follower`,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
   });
 
   it('partition a manager: the majority keeps working, and after heal it catches up', async () => {
@@ -284,13 +301,16 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
     } finally {
       expect((await lab(['heal', LAB, cut])).code).toBe(0);
     }
-    await eventually(
-      `${cut} has the change made while it was cut off`,
+    await until(
       async () => {
         const r = await on(cut, ['service', 'ls', '--format', 'json']);
         return r.code === 0 && /"Replicas":"\d+\/8"/.test(r.stdout);
       },
-      20_000,
+      {
+        what: `${cut} has the change made while it was cut off`,
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      },
     );
   });
 
@@ -298,17 +318,19 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
     expect((await on('manager1', ['node', 'promote', hostname('worker1')])).stdout).toBe(
       `Node ${hostname('worker1')} promoted to a manager in the swarm.\n`,
     );
-    await eventually(
-      'worker1 a reachable manager that answers the cluster API',
+    await until(
       async () =>
         (await nodeTable('manager1')).get(hostname('worker1'))?.manager === 'Reachable' &&
         (await on('worker1', ['node', 'ls'])).code === 0,
-      30_000,
+      {
+        what: 'worker1 a reachable manager that answers the cluster API',
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      },
     );
     const target = (await leaderName('manager1')) === 'manager3' ? 'manager2' : 'manager3';
     expect((await on('manager1', ['node', 'demote', hostname(target)])).code).toBe(0);
-    await eventually(
-      `${target} a worker again`,
+    await until(
       async () => {
         const t = await nodeTable('manager1');
         const served = await on(target, ['node', 'ls']);
@@ -316,7 +338,7 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
           t.get(hostname(target))?.manager === '' && served.stderr.includes('not a swarm manager')
         );
       },
-      30_000,
+      { what: `${target} a worker again`, timeoutMs: 30_000, intervalMs: 100 },
     );
     // The manager count went 3 → 4 → 3: the cluster still writes.
     expect((await on('manager1', ['service', 'scale', '--detach', 'web=6'])).code).toBe(0);
@@ -339,22 +361,25 @@ describe.skipIf(skip)('a cluster of 3 managers and 2 workers (lab)', () => {
       (await running(via, 'web')).filter((t) => t.Node === hostname('manager1')).length;
     // Containers of tasks scaled away just before may still be stopping: wait until what runs
     // there is what the managers want there.
-    await eventually(
-      'the tasks of manager1, and only them, running there',
+    await until(
       async () => {
         const n = (await list()).length;
         return n > 0 && n === (await wanted());
       },
-      30_000,
+      {
+        what: 'the tasks of manager1, and only them, running there',
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      },
     );
     const before = await list();
     expect((await lab(['kill', LAB, 'manager1'])).code).toBe(0);
     expect((await lab(['start', LAB, 'manager1'], 60_000)).code).toBe(0);
-    await eventually(
-      'manager1 serving again',
+    await until(
       async () =>
         (await on('manager1', ['node', 'ls'])).code === 0 &&
         (await nodeTable(via)).get(hostname('manager1'))?.status === 'Ready',
+      { what: 'manager1 serving again', timeoutMs: 20_000, intervalMs: 100 },
     );
     const after = await list();
     for (const c of before) expect(after.find((x) => x.id === c.id)?.pid, c.id).toBe(c.pid);

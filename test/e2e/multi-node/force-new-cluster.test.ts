@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, jsonLines, LAB_TOOLS, skipE2e, TestLab } from '../../helpers/e2e.js';
+import { jsonLines, LAB_TOOLS, skipE2e, TestLab } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 
 // `swarm init --force-new-cluster` on real daemons: a lab of 3 managers loses two of them for
 // good (power cut: daemon, nats-server, containers); the third becomes a one-manager swarm with
@@ -38,13 +39,12 @@ describe.skipIf(skip)('swarm init --force-new-cluster (lab of 3 managers)', () =
   afterAll(() => lab?.destroy(), 180_000);
 
   it('keeps services, nodes and tasks, demotes the lost managers, and accepts writes', async () => {
-    await eventually(
-      'three reachable managers',
+    await until(
       async () => {
         const managers = [...(await nodeTable('manager1')).values()].map((n) => n.manager).sort();
         return JSON.stringify(managers) === JSON.stringify(['Leader', 'Reachable', 'Reachable']);
       },
-      30_000,
+      { what: 'three reachable managers', timeoutMs: 30_000, intervalMs: 100 },
     );
     const created = await on(
       'manager1',
@@ -67,11 +67,10 @@ describe.skipIf(skip)('swarm init --force-new-cluster (lab of 3 managers)', () =
       expect((await lab.lab(['kill', '--all', LAB, m])).code).toBe(0);
     }
     // Without a quorum, writes fail (the survivor cannot commit).
-    await eventually(
-      'writes refused without quorum',
+    await until(
       async () =>
         (await on('manager1', ['service', 'scale', '--detach', 'web=4'], 15_000)).code !== 0,
-      30_000,
+      { what: 'writes refused without quorum', timeoutMs: 30_000, intervalMs: 100 },
     );
 
     const forced = await on('manager1', ['swarm', 'init', '--force-new-cluster'], 60_000);
@@ -82,26 +81,25 @@ describe.skipIf(skip)('swarm init --force-new-cluster (lab of 3 managers)', () =
     const table = await nodeTable('manager1');
     expect(table.size).toBe(3);
     expect(table.get(hostname('manager1'))?.manager).toBe('Leader');
-    await eventually(
-      'the lost managers demoted and down',
+    await until(
       async () => {
         const t = await nodeTable('manager1');
         return ['manager2', 'manager3'].every(
           (m) => t.get(hostname(m))?.manager === '' && t.get(hostname(m))?.status === 'Down',
         );
       },
-      30_000,
+      { what: 'the lost managers demoted and down', timeoutMs: 30_000, intervalMs: 100 },
     );
 
     const ls = await on('manager1', ['service', 'ls', '--format', 'json']);
     expect(jsonLines<{ Name: string }>(ls.stdout).map((s) => s.Name)).toEqual(['web']);
     const scaled = await on('manager1', ['service', 'scale', '--detach', 'web=4']);
     expect(scaled.code, scaled.stderr).toBe(0);
-    await eventually(
-      '4 tasks running on the survivor',
-      async () => (await running('manager1', 'web')).length === 4,
-      60_000,
-    );
+    await until(async () => (await running('manager1', 'web')).length === 4, {
+      what: '4 tasks running on the survivor',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
 
     const again = await on('manager1', ['swarm', 'init']);
     expect(again.code).not.toBe(0);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, LAB_TOOLS, skipE2e, TestLab, until } from '../../helpers/e2e.js';
+import { jsonLines, LAB_TOOLS, skipE2e, TestLab } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 
 // Nothing deployed is lost when the whole cluster goes down at once: every daemon SIGKILLed
 // together (containers keep running and are adopted), then every node power-cut (daemons,
@@ -58,7 +59,12 @@ describe.skipIf(skip)('a whole-cluster restart loses nothing (lab of 3 managers,
   beforeAll(async () => {
     lab = await TestLab.create(LAB, { managers: 3, workers: 1 });
     expect(lab.nodes).toEqual(NODES);
-    await until('three managers', readyManagers, (m) => m.join() === 'Leader,Reachable,Reachable');
+    await until(readyManagers, {
+      what: 'three managers',
+      accept: (m) => m.join() === 'Leader,Reachable,Reachable',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const secret = join(lab.dataRoot, 'secret.txt');
     writeFileSync(secret, 'pw');
     await ok('manager1', ['secret', 'create', 'pw', secret]);
@@ -97,20 +103,20 @@ describe.skipIf(skip)('a whole-cluster restart loses nothing (lab of 3 managers,
     expect(tasks).toHaveLength(6);
     for (const n of NODES) expect((await lab.lab(['kill', LAB, n])).code).toBe(0);
     for (const n of NODES) expect((await lab.lab(['start', LAB, n], 120_000)).code).toBe(0);
-    await until(
-      'a leader and two reachable managers',
-      readyManagers,
-      (m) => m.join() === 'Leader,Reachable,Reachable',
-      60_000,
-    );
+    await until(readyManagers, {
+      what: 'a leader and two reachable managers',
+      accept: (m) => m.join() === 'Leader,Reachable,Reachable',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(await deployed()).toEqual(before);
     // Adopted, not restarted: the same six tasks run, and no seventh ever appears.
-    const after = await until(
-      'the same 6 tasks running',
-      runningWeb,
-      (ts) => ts.length === 6,
-      60_000,
-    );
+    const after = await until(runningWeb, {
+      what: 'the same 6 tasks running',
+      accept: (ts) => ts.length === 6,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(after.map((t) => t.ID).sort()).toEqual(tasks);
   }, 300_000);
 
@@ -118,19 +124,19 @@ describe.skipIf(skip)('a whole-cluster restart loses nothing (lab of 3 managers,
     const before = await deployed();
     for (const n of NODES) expect((await lab.lab(['kill', '--all', LAB, n])).code).toBe(0);
     for (const n of NODES) expect((await lab.lab(['start', LAB, n], 120_000)).code).toBe(0);
-    await until(
-      'a leader and two reachable managers',
-      readyManagers,
-      (m) => m.join() === 'Leader,Reachable,Reachable',
-      90_000,
-    );
+    await until(readyManagers, {
+      what: 'a leader and two reachable managers',
+      accept: (m) => m.join() === 'Leader,Reachable,Reachable',
+      timeoutMs: 90_000,
+      intervalMs: 100,
+    });
     expect(await deployed()).toEqual(before);
-    const after = await until(
-      '6 tasks of web running',
-      runningWeb,
-      (ts) => ts.length === 6,
-      90_000,
-    );
+    const after = await until(runningWeb, {
+      what: '6 tasks of web running',
+      accept: (ts) => ts.length === 6,
+      timeoutMs: 90_000,
+      intervalMs: 100,
+    });
     // One running task per slot: nothing was lost or doubled. (A task whose secret or config
     // could not be delivered would fail, not run.)
     expect(new Set(after.map((t) => t.Name.replace(/^ \\_ /, ''))).size).toBe(6);

@@ -16,7 +16,8 @@ import { ContainerRuntime } from '../../../src/runtime/index.js';
 import { busyboxImage } from '../../helpers/images.js';
 import { freePorts } from '../../integration/nats/harness.js';
 import { alive } from '../../helpers/process.js';
-import { cliPath, managerPortFlags, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
+import { cliPath, managerPortFlags, skipE2e, tsswarm } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 
 const skip = skipE2e('secret delivery e2e');
 
@@ -123,12 +124,12 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
     );
     if (child.pid) pids.add(child.pid);
     const wApi = new ApiClient({ socketPath: join(w.exec, 'tsswarm.sock') });
-    await until(
-      'the worker daemon',
-      () => wApi.ping(),
-      (up) => up,
-      10_000,
-    );
+    await until(() => wApi.ping(), {
+      what: 'the worker daemon',
+      accept: (up) => up,
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     workerId = (
       await wApi.post<{ NodeID: string }>('/swarm/join', {
         RemoteAddrs: [`127.0.0.1:${ports[0]}`],
@@ -137,11 +138,12 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
       })
     ).NodeID;
     rememberPids();
-    await until(
-      'two ready nodes',
-      async () => ((await ok('node', 'ls')).match(/Ready/g) ?? []).length,
-      (n) => n === 2,
-    );
+    await until(async () => ((await ok('node', 'ls')).match(/Ready/g) ?? []).length, {
+      what: 'two ready nodes',
+      accept: (n) => n === 2,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
   }, 90_000);
 
   afterAll(async () => {
@@ -201,11 +203,12 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
       '600',
     );
     const wRuntime = ContainerRuntime.open({ dataRoot: w.data, execRoot: w.exec });
-    const [c] = await until(
-      'the task running on the worker',
-      async () => (await wRuntime.list({})).filter((x) => x.state.Running),
-      (l) => l.length === 1,
-    );
+    const [c] = await until(async () => (await wRuntime.list({})).filter((x) => x.state.Running), {
+      what: 'the task running on the worker',
+      accept: (l) => l.length === 1,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const read = await cli(w, 'exec', c!.record.Id, 'cat', '/run/secrets/token');
     expect(read.stdout).toBe(secretText);
 
@@ -229,15 +232,20 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
 
     await ok('service', 'rm', 'onworker');
     await until(
-      'the worker told to drop the secret',
       () => sent.filter((s) => s.node === workerId && s.msg.removedSecrets?.includes(secretId)),
-      (l) => l.length === 1,
+      {
+        what: 'the worker told to drop the secret',
+        accept: (l) => l.length === 1,
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      },
     );
-    await until(
-      'the task gone from the worker',
-      () => wRuntime.list({ all: true }),
-      (l) => l.length === 0,
-    );
+    await until(() => wRuntime.list({ all: true }), {
+      what: 'the task gone from the worker',
+      accept: (l) => l.length === 0,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const tasks = await managerApi()
       .get<Task[]>('/tasks?service=onworker')
       .catch(() => []);
@@ -266,12 +274,12 @@ describe.skipIf(skip)('secret delivery across two nodes (root, nats-server, buil
     );
     if (child.pid) pids.add(child.pid);
     const m2Api = new ApiClient({ socketPath: join(m2.exec, 'tsswarm.sock') });
-    await until(
-      'the second manager daemon',
-      () => m2Api.ping(),
-      (up) => up,
-      10_000,
-    );
+    await until(() => m2Api.ping(), {
+      what: 'the second manager daemon',
+      accept: (up) => up,
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     await m2Api.post('/swarm/join', {
       RemoteAddrs: [`127.0.0.1:${ports[0]}`],
       JoinToken: token,

@@ -9,6 +9,7 @@ import { ApiClient } from '../../../src/cli/client.js';
 import { freePorts } from '../../integration/nats/harness.js';
 import { alive } from '../../helpers/process.js';
 import { cliPath, managerPortFlags, skipE2e, tsswarm } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 
 const skip = skipE2e('TLS API e2e');
 
@@ -122,8 +123,7 @@ describe.skipIf(skip)('TLS TCP API of a manager (root, nats-server, built CLI)',
     );
     if (child.pid) pids.add(child.pid);
     const api = new ApiClient({ socketPath: join(wExec, 'tsswarm.sock') });
-    const up = Date.now() + 10_000;
-    while (!(await api.ping()) && Date.now() < up) await new Promise((r) => setTimeout(r, 50));
+    await until(() => api.ping(), { what: 'the worker daemon', timeoutMs: 10_000, intervalMs: 50 });
     const join_ = (t: string) =>
       api.post<{ NodeID: string }>('/swarm/join', {
         RemoteAddrs: [`127.0.0.1:${ports[0]}`],
@@ -135,14 +135,12 @@ describe.skipIf(skip)('TLS TCP API of a manager (root, nats-server, built CLI)',
         'join token secret does not match',
       );
       expect((await join_(token)).NodeID).toMatch(/^[a-z0-9]{25}$/);
-      const deadline = Date.now() + 10_000;
-      let ls = '';
-      while (Date.now() < deadline) {
-        ls = (await cli('node', 'ls')).stdout;
-        if ((ls.match(/Ready/g) ?? []).length === 2) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect((ls.match(/Ready/g) ?? []).length).toBe(2);
+      await until(async () => (await cli('node', 'ls')).stdout, {
+        what: 'two ready nodes',
+        accept: (ls) => (ls.match(/Ready/g) ?? []).length === 2,
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
     } finally {
       if (existsSync(join(wExec, 'tsswarm.sock'))) await api.post('/swarm/leave').catch(() => 0);
     }

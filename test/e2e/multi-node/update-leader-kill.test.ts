@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Node, Service, Task } from '../../../src/api/index.js';
 import { ApiClient } from '../../../src/cli/client.js';
-import { LAB_TOOLS, skipE2e, tsswarm, tsswarmOk, until } from '../../helpers/e2e.js';
+import { LAB_TOOLS, skipE2e, tsswarm, tsswarmOk } from '../../helpers/e2e.js';
 import { busyboxImage } from '../../helpers/images.js';
+import { until } from '../../helpers/until.js';
 
 const skip = skipE2e('leader-kill update e2e', LAB_TOOLS);
 
@@ -66,12 +67,12 @@ describe.skipIf(skip)('a rolling update survives the leader (root, 3-manager lab
       const host = nodes.find((n) => n.ManagerStatus?.Leader)?.Description.Hostname ?? '';
       return host.startsWith(`${L}-`) ? host.slice(L.length + 1) : host;
     };
-    const leader = await until(
-      'a leader',
-      () => leaderOf('manager1'),
-      (l) => l !== '',
-      60_000,
-    );
+    const leader = await until(() => leaderOf('manager1'), {
+      what: 'a leader',
+      accept: (l) => l !== '',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const survivor = ['manager1', 'manager2', 'manager3'].find((n) => n !== leader) ?? '';
     const env = (node: string) => ['-H', `unix://${rows.find((r) => r.name === node)?.socket}`];
 
@@ -113,26 +114,36 @@ describe.skipIf(skip)('a rolling update survives the leader (root, 3-manager lab
           t.Status.State === 'running' &&
           t.Spec.ContainerSpec.Image === 'web:v2',
       ).length;
-    await until('the first slot updated', tasks, (ts) => onV2(ts) >= 1, 60_000);
+    await until(tasks, {
+      what: 'the first slot updated',
+      accept: (ts) => onV2(ts) >= 1,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const mid = await web();
     expect(mid.UpdateStatus?.State).toBe('updating');
     expect(onV2(await tasks())).toBeLessThan(6);
 
     await ok('lab', 'kill', L, leader);
-    const next = await until(
-      'a new leader',
-      () => leaderOf(survivor),
-      (l) => l !== '' && l !== leader,
-      60_000,
-    );
+    const next = await until(() => leaderOf(survivor), {
+      what: 'a new leader',
+      accept: (l) => l !== '' && l !== leader,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(next).not.toBe(leader);
-    const done = await until(
-      'the update completed by the new leader',
-      web,
-      (s) => s.UpdateStatus?.State === 'completed',
-      180_000,
-    );
+    const done = await until(web, {
+      what: 'the update completed by the new leader',
+      accept: (s) => s.UpdateStatus?.State === 'completed',
+      timeoutMs: 180_000,
+      intervalMs: 100,
+    });
     expect(done.UpdateStatus?.StartedAt).toBe(mid.UpdateStatus?.StartedAt);
-    await until('6 tasks on web:v2', tasks, (ts) => onV2(ts) === 6, 120_000);
+    await until(tasks, {
+      what: '6 tasks on web:v2',
+      accept: (ts) => onV2(ts) === 6,
+      timeoutMs: 120_000,
+      intervalMs: 100,
+    });
   }, 420_000);
 });

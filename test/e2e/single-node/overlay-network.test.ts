@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/api/index.js';
-import { LAB_TOOLS, run, skipE2e, TestLab, tsswarm, until, type Run } from '../../helpers/e2e.js';
+import { LAB_TOOLS, run, skipE2e, TestLab, tsswarm, type Run } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 
 // One lab node (its own network namespace, daemon and data root): every device, nft table and
 // task namespace the overlay makes lives there or under /run/netns, and traffic stays inside.
@@ -147,12 +148,12 @@ describe.skipIf(skip)('overlay networks on a one-node lab (root)', () => {
       '600',
     );
     const tasks = (
-      await until(
-        'web replies',
-        () => fetch((c) => inTask('client', c), 'http://web/'),
-        (v) => !v.startsWith('error'),
-        30_000,
-      )
+      await until(() => fetch((c) => inTask('client', c), 'http://web/'), {
+        what: 'web replies',
+        accept: (v) => !v.startsWith('error'),
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      })
     ).length;
     expect(tasks).toBeGreaterThan(0);
     const seen = new Set<string>();
@@ -253,12 +254,12 @@ describe.skipIf(skip)('overlay networks on a one-node lab (root)', () => {
         Labels: Record<string, string>;
       }[];
       expect(def?.Labels['com.docker.stack.namespace']).toBe('shop');
-      await until(
-        'api answers probe by its short name',
-        () => fetch((c) => inTask('shop_probe', c), 'http://api/'),
-        (v) => /^[0-9a-f]{12}$/.test(v),
-        30_000,
-      );
+      await until(() => fetch((c) => inTask('shop_probe', c), 'http://api/'), {
+        what: 'api answers probe by its short name',
+        accept: (v) => /^[0-9a-f]{12}$/.test(v),
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       // A redeploy of the same file changes nothing.
       const again = await ok('stack', 'deploy', '-c', file, 'shop');
       expect(again).not.toMatch(/Creating|Updating/);
@@ -287,20 +288,30 @@ describe.skipIf(skip)('overlay networks on a one-node lab (root)', () => {
     expect(inUse.code).toBe(125);
     expect(inUse.stderr).toMatch(/network front is in use by service (web|client)/);
     await ok('service', 'rm', 'web', 'client', 'loner', 'inside');
-    await until(
-      'task namespaces gone',
-      async () => taskNetns(),
-      (n) => n.length === 0,
-      60_000,
-    );
-    await until('devices gone', nodeDevices, (d) => d.length === 0, 30_000);
-    await until('nft tables gone', nodeTables, (t) => t.length === 0, 30_000);
-    await until(
-      'networks removable',
-      async () => (await ts('network', 'rm', 'front', 'back', 'other')).code,
-      (c) => c === 0,
-      30_000,
-    );
+    await until(async () => taskNetns(), {
+      what: 'task namespaces gone',
+      accept: (n) => n.length === 0,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
+    await until(nodeDevices, {
+      what: 'devices gone',
+      accept: (d) => d.length === 0,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    await until(nodeTables, {
+      what: 'nft tables gone',
+      accept: (t) => t.length === 0,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    await until(async () => (await ts('network', 'rm', 'front', 'back', 'other')).code, {
+      what: 'networks removable',
+      accept: (c) => c === 0,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
     expect(await ok('network', 'ls', '-q')).not.toMatch(/\S{12}\n\S{12}\n\S/);
 
     await ok('network', 'create', 'again');

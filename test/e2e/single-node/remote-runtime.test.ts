@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/cli/client.js';
 import { ImageStore, type ContainerRuntime } from '../../../src/runtime/index.js';
 import { busyboxRootfsTar } from '../../helpers/images.js';
-import { cliPath, OneNodeSwarm, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
+import { cliPath, OneNodeSwarm, skipE2e, tsswarm } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 
 const skip = skipE2e('container verbs over -H e2e');
 
@@ -164,7 +165,12 @@ describe.skipIf(skip)('container and image verbs over -H (one-node swarm)', () =
     const ps = async () => (await viaUnix('exec', 'c1', 'ps', '-o', 'args')).stdout;
     expect(await ps()).toContain('sleep 4242');
     child.kill('SIGKILL');
-    await until('the exec’d sleep is gone', ps, (out) => !out.includes('sleep 4242'));
+    await until(ps, {
+      what: 'the exec’d sleep is gone',
+      accept: (out) => !out.includes('sleep 4242'),
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
   }, 60_000);
 
   it('refuses an unknown or stopped container and an empty command, changing nothing', async () => {

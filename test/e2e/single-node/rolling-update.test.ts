@@ -5,6 +5,7 @@ import type { Service, Task } from '../../../src/api/index.js';
 import type { ApiClient } from '../../../src/cli/client.js';
 import { ImageStore } from '../../../src/runtime/index.js';
 import { OneNodeSwarm, skipE2e } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 import { busyboxRootfsTar } from '../../helpers/images.js';
 
 // The task's program serves HTTP on its own loopback and, asked to stop, keeps serving for a
@@ -159,12 +160,12 @@ describe.skipIf(skip)('rolling updates and health checks (root, single node)', (
     expect(created).toMatch(/^\w+\n$/);
     const failed = async () =>
       (await api.get<Task[]>('/tasks?service=sick')).filter((t) => t.Status.State === 'failed');
-    const deadline = Date.now() + 30_000;
-    while ((await failed()).length < 2 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const f = await failed();
-    expect(f.length).toBeGreaterThanOrEqual(2);
+    const f = await until(failed, {
+      what: 'two failed sick tasks',
+      accept: (ts) => ts.length >= 2,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
     expect(f[0]?.Status.Err).toBe('unhealthy container');
     expect(await ok('service', 'ps', 'sick')).toContain('"unhealthy container"');
     const out = await ok('service', 'update', '--no-healthcheck', 'sick');

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service, Task } from '../../../src/api/index.js';
-import { OneNodeSwarm, skipE2e, tsswarm, until } from '../../helpers/e2e.js';
+import { OneNodeSwarm, skipE2e, tsswarm } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 
 // `service create` flags on a one-node swarm, followed to where they act: the container the
 // worker made (runtime record, the process inside it), the scheduler's placement, the restart
@@ -105,16 +106,18 @@ describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () =>
       Preferences: [{ Spread: { SpreadDescriptor: 'node.labels.zone' } }],
       MaxReplicas: 2,
     });
-    await until(
-      '2 of 3 running on the only node',
-      () => containers('capped'),
-      (c) => c.length === 2,
-    );
-    const pending = await until(
-      'the third task pending with its reason',
-      () => tasks('capped'),
-      (ts) => ts.some((t) => t.Status.State === 'pending' && (t.Status.Err ?? '') !== ''),
-    );
+    await until(() => containers('capped'), {
+      what: '2 of 3 running on the only node',
+      accept: (c) => c.length === 2,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+    const pending = await until(() => tasks('capped'), {
+      what: 'the third task pending with its reason',
+      accept: (ts) => ts.some((t) => t.Status.State === 'pending' && (t.Status.Err ?? '') !== ''),
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const err = pending.find((t) => t.Status.State === 'pending')?.Status.Err ?? '';
     expect(err).toMatch(/max replicas per node/);
   });
@@ -136,11 +139,12 @@ describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () =>
       'false',
     );
     // The first run and two restarts, all failed, then no more.
-    const ts = await until(
-      'three failed tasks',
-      () => tasks('flaky'),
-      (t) => t.filter((x) => x.Status.State === 'failed').length === 3,
-    );
+    const ts = await until(() => tasks('flaky'), {
+      what: 'three failed tasks',
+      accept: (t) => t.filter((x) => x.Status.State === 'failed').length === 3,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     expect(ts.filter((x) => x.DesiredState === 'running' && x.Status.State !== 'failed')).toEqual(
       [],
     );
@@ -156,11 +160,12 @@ describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () =>
       'busybox',
       'true',
     );
-    const done = await until(
-      'the task complete',
-      () => tasks('once'),
-      (t) => t.some((x) => x.Status.State === 'complete'),
-    );
+    const done = await until(() => tasks('once'), {
+      what: 'the task complete',
+      accept: (t) => t.some((x) => x.Status.State === 'complete'),
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     expect(done).toHaveLength(1);
   });
 
@@ -204,11 +209,12 @@ describe.skipIf(skip)('service create flags, end to end (one-node swarm)', () =>
         .split('\n')
         .map((l) => (JSON.parse(l) as { ID: string }).ID),
     ).toEqual([id.slice(0, 12)]);
-    await until(
-      'the task logged',
-      () => remote('logs', id),
-      (r) => r.stdout === 'hello-from-task\n',
-    );
+    await until(() => remote('logs', id), {
+      what: 'the task logged',
+      accept: (r) => r.stdout === 'hello-from-task\n',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const inspect = JSON.parse((await remote('inspect', id)).stdout) as { Id: string }[];
     expect(inspect.map((d) => d.Id)).toEqual([id]);
     const images = await remote('image', 'ls', '--format', 'json');

@@ -3,8 +3,9 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service, Task } from '../../../src/api/index.js';
-import { cliPath, OneNodeSwarm, repo, skipE2e, until } from '../../helpers/e2e.js';
+import { cliPath, OneNodeSwarm, repo, skipE2e } from '../../helpers/e2e.js';
 import { alive } from '../../helpers/process.js';
+import { until } from '../../helpers/until.js';
 
 const skip = skipE2e('single-node e2e');
 
@@ -59,11 +60,12 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     expect(await running('web')).toHaveLength(5);
     await rememberPids();
     await ok('service', 'scale', 'web=0');
-    await until(
-      'no web containers',
-      () => running('web'),
-      (c) => c.length === 0,
-    );
+    await until(() => running('web'), {
+      what: 'no web containers',
+      accept: (c) => c.length === 0,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
   }, 60_000);
 
   it('replaces a container killed by hand (restart policy)', async () => {
@@ -72,11 +74,12 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     expect(before).toHaveLength(2);
     const victim = before[0]!.record.Id;
     await ok('kill', victim);
-    const after = await until(
-      'a replacement container',
-      () => running('web'),
-      (c) => c.length === 2 && !c.some((x) => x.record.Id === victim),
-    );
+    const after = await until(() => running('web'), {
+      what: 'a replacement container',
+      accept: (c) => c.length === 2 && !c.some((x) => x.record.Id === victim),
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     expect(after).toHaveLength(2);
     const ps = await ok('service', 'ps', 'web');
     expect(ps).toMatch(/Failed .* ago\s+"task: non-zero exit \(137\)"/);
@@ -88,11 +91,12 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     expect(before).toHaveLength(2);
     const pid = s.daemonPid();
     process.kill(pid, 'SIGTERM');
-    await until(
-      'the daemon to exit',
-      () => Promise.resolve(alive(pid)),
-      (a) => !a,
-    );
+    await until(() => alive(pid), {
+      what: 'the daemon to exit',
+      accept: (a) => !a,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const log = openSync(join(s.dataRoot, 'daemon.log'), 'a');
     const child = spawn(
       process.execPath,
@@ -112,11 +116,12 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     closeSync(log);
     child.unref();
     if (child.pid !== undefined) s.pids.add(child.pid);
-    await until(
-      'service ls 2/2',
-      () => cli('service', 'ls'),
-      (r) => /2\/2/.test(r.stdout),
-    );
+    await until(() => cli('service', 'ls'), {
+      what: 'service ls 2/2',
+      accept: (r) => /2\/2/.test(r.stdout),
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const after = (await running('web')).map((c) => `${c.record.Id}:${c.state.Pid}`).sort();
     expect(after).toEqual(before);
     const nodes = await ok('node', 'ls');
@@ -125,25 +130,28 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
 
   it('drains the only node: tasks stay pending with the reason', async () => {
     await ok('node', 'update', '--availability', 'drain', 'self');
-    await until(
-      'web stopped',
-      () => running('web'),
-      (c) => c.length === 0,
-    );
-    const ps = await until(
-      'pending tasks',
-      () => ok('service', 'ps', 'web', '--filter', 'desired-state=running'),
-      (s) => /Pending/.test(s),
-    );
+    await until(() => running('web'), {
+      what: 'web stopped',
+      accept: (c) => c.length === 0,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+    const ps = await until(() => ok('service', 'ps', 'web', '--filter', 'desired-state=running'), {
+      what: 'pending tasks',
+      accept: (s) => /Pending/.test(s),
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     expect(ps).toContain(
       'no suitable node (1 node not available for new tasks (paused or drained))',
     );
     await ok('node', 'update', '--availability', 'active', 'self');
-    await until(
-      'web back',
-      () => running('web'),
-      (c) => c.length === 2,
-    );
+    await until(() => running('web'), {
+      what: 'web back',
+      accept: (c) => c.length === 2,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     await rememberPids();
   }, 60_000);
 
@@ -382,11 +390,12 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       'Removing service shop_app\n',
     );
     expect(await idsOf('shop_db')).toEqual(before.db);
-    await until(
-      'shop_app containers gone',
-      () => running('shop_app'),
-      (c) => c.length === 0,
-    );
+    await until(() => running('shop_app'), {
+      what: 'shop_app containers gone',
+      accept: (c) => c.length === 0,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
 
     await rememberPids();
     expect(await ok('stack', 'rm', 'shop')).toBe(
@@ -484,11 +493,12 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
       '-c',
       'echo hello; echo oops >&2; sleep 1000',
     );
-    const logs = await until(
-      'both log lines',
-      () => cli('service', 'logs', 'echo'),
-      (r) => r.stdout !== '' && r.stderr !== '',
-    );
+    const logs = await until(() => cli('service', 'logs', 'echo'), {
+      what: 'both log lines',
+      accept: (r) => r.stdout !== '' && r.stderr !== '',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     // docker's prefix with 12 characters of the task id; stderr lines on stderr.
     expect(logs.stdout).toMatch(/^echo\.1\.\w{12}@\S+ {4}\| hello\n$/);
     expect(logs.stderr).toMatch(/^echo\.1\.\w{12}@\S+ {4}\| oops\n$/);
@@ -529,12 +539,12 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     expect(out).toBe('Node left the swarm.\n');
     expect(await s.runtime.list({ all: true })).toEqual([]);
     for (const pid of s.pids) {
-      await until(
-        `pid ${pid} to exit`,
-        () => Promise.resolve(alive(pid)),
-        (a) => !a,
-        10_000,
-      );
+      await until(() => alive(pid), {
+        what: `pid ${pid} to exit`,
+        accept: (a) => !a,
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
     }
     const mounts = readFileSync('/proc/mounts', 'utf8');
     expect(mounts).not.toContain(s.base);

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service, Task } from '../../../src/api/index.js';
-import { OneNodeSwarm, skipE2e, until } from '../../helpers/e2e.js';
+import { OneNodeSwarm, skipE2e } from '../../helpers/e2e.js';
+import { until } from '../../helpers/until.js';
 
 function mountPoints(): Set<string> {
   const info = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -34,11 +35,12 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
 
   /** The one running container of a service, once it is the only one and not `not`. */
   const theContainer = async (service: string, not?: string): Promise<string> => {
-    const list = await until(
-      `one running container of ${service}`,
-      () => running(service),
-      (c) => c.length === 1 && c[0]!.record.Id !== not,
-    );
+    const list = await until(() => running(service), {
+      what: `one running container of ${service}`,
+      accept: (c) => c.length === 1 && c[0]!.record.Id !== not,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     return list[0]!.record.Id;
   };
 
@@ -240,11 +242,12 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
       'busybox',
       'true',
     );
-    const tasks = await until(
-      'a rejected binder task',
-      () => api().get<Task[]>('/tasks?service=binder'),
-      (t) => t.some((x) => x.Status.State === 'rejected'),
-    );
+    const tasks = await until(() => api().get<Task[]>('/tasks?service=binder'), {
+      what: 'a rejected binder task',
+      accept: (t) => t.some((x) => x.Status.State === 'rejected'),
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const err = tasks.find((x) => x.Status.State === 'rejected')?.Status.Err ?? '';
     expect(err).toContain(`bind source path does not exist: ${join(s.base, 'absent')}`);
     expect(err).toMatch(/\(on node \S+\)/);
@@ -253,7 +256,7 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
 
   it('keeps a named volume of a stack when its task goes, for the next task', async () => {
     const dir = join(s.base, 'stack-vol');
-    await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+    mkdirSync(dir, { recursive: true });
     const compose = join(dir, 'compose.yml');
     writeFileSync(
       compose,
@@ -296,9 +299,13 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
 
     await ok('stack', 'rm', 'sv');
     await until(
-      'sv_app containers gone',
       () => s.runtime.list({ all: true, labels: { 'com.docker.swarm.service.name': 'sv_app' } }),
-      (c) => c.length === 0,
+      {
+        what: 'sv_app containers gone',
+        accept: (c) => c.length === 0,
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      },
     );
     // Kept when the tasks go; removable once no container uses it.
     expect(await ok('volume', 'ls', '-q')).toContain('sv_data\n');
@@ -307,7 +314,7 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
 
   it('moves a stack service onto a new config version when its file changed', async () => {
     const dir = join(s.base, 'stack-conf');
-    await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+    mkdirSync(dir, { recursive: true });
     const compose = join(dir, 'compose.yml');
     const conf = join(dir, 'app.conf');
     writeFileSync(conf, 'v=1\n');
@@ -407,11 +414,15 @@ describe.skipIf(skip)('volumes, secrets and configs on one node (root, built CLI
     await ok('service', 'rm', 'db');
     // The container directory goes last, after its tmpfs was unmounted.
     await until(
-      'db containers and their files gone',
       async () =>
         (await s.runtime.list({ all: true, labels: { 'com.docker.swarm.service.name': 'db' } }))
           .length === 0 && !existsSync(join(s.dataRoot, 'containers', c)),
-      (gone) => gone,
+      {
+        what: 'db containers and their files gone',
+        accept: (gone) => gone,
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      },
     );
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${secretsDir} `);
     expect(await ok('secret', 'rm', 'db_pw')).toBe('db_pw\n');

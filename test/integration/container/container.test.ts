@@ -1,10 +1,19 @@
 // Containers on the real kernel: isolation, overlay root, cgroup limits, stop, logs, bad input.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../../src/runtime/image/index.js';
 import { imageInUse, type CreateOptions } from '../../../src/runtime/container/index.js';
 import { busyboxRootfsTar, dockerSaveTar, tarOf, writeTemp } from '../../helpers/images.js';
+import { until } from '../../helpers/until.js';
 import {
   cgroupDirsOf,
   cli,
@@ -15,7 +24,6 @@ import {
   setUp,
   skipReason,
   tearDown,
-  until,
   type Env,
 } from './harness.js';
 
@@ -192,10 +200,10 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
       for await (const e of env.rt.logs(id)) if (e.line === 'ready\n') return true;
       return false;
     };
-    const deadline = Date.now() + 10_000;
-    while (!((await ready(polite)) && (await ready(stubborn))) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(async () => (await ready(polite)) && (await ready(stubborn)), {
+      what: 'both containers ready',
+      timeoutMs: 10_000,
+    });
     await env.rt.stop(polite, 10);
     expect((await env.rt.wait(polite)).exitCode).toBe(7);
     const t0 = Date.now();
@@ -356,7 +364,6 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     const layer = img?.layerDirs[0];
     if (!layer) throw new Error('import gave no layer');
     const moved = `${layer}.moved`;
-    const { renameSync } = await import('node:fs');
     renameSync(layer, moved);
     try {
       const r = await cli(env, ['run', 'broken']);
@@ -408,7 +415,10 @@ describe.skipIf(reason !== undefined)(`containers on the real kernel ${reason ??
     expect(r.code, r.detail).toBe(125);
     expect(r.stderr).toMatch(/running/);
     expect((await cli(env, ['rm', '-f', id.slice(0, 12)])).code).toBe(0);
-    expect(await until(() => monitorsUnder(env.work).length === 0)).toBe(true);
+    await until(() => monitorsUnder(env.work).length === 0, {
+      what: 'every monitor gone',
+      timeoutMs: 10_000,
+    });
     expect(mountsUnder(env.work)).toEqual([]);
     expect(containerCgroups(env.cgroupParent)).toEqual([]);
     expect(existsSync(join(env.dataRoot, 'containers', id))).toBe(false);

@@ -135,13 +135,3 @@ export function cli(
     if (input !== undefined) child.stdin?.end(input);
   });
 }
-
-/** Polls `f` until it returns true or the deadline passes. */
-export async function until(f: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (f()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return f();
-}

@@ -12,6 +12,8 @@ import { ApiClient } from '../../../src/cli/client.js';
 import { pumpExecClient } from '../../../src/cli/remote-exec.js';
 import { ExecSessions, serveExecUpgrades } from '../../../src/daemon/exec-sessions.js';
 import type { ExecProcess } from '../../../src/runtime/index.js';
+import { alive } from '../../helpers/process.js';
+import { until } from '../../helpers/until.js';
 
 // The exec protocol end to end over a real unix socket, with host processes in place of
 // containers: framing, EOF, exit codes, back-pressure and kill on disconnect need no root.
@@ -80,16 +82,7 @@ describe('exec over an HTTP upgrade (host processes, unix socket)', () => {
 
   /** Resolves once the process is gone. */
   const gone = (pid: number) =>
-    expect
-      .poll(() => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      })
-      .toBe(false);
+    until(() => !alive(pid), { what: `pid ${pid} gone`, timeoutMs: 1000, intervalMs: 50 });
 
   const exec = async (
     script: string,
@@ -173,7 +166,11 @@ describe('exec over an HTTP upgrade (host processes, unix socket)', () => {
   it('refuses an unknown, expired or reused id, and an unauthorised caller', async () => {
     await expect(api.upgrade('/exec/nope/start')).rejects.toThrow(/No such exec instance: nope/);
     const expired = sessions.add(() => hostProcess('true', false, started));
-    await expect.poll(() => sessions.size, { timeout: 2000 }).toBe(0);
+    await until(() => sessions.size === 0, {
+      what: 'the unstarted session expired',
+      timeoutMs: 2000,
+      intervalMs: 50,
+    });
     await expect(api.upgrade(`/exec/${expired}/start`)).rejects.toThrow(/No such exec instance/);
     await expect(api.upgrade('/somewhere/else')).rejects.toThrow(/no upgrade at POST/);
     authorizeAnswer = { code: ErrorCode.PermissionDenied, message: 'managers only' };

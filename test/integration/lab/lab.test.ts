@@ -18,6 +18,7 @@ import {
 } from '../../../src/lab/index.js';
 import { ImageStore } from '../../../src/runtime/index.js';
 import { busyboxImage } from '../../helpers/images.js';
+import { until } from '../../helpers/until.js';
 
 // Lab names are host-wide: a suffix keeps this run clear of a concurrent one (another checkout).
 const L = `lt${randomBytes(2).toString('hex')}`;
@@ -69,14 +70,6 @@ async function reaches(fromNetns: string, address: string): Promise<boolean> {
     address,
   ]);
   return r.code === 0;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const netnsList = async (): Promise<string[]> =>
@@ -268,9 +261,11 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     expect((await lab(['partition', `${L}`, 'worker1'])).code).toBe(0);
     expect((await lab(['heal', `${L}`, 'worker1'])).code).toBe(0);
     expect((await lab(['heal', `${L}`, 'worker1'])).code).toBe(0);
-    await eventually('worker1 reachable again', () =>
-      reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.4'),
-    );
+    await until(() => reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.4'), {
+      what: 'worker1 reachable again',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     expect((await ls()).find((x) => x.name === 'worker1')?.partitioned).toBe(false);
   });
 
@@ -289,9 +284,11 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     expect(after?.pid).not.toBe(before?.pid);
     expect(started.stdout).toBe(`${after?.pid}\n`);
     expect((await lab(['start', `${L}`, 'manager2'])).stderr).toMatch(/already running/);
-    await eventually('manager2 reachable after restart', () =>
-      reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.3'),
-    );
+    await until(() => reaches(`tsswarm-lab-${L}-manager1`, '172.30.77.3'), {
+      what: 'manager2 reachable after restart',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
   });
 
   it('concurrent verbs on one lab lose no change of lab.json', async () => {
@@ -379,11 +376,11 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     creating.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((r) => creating.once('exit', (code) => r(code)));
     try {
-      await eventually(
-        'the first node namespace',
-        () => Promise.resolve(existsSync(`/run/netns/tsswarm-lab-${L}int-manager1`)),
-        10_000,
-      );
+      await until(() => existsSync(`/run/netns/tsswarm-lab-${L}int-manager1`), {
+        what: 'the first node namespace',
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
     } finally {
       creating.kill('SIGINT');
     }
@@ -402,11 +399,11 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     );
     const exited = new Promise((r) => creating.once('exit', r));
     try {
-      await eventually(
-        'the first node namespace',
-        () => Promise.resolve(existsSync(`/run/netns/tsswarm-lab-${L}crash-manager1`)),
-        10_000,
-      );
+      await until(() => existsSync(`/run/netns/tsswarm-lab-${L}crash-manager1`), {
+        what: 'the first node namespace',
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
     } finally {
       creating.kill('SIGKILL');
       await exited;
@@ -451,14 +448,20 @@ describe.skipIf(skipReason !== '')('tsswarm lab (root, real namespaces)', () => 
     });
     ctr.unref();
     extraPids.push(ctr.pid ?? 0);
-    await eventually('the container process in its cgroup', () =>
-      Promise.resolve(readFileSync(`${ctrCgroup}/cgroup.procs`, 'utf8').includes(String(ctr.pid))),
-    );
+    await until(() => readFileSync(`${ctrCgroup}/cgroup.procs`, 'utf8').includes(String(ctr.pid)), {
+      what: 'the container process in its cgroup',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
 
     const r = await lab(['rm', `${L}`]);
     expect(r).toMatchObject({ code: 0, stdout: `${L}\n` });
     for (const row of rows) expect(alive(row.pid ?? 0), row.name).toBe(false);
-    await eventually('the container process reaped', () => Promise.resolve(!alive(ctr.pid ?? 0)));
+    await until(() => !alive(ctr.pid ?? 0), {
+      what: 'the container process reaped',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}-`))).toEqual([]);
     expect(labCgroups(`${L}`)).toEqual([]);
     expect(mountsUnder(join(dataRoot, 'labs'))).toEqual([]);
@@ -518,13 +521,12 @@ describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
         );
       });
     const expected = 3;
-    await eventually(
-      `${expected} nodes in node ls`,
+    await until(
       async () => {
         const r = await onManager(['node', 'ls', '-q']);
         return r.code === 0 && r.stdout.trim().split('\n').length === expected;
       },
-      30_000,
+      { what: `${expected} nodes in node ls`, timeoutMs: 30_000, intervalMs: 100 },
     );
     const table = (await onManager(['node', 'ls'])).stdout;
     expect(table).toMatch(new RegExp(`${L}d-manager1 .*Leader`));
@@ -559,37 +561,38 @@ describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
     expect((await lab(['kill', `${L}d`, 'manager1'])).code).toBe(0);
     expect(alive(ctrPid)).toBe(true);
     expect((await lab(['start', `${L}d`, 'manager1'], 40_000)).code).toBe(0);
-    await eventually(
-      'the task running again after the restart',
+    await until(
       async () => {
         const ps = await onManager(['service', 'ps', 'web']);
         return ps.code === 0 && /web\.1 .*Running\s+Running/.test(ps.stdout);
       },
-      20_000,
+      { what: 'the task running again after the restart', timeoutMs: 20_000, intervalMs: 100 },
     );
     expect(alive(ctrPid)).toBe(true);
 
     // A power cut: nothing of the node survives, and a start brings its daemon back as leader.
     expect((await lab(['kill', `${L}d`, 'manager1', '--all'])).code).toBe(0);
-    await eventually('the container gone with its node', () => Promise.resolve(!alive(ctrPid)));
+    await until(() => !alive(ctrPid), {
+      what: 'the container gone with its node',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     const left = await run('ip', ['netns', 'pids', `tsswarm-lab-${L}d-manager1`]);
     expect(left.stdout.trim()).toBe('');
     expect((await lab(['start', `${L}d`, 'manager1'], 40_000)).code).toBe(0);
-    await eventually(
-      'manager1 leader again',
+    await until(
       async () => {
         const r = await onManager(['node', 'ls']);
         return r.code === 0 && /Leader/.test(r.stdout);
       },
-      20_000,
+      { what: 'manager1 leader again', timeoutMs: 20_000, intervalMs: 100 },
     );
 
     // Whatever containers the restarted daemon runs now, rm takes them with it. Right after the
     // start the store may still say Running for the task the power cut killed, so wait for a
     // live container, not for the task state.
     let pids: number[] = [];
-    await eventually(
-      'a task container running again after the power cut',
+    await until(
       async () => {
         const again = await run('runc', ['--root', runcRoot, 'list', '-f', 'json']);
         pids = ((JSON.parse(again.stdout || '[]') as { pid: number }[] | null) ?? []).map(
@@ -597,14 +600,22 @@ describe.skipIf(skipReason !== '')('tsswarm lab with the daemon', () => {
         );
         return pids.some(alive);
       },
-      30_000,
+      {
+        what: 'a task container running again after the power cut',
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      },
     );
     const ps = await onManager(['service', 'ps', 'web']);
     expect(ps.stdout).toMatch(/web\.1 .*Running\s+Running/);
 
     const removed = await lab(['rm', `${L}d`]);
     expect(removed.code).toBe(0);
-    await eventually('every container gone', () => Promise.resolve(!pids.some(alive)));
+    await until(() => !pids.some(alive), {
+      what: 'every container gone',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     expect(mountsUnder(join(dataRoot, `labs/${L}d`))).toEqual([]);
     expect((await netnsList()).filter((n) => n.startsWith(`tsswarm-lab-${L}d-`))).toEqual([]);
     expect(labCgroups(`${L}d`)).toEqual([]);

@@ -15,7 +15,8 @@ import {
   type TaskContainer,
 } from '../../../src/worker/index.js';
 import { testPki, type TestPki } from '../../helpers/certs.js';
-import { eventually, NatsLab, type TestManager } from './harness.js';
+import { until } from '../../helpers/until.js';
+import { NatsLab, type TestManager } from './harness.js';
 
 const binary = await NatsLab.binary();
 const ci = process.env['CI'] === 'true';
@@ -153,11 +154,10 @@ describe.skipIf(binary === undefined && !ci)(
         pino({ enabled: false }),
       );
       await agent.start();
-      await eventually('w1 registered', 5_000, () =>
-        Promise.resolve(
-          store.view((tx) => tx.nodes.get('w1'))?.Status.State === 'ready' || undefined,
-        ),
-      );
+      await until(() => store.view((tx) => tx.nodes.get('w1'))?.Status.State === 'ready', {
+        what: 'w1 registered',
+        timeoutMs: 5_000,
+      });
       await store.update((tx) => {
         for (const id of ['t1', 't2']) {
           tx.tasks.create({
@@ -172,28 +172,26 @@ describe.skipIf(binary === undefined && !ci)(
         }
       });
       const stateOf = (id = 't1') => store.view((tx) => tx.tasks.get(id))?.Status;
-      await eventually('t1 and t2 running', 5_000, () =>
-        Promise.resolve(
-          (stateOf('t1')?.State === 'running' && stateOf('t2')?.State === 'running') || undefined,
-        ),
-      );
+      await until(() => stateOf('t1')?.State === 'running' && stateOf('t2')?.State === 'running', {
+        what: 't1 and t2 running',
+        timeoutMs: 5_000,
+      });
 
       // The leader goes; the container exits while nobody listens to the worker.
       first.stop();
       exec.exit('t1', 3);
-      await eventually('the worker saw the exit', 5_000, () =>
-        Promise.resolve(
-          agent?.worker.statuses().find((u) => u.taskId === 't1')?.status.State === 'failed' ||
-            undefined,
-        ),
+      await until(
+        () => agent?.worker.statuses().find((u) => u.taskId === 't1')?.status.State === 'failed',
+        { what: 'the worker saw the exit', timeoutMs: 5_000 },
       );
       await new Promise((r) => setTimeout(r, 100));
       expect(stateOf()?.State).toBe('running');
 
       await startDispatcher(store);
-      const failed = await eventually('the new leader learns the exit', 10_000, () =>
-        Promise.resolve(stateOf()?.State === 'failed' ? stateOf() : undefined),
-      );
+      const failed = await until(() => (stateOf()?.State === 'failed' ? stateOf() : undefined), {
+        what: 'the new leader learns the exit',
+        timeoutMs: 10_000,
+      });
       expect(failed.ContainerStatus?.ExitCode).toBe(3);
       expect(failed.Err).toBe('task: non-zero exit (3)');
       // The new leader's complete set named both tasks again: neither got a second container.

@@ -12,7 +12,8 @@ import {
   subjects,
 } from '../../../src/manager/nats/index.js';
 import { testPki, type TestPki } from '../../helpers/certs.js';
-import { eventually, NatsLab, type TestManager } from './harness.js';
+import { until } from '../../helpers/until.js';
+import { NatsLab, type TestManager } from './harness.js';
 
 const binary = await NatsLab.binary();
 const ci = process.env['CI'] === 'true';
@@ -64,11 +65,17 @@ describe.skipIf(binary === undefined && !ci)('nats-server supervision (needs nat
       return '';
     })();
     let n = 0;
-    const got = await eventually(`a message on ${subject}`, 10_000, async () => {
-      pub.publish(subject, `hello ${n++}`);
-      await pub.flush();
-      return Promise.race([received, new Promise<undefined>((r) => setTimeout(r, 50, undefined))]);
-    });
+    const got = await until(
+      async () => {
+        pub.publish(subject, `hello ${n++}`);
+        await pub.flush();
+        return Promise.race([
+          received,
+          new Promise<undefined>((r) => setTimeout(r, 50, undefined)),
+        ]);
+      },
+      { what: `a message on ${subject}`, timeoutMs: 10_000 },
+    );
     s.unsubscribe();
     return got;
   }
@@ -83,9 +90,10 @@ describe.skipIf(binary === undefined && !ci)('nats-server supervision (needs nat
     const pidBefore = a.supervisor.pid;
     await a.supervisor.updateRoutes([b.routeUrl]);
     expect(a.supervisor.pid).toBe(pidBefore);
-    await eventually('a route between m1 and m2', 10_000, async () =>
-      (await routeCount(a)) >= 1 && (await routeCount(b)) >= 1 ? true : undefined,
-    );
+    await until(async () => (await routeCount(a)) >= 1 && (await routeCount(b)) >= 1, {
+      what: 'a route between m1 and m2',
+      timeoutMs: 10_000,
+    });
   });
 
   afterAll(async () => {
@@ -172,10 +180,9 @@ describe.skipIf(binary === undefined && !ci)('nats-server supervision (needs nat
     await manager.flush();
     worker.publish(subjects.fromNode('w2', 'status'), 'i am w2');
     await worker.flush();
-    await eventually('the publish violation reported to the worker', 5_000, async () =>
-      errors.includes('PERMISSIONS_VIOLATION publish tsswarm.dispatcher.w2.status')
-        ? true
-        : undefined,
+    await until(
+      () => errors.includes('PERMISSIONS_VIOLATION publish tsswarm.dispatcher.w2.status'),
+      { what: 'the publish violation reported to the worker', timeoutMs: 5_000 },
     );
     // The manager's flush orders it after anything the server would have routed to it.
     await manager.flush();
@@ -281,10 +288,13 @@ describe.skipIf(binary === undefined && !ci)('nats-server supervision (needs nat
       orphan.once('exit', (_code, signal) => resolve(signal)),
     );
     try {
-      await eventually('the orphan to be healthy', 10_000, async () => {
-        const res = await fetch(monitorUrl(c.server.monitor, '/healthz')).catch(() => undefined);
-        return res?.ok === true ? true : undefined;
-      });
+      await until(
+        async () => {
+          const res = await fetch(monitorUrl(c.server.monitor, '/healthz')).catch(() => undefined);
+          return res?.ok === true;
+        },
+        { what: 'the orphan to be healthy', timeoutMs: 10_000 },
+      );
       await c.supervisor.start();
       expect(await orphanExit).toBe('SIGKILL');
       expect(c.supervisor.pid).not.toBe(orphan.pid);

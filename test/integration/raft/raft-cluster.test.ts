@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { until } from '../../helpers/until.js';
 import { RaftProcessCluster } from './raft-processes.js';
 
 /**
@@ -42,13 +43,11 @@ describe('raft across real processes', () => {
     const writers = [writer(), writer(), writer()];
 
     const waitForAcks = async (n: number, ms: number): Promise<void> => {
-      const until = acked.size + n;
-      const deadline = Date.now() + ms;
-      while (acked.size < until) {
-        if (Date.now() > deadline)
-          throw new Error(`fewer than ${n} writes acknowledged within ${ms} ms`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const target = acked.size + n;
+      await until(() => acked.size >= target, {
+        what: `${n} more writes acknowledged`,
+        timeoutMs: ms,
+      });
     };
 
     try {
@@ -67,23 +66,23 @@ describe('raft across real processes', () => {
 
     // Every server, restarted ones included, must converge on all acknowledged writes.
     const deadline = Date.now() + 20_000;
+    const missingOn = async (id: string): Promise<number> => {
+      const dump = await c
+        .request<{ appliedIndex: number; data: Record<string, string> }>(id, 'GET', '/dump')
+        .catch(() => null);
+      return dump === null
+        ? acked.size
+        : [...acked].filter(([k, v]) => dump.body.data[k] !== v).length;
+    };
     for (const id of c.ids) {
-      for (;;) {
-        const dump = await c
-          .request<{ appliedIndex: number; data: Record<string, string> }>(id, 'GET', '/dump')
-          .catch(() => null);
-        const missing =
-          dump === null
-            ? acked.size
-            : [...acked].filter(([k, v]) => dump.body.data[k] !== v).length;
-        if (missing === 0) break;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `${id} lacks ${missing} of ${acked.size} acknowledged writes\n${c.logs(id)}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until(() => missingOn(id), {
+        what: `${id} to hold all ${acked.size} acknowledged writes (value: how many it lacks)`,
+        accept: (missing) => missing === 0,
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        intervalMs: 50,
+      }).catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${c.logs(id)}`);
+      });
     }
     expect(acked.size).toBeGreaterThan(200);
   }, 120_000);

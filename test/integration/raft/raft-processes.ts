@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RaftStats } from '../../../src/manager/raft/index.js';
 import { testPki } from '../../helpers/certs.js';
+import { until } from '../../helpers/until.js';
 import type { RaftProcessConfig } from './raft-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -42,13 +43,7 @@ export async function waitForLeader(
   leader: () => Promise<string | null>,
   timeoutMs: number,
 ): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const l = await leader();
-    if (l !== null) return l;
-    if (Date.now() > deadline) throw new Error(`no leader within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return until(leader, { what: 'a leader', timeoutMs });
 }
 
 /** One JSON request to a loopback HTTP port; the reply body is parsed as JSON. */

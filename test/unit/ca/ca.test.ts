@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import {
   connect,
   createServer,
@@ -53,7 +53,6 @@ describe('root CA and node certificates', () => {
 
   it('signs a joiner-supplied public key without ever seeing its private key', async () => {
     const { ca } = await testPki([]);
-    const { generateKeyPairSync } = await import('node:crypto');
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const cert = await issueCertificate(ca, {

@@ -9,16 +9,11 @@ import {
 } from '../../../src/worker/health-monitor.js';
 import { TaskController } from '../../../src/worker/task-controller.js';
 import type { ContainerExit, Executor, TaskContainer } from '../../../src/worker/index.js';
+import { until } from '../../helpers/until.js';
 
 const MS = 1_000_000;
 
-const until = async (ok: () => boolean, what: string): Promise<void> => {
-  const deadline = Date.now() + 3000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`not in time: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+const soon = { timeoutMs: 3_000, intervalMs: 2 };
 
 describe('probeCommand', () => {
   it('runs CMD as is and CMD-SHELL through sh -c; NONE and [] run nothing', () => {
@@ -66,7 +61,7 @@ describe('HealthMonitor', () => {
       (n) => (n < 2 ? ok : bad),
     );
     expect(states[0]?.Status).toBe('starting');
-    await until(() => states.some((s) => s.Status === 'unhealthy'), 'unhealthy');
+    await until(() => states.some((s) => s.Status === 'unhealthy'), { ...soon, what: 'unhealthy' });
     const seq = states.map((s) => `${s.Status}/${s.FailingStreak}`);
     expect(seq.slice(0, 5)).toEqual([
       'starting/0',
@@ -86,11 +81,14 @@ describe('HealthMonitor', () => {
       { Test: ['CMD', 'x'], Interval: 2 * MS, Retries: 1, StartPeriod: 200 * MS },
       () => bad,
     );
-    await until(() => states.length >= 4, 'three probes');
+    await until(() => states.length >= 4, { ...soon, what: 'three probes' });
     expect(states.slice(0, 4).every((s) => s.Status === 'starting' && s.FailingStreak === 0)).toBe(
       true,
     );
-    await until(() => states.some((s) => s.Status === 'unhealthy'), 'unhealthy after the period');
+    await until(() => states.some((s) => s.Status === 'unhealthy'), {
+      ...soon,
+      what: 'unhealthy after the period',
+    });
   });
 
   it('a probe past its timeout is a failure with docker’s message', async () => {
@@ -102,7 +100,7 @@ describe('HealthMonitor', () => {
         timedOut: true,
       }),
     );
-    await until(() => states.some((s) => s.Status === 'unhealthy'), 'unhealthy');
+    await until(() => states.some((s) => s.Status === 'unhealthy'), { ...soon, what: 'unhealthy' });
     expect(states.at(-1)!.Log.at(-1)).toMatchObject({
       ExitCode: -1,
       Output: 'Health check exceeded timeout (1.5s)',
@@ -187,10 +185,10 @@ describe('TaskController with a health check', () => {
     const exec = new HealthExecutor();
     exec.retries = 1000;
     const reports = start(exec);
-    await until(() => exec.health.length >= 3, 'three probes');
+    await until(() => exec.health.length >= 3, { ...soon, what: 'three probes' });
     expect(reports.at(-1)?.State).toBe('starting');
     exec.healthy = true;
-    await until(() => reports.at(-1)?.State === 'running', 'running');
+    await until(() => reports.at(-1)?.State === 'running', { ...soon, what: 'running' });
     expect(reports.at(-1)?.ContainerStatus?.PID).toBe(4242);
     expect(exec.health.at(-1)?.Status).toBe('healthy');
   });
@@ -208,21 +206,21 @@ describe('TaskController with a health check', () => {
       exitCode: 0,
     });
     controllers.push(c);
-    await until(() => exec.health.length >= 2, 'probes resumed');
+    await until(() => exec.health.length >= 2, { ...soon, what: 'probes resumed' });
     expect(reports).toEqual([]);
     exec.healthy = true;
-    await until(() => reports.at(-1)?.State === 'running', 'running');
+    await until(() => reports.at(-1)?.State === 'running', { ...soon, what: 'running' });
   });
 
   it('fails an unhealthy task with docker’s error and stops its container', async () => {
     const exec = new HealthExecutor();
     exec.healthy = true;
     const reports = start(exec);
-    await until(() => reports.at(-1)?.State === 'running', 'running');
+    await until(() => reports.at(-1)?.State === 'running', { ...soon, what: 'running' });
     exec.healthy = false;
-    await until(() => reports.at(-1)?.State === 'failed', 'failed');
+    await until(() => reports.at(-1)?.State === 'failed', { ...soon, what: 'failed' });
     expect(reports.at(-1)?.Err).toBe('unhealthy container');
-    await until(() => exec.stopped, 'container stopped');
+    await until(() => exec.stopped, { ...soon, what: 'container stopped' });
     expect(exec.health.at(-1)?.Status).toBe('unhealthy');
   });
 });
