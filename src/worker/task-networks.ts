@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Network, Task } from '../api/index.js';
+import { ErrorCode, TsswarmError, type Network, type Task } from '../api/index.js';
 import type { NetworkView } from '../api/dispatch.js';
 import {
   EMBEDDED_DNS_ADDR,
@@ -277,7 +277,11 @@ export class TaskNetworks {
   private async ensureNetwork(n: Network): Promise<void> {
     if (this.networks.has(n.ID)) return;
     const s = networkSpec(n);
-    if (!s) throw new Error(`network ${n.Spec.Name} has no subnet, gateway or VXLAN id`);
+    if (!s)
+      throw new TsswarmError(
+        ErrorCode.Unavailable,
+        `network ${n.Spec.Name} has no subnet, gateway or VXLAN id yet`,
+      );
     await this.o.overlay.createNetwork({
       id: n.ID,
       ...s,
@@ -423,7 +427,11 @@ export class TaskNetworks {
     // a backend change reaches N containers in about N/4 process starts, and one container that
     // fails does not keep the others on the old backends.
     const failed = (await settleAll(rules, ENDPOINT_RULES_IN_FLIGHT)).filter((r) => !r.ok).length;
-    if (failed > 0) throw new Error(`VIP rules of ${failed} local task(s) not applied`);
+    if (failed > 0)
+      throw new TsswarmError(
+        ErrorCode.Internal,
+        `VIP rules of ${failed} local task(s) not applied`,
+      );
   }
 
   /** The node's routing-mesh address on the ingress bridge (replies to SNATed traffic). */
@@ -485,7 +493,8 @@ export class TaskNetworks {
 
   private async run(cmd: string, args: string[]): Promise<void> {
     const r = await this.o.host.run(cmd, args);
-    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
+    if (r.code !== 0)
+      throw new TsswarmError(ErrorCode.Internal, `${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
   }
 
   /** After a restart: the view names our tasks whose namespaces still exist. */

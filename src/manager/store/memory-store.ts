@@ -292,7 +292,10 @@ export class MemoryStore implements FSM<ApplyResult> {
   restore(data: Uint8Array): void {
     const parsed = JSON.parse(new TextDecoder().decode(data)) as SnapshotData;
     if (parsed.format !== SNAPSHOT_FORMAT) {
-      throw new Error(`unknown store snapshot format ${String(parsed.format)}`);
+      throw new TsswarmError(
+        ErrorCode.DataCorrupt,
+        `unknown store snapshot format ${String(parsed.format)}`,
+      );
     }
     const fresh = new Map<TableName, Table>(TABLE_NAMES.map((n) => [n, new Table(n)]));
     for (const name of TABLE_NAMES) {

@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
-import { unpackLayer, type LayerWriterHost } from '../../../src/runtime/image/layer-unpacker.js';
-import { tarOf } from '../../helpers/images.js';
+import { unpackLayer, type LayerWriterHost } from '../../../../src/runtime/image/layer-unpacker.js';
+import { tarOf } from '../../../helpers/images.js';
 
 interface Written {
   name: string;

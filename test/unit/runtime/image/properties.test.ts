@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normaliseReference } from '../../../src/runtime/image/index.js';
-import { LayerEntryPlanner } from '../../../src/runtime/image/layer-entry.js';
+import { normaliseReference } from '../../../../src/runtime/image/index.js';
+import { LayerEntryPlanner } from '../../../../src/runtime/image/layer-entry.js';
 
 const segment = fc.constantFrom('..', '.', '', 'a', 'b', 'etc', '.wh.x', '.wh..wh..opq', 'l');
 const name = fc.array(segment, { minLength: 1, maxLength: 6 }).map((s) => s.join('/'));

@@ -4,7 +4,7 @@ import {
   humanDuration,
   humanSize,
   renderTemplate,
-} from '../../../src/runtime/image/index.js';
+} from '../../../../src/runtime/image/index.js';
 
 describe('docker-style formatting', () => {
   it('sizes in decimal units with three digits', () => {

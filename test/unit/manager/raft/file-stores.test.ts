@@ -10,7 +10,7 @@ import {
   MemoryLogStore,
   RaftCorruptionError,
   type LogEntry,
-} from '../../../src/manager/raft/index.js';
+} from '../../../../src/manager/raft/index.js';
 
 let dir: string;
 beforeEach(() => {

@@ -3,7 +3,7 @@ import {
   LayerEntryPlanner,
   normaliseEntryPath,
   symlinkStaysInside,
-} from '../../../src/runtime/image/layer-entry.js';
+} from '../../../../src/runtime/image/layer-entry.js';
 
 describe('layer entry planning', () => {
   it('normalises member names and refuses ..', () => {

@@ -16,10 +16,10 @@ import {
   type FSM,
   type RaftEvent,
   type RaftMessage,
-} from '../../../src/manager/raft/index.js';
-import { FakeClock } from '../../sim/raft/fake-clock.js';
-import { KvFsm, encodeKv, type KvResult } from '../../sim/raft/kv-fsm.js';
-import { seededRandom } from '../../../src/scheduler/index.js';
+} from '../../../../src/manager/raft/index.js';
+import { FakeClock } from '../../../sim/raft/fake-clock.js';
+import { KvFsm, encodeKv, type KvResult } from '../../../sim/raft/kv-fsm.js';
+import { seededRandom } from '../../../../src/scheduler/index.js';
 
 function cluster(
   ids: string[],

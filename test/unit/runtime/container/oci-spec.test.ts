@@ -4,9 +4,9 @@ import {
   capabilities,
   defaultCapabilities,
   overlayLowerdir,
-} from '../../../src/runtime/container/oci-spec.js';
-import { humanDuration, psJson, statusText } from '../../../src/runtime/container/format.js';
-import type { ContainerInfo, ContainerRecord } from '../../../src/runtime/container/types.js';
+} from '../../../../src/runtime/container/oci-spec.js';
+import { humanDuration, psJson, statusText } from '../../../../src/runtime/container/format.js';
+import type { ContainerInfo, ContainerRecord } from '../../../../src/runtime/container/types.js';
 
 function record(over: Partial<ContainerRecord['HostConfig']> = {}): ContainerRecord {
   return {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withLock } from '../../../src/runtime/image/lock-file.js';
+import { withLock } from '../../../../src/runtime/image/lock-file.js';
 
 describe('image store lock file', () => {
   let dir: string;

@@ -1,14 +1,15 @@
 import tls from 'node:tls';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRootCa, issueCertificate } from '../../../src/ca/index.js';
+import { createRootCa, issueCertificate } from '../../../../src/ca/index.js';
 import {
   TcpTransport,
   decodeMessage,
   encodeMessage,
   type RaftMessage,
-} from '../../../src/manager/raft/index.js';
-import { testPki } from '../../helpers/certs.js';
+} from '../../../../src/manager/raft/index.js';
+import { testPki } from '../../../helpers/certs.js';
+import { until } from '../../../helpers/until.js';
 
 const open: TcpTransport[] = [];
 const sockets: tls.TLSSocket[] = [];
@@ -32,13 +33,8 @@ async function pair(): Promise<{ a: TcpTransport; b: TcpTransport; caPem: string
   return { a: await make('a'), b: await make('b'), caPem: pki.ca.certPem };
 }
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const soon = (cond: () => boolean, what: string, timeoutMs = 5000) =>
+  until(cond, { what, timeoutMs, intervalMs: 5 });
 
 const heartbeat = (from: string, seq: number): RaftMessage => ({
   type: 'append',
@@ -145,7 +141,7 @@ describe('TcpTransport (mutual TLS on loopback)', () => {
     for (let i = 0; i < 100; i++)
       a.send({ id: 'b', address: b.localAddress, suffrage: 'voter' }, heartbeat('a', i));
     b.send({ id: 'a', address: a.localAddress, suffrage: 'voter' }, heartbeat('b', 7));
-    await until(() => atB.length === 100 && atA.length === 1, 'delivery');
+    await soon(() => atB.length === 100 && atA.length === 1, 'delivery');
     expect(atB.map((m) => (m.type === 'append' ? m.seq : -1))).toEqual([...Array(100).keys()]);
     expect(atB[0]).toEqual(heartbeat('a', 0));
   });
@@ -164,7 +160,7 @@ describe('TcpTransport (mutual TLS on loopback)', () => {
       seq: 1,
     };
     a.send({ id: 'b', address: b.localAddress, suffrage: 'voter' }, snapshot);
-    await until(() => got.length === 1, 'the snapshot', 20_000);
+    await soon(() => got.length === 1, 'the snapshot', 20_000);
     const m = got[0]!;
     expect(m.type === 'install-snapshot' && m.meta).toEqual(snapshot.meta);
     // Compare bytes directly: a deep equality over 8 MiB element by element is very slow.
@@ -198,7 +194,7 @@ describe('TcpTransport (mutual TLS on loopback)', () => {
       () => undefined,
     );
     await attempt;
-    await until(() => b.connectionsRefused > 0, 'refusal');
+    await soon(() => b.connectionsRefused > 0, 'refusal');
     expect(got).toHaveLength(0);
   });
 
@@ -216,7 +212,7 @@ describe('TcpTransport (mutual TLS on loopback)', () => {
       (s) => new Promise((r) => s.once('close', r)),
       () => undefined,
     );
-    await until(() => b.connectionsRefused >= 2, 'two refusals');
+    await soon(() => b.connectionsRefused >= 2, 'two refusals');
     expect(got).toHaveLength(0);
   });
 
@@ -233,11 +229,11 @@ describe('TcpTransport (mutual TLS on loopback)', () => {
     });
     const closed = new Promise((r) => bad.once('close', r));
     a.send({ id: 'b', address: b.localAddress, suffrage: 'voter' }, heartbeat('a', 1));
-    await until(() => got.length === 1, 'first message');
+    await soon(() => got.length === 1, 'first message');
     bad.write(frame(Buffer.from('this is not a raft message')));
     await closed;
     a.send({ id: 'b', address: b.localAddress, suffrage: 'voter' }, heartbeat('a', 2));
-    await until(() => got.length === 2, 'message after the bad frame');
+    await soon(() => got.length === 2, 'message after the bad frame');
   });
 
   it('closes a connection whose messages claim another sender', async () => {

@@ -3,8 +3,8 @@ import {
   detectArchiveFormat,
   detectCompression,
   looksLikeTar,
-} from '../../../src/runtime/image/detect-format.js';
-import { tarOf } from '../../helpers/images.js';
+} from '../../../../src/runtime/image/detect-format.js';
+import { tarOf } from '../../../helpers/images.js';
 
 describe('format detection', () => {
   it('detects compression by magic number', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyChanges } from '../../../src/runtime/image/index.js';
+import { applyChanges } from '../../../../src/runtime/image/index.js';
 
 describe('--change parsing (docker import)', () => {
   it('takes CMD and ENTRYPOINT in JSON and shell form', () => {

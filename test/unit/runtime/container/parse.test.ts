@@ -9,7 +9,7 @@ import {
   parseSignal,
   parseTmpfs,
   validateName,
-} from '../../../src/runtime/container/parse.js';
+} from '../../../../src/runtime/container/parse.js';
 
 describe('docker-style flag parsing', () => {
   it('memory sizes', () => {
@@ -74,7 +74,7 @@ describe('docker-style flag parsing', () => {
 
 describe('mergeHealthcheck (a container check over its image check, as dockerd merges)', () => {
   it('inherits the test and each unset field from the image; NONE disables', async () => {
-    const { mergeHealthcheck } = await import('../../../src/runtime/index.js');
+    const { mergeHealthcheck } = await import('../../../../src/runtime/index.js');
     const image = { Test: ['CMD', 'check'], Interval: 5e9, Retries: 4 };
     expect(mergeHealthcheck(image, undefined)).toEqual(image);
     expect(mergeHealthcheck(image, { Interval: 1e9 })).toEqual({

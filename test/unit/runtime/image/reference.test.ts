@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseReference, parseReference } from '../../../src/runtime/image/index.js';
+import { normaliseReference, parseReference } from '../../../../src/runtime/image/index.js';
 
 describe('image reference normalisation', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkKvHistory, type KvOperation } from '../../sim/raft/linearizability.js';
+import { checkKvHistory, type KvOperation } from '../../../sim/raft/linearizability.js';
 
 const put = (
   client: number,
