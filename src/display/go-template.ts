@@ -1,3 +1,5 @@
+import type { FieldKind, FieldTree } from './field-tree.js';
+
 /**
  * The part of Go's text/template that `docker … --format` is used with, over JSON-shaped
  * values: literal text around actions `{{.Field.Sub}}`, `{{.}}`, `{{json .X}}`,
@@ -5,20 +7,39 @@
  * `{{len .X}}`, and pipes (`{{.Labels | json}}`). Anything else (range, if, variables) is
  * refused by name rather than printed wrong.
  */
-export function renderTemplate(template: string, value: unknown): string {
+export function renderTemplate(template: string, value: unknown, fields?: FieldTree): string {
   return template.replace(/\{\{-?\s*(.*?)\s*-?\}\}/gs, (_m, action: string) =>
-    print(evaluate(action, value)),
+    print(evaluate(action, { value, fields })),
   );
+}
+
+/** The value a template runs on, and the fields its Go type has when known. */
+interface Dot {
+  value: unknown;
+  fields: FieldTree | undefined;
+}
+
+/**
+ * A field the type has but the value lacks: Go holds its zero value there, which prints as
+ * `""`, `0`, `false`, `[]`, `map[]` or `<nil>` (an unset struct pointer), and is `null` in json
+ * for a list, a map or a struct.
+ */
+class Zero {
+  constructor(readonly kind: FieldKind | 'struct') {}
+  get plain(): unknown {
+    return { s: '', n: 0, b: false, a: null, m: null, struct: null }[this.kind];
+  }
 }
 
 /** A --format template that cannot be rendered; the CLI turns it into InvalidArgument. */
 export class TemplateError extends Error {}
 
 const FUNCTIONS: Record<string, (args: unknown[], action: string) => unknown> = {
-  json: ([v]) => JSON.stringify(v ?? null),
+  json: ([v]) => JSON.stringify((v instanceof Zero ? v.plain : v) ?? null),
   index: ([v, ...keys], action) => {
     let cur = v;
     for (const k of keys) {
+      if (cur instanceof Zero) return undefined;
       if (cur === null || typeof cur !== 'object') {
         throw new TemplateError(`"{{${action}}}": cannot index ${print(cur)}`);
       }
@@ -27,19 +48,21 @@ const FUNCTIONS: Record<string, (args: unknown[], action: string) => unknown> = 
     return cur;
   },
   join: ([list, sep], action) => {
+    if (list instanceof Zero && list.kind === 'a') return '';
     if (!Array.isArray(list)) throw new TemplateError(`"{{${action}}}": join needs a list`);
     return list.map(print).join(typeof sep === 'string' ? sep : '');
   },
   upper: ([v]) => print(v).toUpperCase(),
   lower: ([v]) => print(v).toLowerCase(),
   len: ([v], action) => {
+    if (v instanceof Zero && v.kind !== 'n' && v.kind !== 'b') return 0;
     if (Array.isArray(v) || typeof v === 'string') return v.length;
     if (v !== null && typeof v === 'object') return Object.keys(v).length;
     throw new TemplateError(`"{{${action}}}": len of ${print(v)}`);
   },
 };
 
-function evaluate(action: string, dot: unknown): unknown {
+function evaluate(action: string, dot: Dot): unknown {
   let piped: { value: unknown } | undefined;
   for (const stage of splitOutsideQuotes(action, '|')) {
     const words = splitOutsideQuotes(stage.trim(), ' ').filter((w) => w !== '');
@@ -62,7 +85,7 @@ function evaluate(action: string, dot: unknown): unknown {
 }
 
 /** A field path from dot, a quoted string, or a number. */
-function operand(word: string, dot: unknown, action: string): unknown {
+function operand(word: string, dot: Dot, action: string): unknown {
   if (/^"(?:[^"\\]|\\.)*"$/.test(word)) return JSON.parse(word) as string;
   if (/^`[^`]*`$/.test(word)) return word.slice(1, -1);
   if (/^-?\d+$/.test(word)) return Number(word);
@@ -71,10 +94,19 @@ function operand(word: string, dot: unknown, action: string): unknown {
       `unsupported template action "{{${action}}}" (use {{.Field}}, json, index, join, upper, lower, len)`,
     );
   }
-  let v: unknown = dot;
+  let v: unknown = dot.value;
+  let fields: FieldTree | FieldKind | undefined = dot.fields;
   for (const key of word.split('.').filter((k) => k !== '')) {
-    v = typeof v === 'object' && v !== null ? own(v, key) : undefined;
+    const known: FieldTree | FieldKind | undefined =
+      typeof fields === 'object'
+        ? (own(fields, key) as FieldTree | FieldKind | undefined)
+        : undefined;
+    v = typeof v === 'object' && v !== null && !(v instanceof Zero) ? own(v, key) : undefined;
+    if (v === undefined && known !== undefined) {
+      v = new Zero(typeof known === 'object' ? 'struct' : known);
+    }
     if (v === undefined) throw new TemplateError(`template: no field "${key}" in "${word}"`);
+    fields = known;
   }
   return v;
 }
@@ -108,6 +140,9 @@ function splitOutsideQuotes(s: string, sep: string): string[] {
 
 /** Go prints maps as map[k:v] and slices as [a b]; nothing as <no value>. */
 function print(v: unknown): string {
+  if (v instanceof Zero) {
+    return { s: '', n: '0', b: 'false', a: '[]', m: 'map[]', struct: '<nil>' }[v.kind];
+  }
   if (v === undefined || v === null) return '<no value>';
   if (Array.isArray(v)) return `[${v.map(print).join(' ')}]`;
   if (typeof v === 'object') {

@@ -1,4 +1,5 @@
 import { invalidArgument } from '../api/errors.js';
+import type { FieldTree } from './field-tree.js';
 import { renderTemplate, TemplateError } from './go-template.js';
 import { formatTable } from './text-table.js';
 
@@ -51,21 +52,26 @@ export function formatRows<T extends object>(
 
 /**
  * `inspect -f`: the objects as a JSON array (no format or `json`), or the template once per
- * object, a line each.
+ * object, a line each. With the fields of the objects' docker type (`dockerFields.Service`), a
+ * field the type has but an object leaves unset prints as Go's zero value instead of failing.
  */
-export function formatObjects(objects: readonly unknown[], format: string | undefined): string {
+export function formatObjects(
+  objects: readonly unknown[],
+  format: string | undefined,
+  fields?: FieldTree,
+): string {
   const f = format?.trim() ?? '';
   if (f === '' || f === 'json') return `${JSON.stringify(objects, null, 4)}\n`;
   const template = unescape(f);
   if (!template.includes('{{')) {
     throw invalidArgument(`--format "${format}": expected json or a Go template such as '{{.ID}}'`);
   }
-  return objects.map((o) => `${render(template, o)}\n`).join('');
+  return objects.map((o) => `${render(template, o, fields)}\n`).join('');
 }
 
-function render(template: string, value: unknown): string {
+function render(template: string, value: unknown, fields?: FieldTree): string {
   try {
-    return renderTemplate(template, value);
+    return renderTemplate(template, value, fields);
   } catch (err) {
     if (err instanceof TemplateError) throw invalidArgument(`--format: ${err.message}`);
     throw err;

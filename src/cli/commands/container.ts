@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ErrorCode, invalidArgument, TsswarmError } from '../../api/errors.js';
 import { parseMountFlag } from '../../api/mount-flag.js';
+import { dockerFields } from '../../display/index.js';
 import { formatObjects, formatRows } from '../../display/list-format.js';
 import { ContainerRuntime } from '../../runtime/container/container-runtime.js';
 import { formatBytes, formatPs, inspectDocument } from '../../runtime/container/format.js';
@@ -378,7 +379,7 @@ export function registerContainerCommands(program: Command): void {
         const info = await rt.inspect(ref);
         docs.push(inspectDocument(info, rt.paths(info.record.Id)));
       }
-      process.stdout.write(formatObjects(docs, o.format));
+      process.stdout.write(formatObjects(docs, o.format, dockerFields.Container));
     });
 
   program

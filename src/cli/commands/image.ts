@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { invalidArgument, notFound, TsswarmError } from '../../api/errors.js';
+import { dockerFields } from '../../display/index.js';
 import { formatObjects } from '../../display/list-format.js';
 import {
   formatHistory,
@@ -98,7 +99,7 @@ export function registerImageCommands(program: Command): void {
         }
       }
       // Like docker: print what was found, then fail naming what was not.
-      process.stdout.write(formatObjects(found, opts.format));
+      process.stdout.write(formatObjects(found, opts.format, dockerFields.Image));
       if (missing.length > 0) throw notFound(missing.map((m) => `No such image: ${m}`).join('\n'));
     });
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { invalidArgument, type Network, type NetworkSpec } from '../../api/index.js';
+import { dockerFields } from '../../display/index.js';
 import { formatObjects, formatRows } from '../../display/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
@@ -142,7 +143,7 @@ export function registerNetworkCommands(program: Command): void {
       for (const r of refs) {
         out.push(dockerNetwork(await api.get<Network>(`/networks/${encodeURIComponent(r)}`)));
       }
-      process.stdout.write(formatObjects(out, o.format));
+      process.stdout.write(formatObjects(out, o.format, dockerFields.Network));
     });
 
   network

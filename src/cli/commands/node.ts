@@ -3,6 +3,7 @@ import { invalidArgument, type Node, type NodeSpec } from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import { prettyNode } from './pretty.js';
+import { dockerFields } from '../../display/index.js';
 import { formatObjects, formatRows } from '../../display/list-format.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -72,7 +73,7 @@ export function registerNodeCommands(program: Command): void {
         process.stdout.write(out.map(prettyNode).join('\n'));
         return;
       }
-      process.stdout.write(formatObjects(out, o.format));
+      process.stdout.write(formatObjects(out, o.format, dockerFields.Node));
     });
 
   node

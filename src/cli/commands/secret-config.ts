@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { invalidArgument, type Config, type Secret } from '../../api/index.js';
 import { humanDuration } from '../../display/human-units.js';
+import { dockerFields } from '../../display/index.js';
 import { formatObjects, formatRows, type Column } from '../../display/list-format.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
@@ -124,7 +125,9 @@ function register(program: Command, kind: Kind): void {
       const api = client(cmd);
       const out: (Secret | Config)[] = [];
       for (const r of refs) out.push(await api.get(`/${plural}/${encodeURIComponent(r)}`));
-      process.stdout.write(formatObjects(out, o.format));
+      process.stdout.write(
+        formatObjects(out, o.format, kind === 'secret' ? dockerFields.Secret : dockerFields.Config),
+      );
     });
 
   group

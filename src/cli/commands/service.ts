@@ -10,6 +10,7 @@ import {
   type ServiceSpec,
   type Task,
 } from '../../api/index.js';
+import { dockerFields } from '../../display/index.js';
 import { formatObjects } from '../../display/list-format.js';
 import { parseSignal } from '../../runtime/container/parse.js';
 import { ApiClient, clientTarget } from '../client.js';
@@ -359,7 +360,7 @@ export function registerServiceCommands(program: Command): void {
         process.stdout.write(out.map(prettyService).join('\n'));
         return;
       }
-      process.stdout.write(formatObjects(out, o.format));
+      process.stdout.write(formatObjects(out, o.format, dockerFields.Service));
     });
 
   service

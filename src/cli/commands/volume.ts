@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { invalidArgument } from '../../api/index.js';
+import { dockerFields } from '../../display/index.js';
 import { formatObjects, formatRows } from '../../display/list-format.js';
 import { ContainerRuntime } from '../../runtime/container/container-runtime.js';
 import { globalOptions } from '../context.js';
@@ -97,7 +98,7 @@ export function registerVolumeCommands(program: Command): void {
           failed = err;
         }
       }
-      process.stdout.write(formatObjects(out, o.format));
+      process.stdout.write(formatObjects(out, o.format, dockerFields.Volume));
       if (failed !== undefined) throw failed;
     });
 
