@@ -1,8 +1,16 @@
 import type { Command } from 'commander';
-import { invalidArgument, type Node, type NodeSpec } from '../../api/index.js';
+import {
+  invalidArgument,
+  type Node,
+  type NodeSpec,
+  type Service,
+  type Task,
+} from '../../api/index.js';
 import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import { prettyNode } from './pretty.js';
+import { printTasks, taskRows } from './service-table.js';
+import { parseTaskFilters } from './task-filter.js';
 import { dockerFields } from '../../display/index.js';
 import { formatObjects, formatRows } from '../../display/list-format.js';
 
@@ -15,6 +23,53 @@ function client(cmd: Command): ApiClient {
 
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('Manage swarm nodes');
+
+  node
+    .command('ps')
+    .description('List tasks running on one or more nodes, defaults to the current node')
+    .argument('[node...]')
+    .option('-q, --quiet', 'only display task IDs')
+    .option('--no-trunc', 'do not truncate output')
+    .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
+    .option(
+      '-f, --filter <filter>',
+      'filter: id, name, label, desired-state=running|shutdown|accepted (repeatable)',
+      collect,
+      [],
+    )
+    .action(
+      async (
+        refs: string[],
+        opts: { quiet?: boolean; trunc: boolean; format?: string; filter: string[] },
+        cmd: Command,
+      ) => {
+        const api = client(cmd);
+        const keep = parseTaskFilters(opts.filter, ['id', 'name', 'label', 'desired-state']);
+        const [nodes, services] = await Promise.all([
+          api.get<Node[]>('/nodes'),
+          api.get<Service[]>('/services'),
+        ]);
+        const hostname = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
+        const rows: Record<string, string>[] = [];
+        const now = Date.now();
+        for (const ref of refs.length > 0 ? refs : ['self']) {
+          const n = await api.get<Node>(`/nodes/${encodeURIComponent(ref)}`);
+          const tasks = await api.get<Task[]>(`/tasks?node=${encodeURIComponent(n.ID)}`);
+          // Rows per service, as docker groups them; a task whose service is gone has no row.
+          for (const s of services) {
+            const mine = tasks.filter(
+              (t) =>
+                t.ServiceID === s.ID &&
+                keep(t, { serviceName: s.Spec.Name, nodeName: n.Description.Hostname }),
+            );
+            if (mine.length > 0) {
+              rows.push(...taskRows(s, mine, hostname, { trunc: opts.trunc, now }));
+            }
+          }
+        }
+        printTasks(rows, opts);
+      },
+    );
 
   node
     .command('ls')

@@ -43,6 +43,7 @@ import {
 } from './service-flags.js';
 import { streamServiceLogs, type ServiceLogsFlags } from './service-logs.js';
 import { printServices, printTasks, taskRows } from './service-table.js';
+import { parseTaskFilters } from './task-filter.js';
 import { registerServiceUpdateCommands } from './service-update.js';
 
 function client(cmd: Command): ApiClient {
@@ -372,7 +373,7 @@ export function registerServiceCommands(program: Command): void {
     .option('--format <format>', 'table, json, or a Go template such as {{.Name}}')
     .option(
       '-f, --filter <filter>',
-      'filter (desired-state=running|shutdown|accepted)',
+      'filter: id, name, node, desired-state=running|shutdown|accepted (repeatable)',
       collect,
       [],
     )
@@ -383,22 +384,18 @@ export function registerServiceCommands(program: Command): void {
         cmd: Command,
       ) => {
         const api = client(cmd);
-        let desired: string | undefined;
-        for (const f of opts.filter) {
-          const m = /^desired-state=(\w+)$/.exec(f);
-          if (!m) {
-            throw invalidArgument(`invalid filter '${f}': only desired-state=… is supported`);
-          }
-          desired = m[1];
-        }
+        const keep = parseTaskFilters(opts.filter, ['id', 'name', 'node', 'desired-state']);
         const nodes = await api.get<Node[]>('/nodes');
         const nodeName = new Map(nodes.map((n) => [n.ID, n.Description.Hostname]));
         const rows: Record<string, string>[] = [];
         const now = Date.now();
         for (const ref of refs) {
           const s = await api.get<Service>(`/services/${encodeURIComponent(ref)}`);
-          const q = desired ? `&desiredState=${desired}` : '';
-          const tasks = await api.get<Task[]>(`/tasks?service=${encodeURIComponent(s.ID)}${q}`);
+          const tasks = (
+            await api.get<Task[]>(`/tasks?service=${encodeURIComponent(s.ID)}`)
+          ).filter((t) =>
+            keep(t, { serviceName: s.Spec.Name, nodeName: nodeName.get(t.NodeID) ?? '' }),
+          );
           rows.push(...taskRows(s, tasks, nodeName, { trunc: opts.trunc, now }));
         }
         printTasks(rows, opts);

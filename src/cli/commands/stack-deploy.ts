@@ -16,6 +16,7 @@ import { ApiClient, clientTarget } from '../client.js';
 import { globalOptions } from '../context.js';
 import { runStackDeploy } from '../stack-deploy-run.js';
 import { printServices, printTasks, taskRows } from './service-table.js';
+import { parseTaskFilters } from './task-filter.js';
 import { deployStackFiles, pruneStackFiles } from './stack-files.js';
 
 const namespaceLabel = 'com.docker.stack.namespace';
@@ -169,14 +170,21 @@ export function registerStackDeployCommands(program: Command): void {
     .argument('<stack>')
     .option('-q, --quiet', 'only display task IDs')
     .option('--no-trunc', 'do not truncate output')
+    .option(
+      '-f, --filter <filter>',
+      'filter: id, name, node, desired-state=running|shutdown|accepted (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .addOption(formatOption())
     .action(
       async (
         name: string,
-        opts: { quiet?: boolean; trunc: boolean; format?: string },
+        opts: { quiet?: boolean; trunc: boolean; format?: string; filter: string[] },
         cmd: Command,
       ) => {
         const api = client(cmd);
+        const keep = parseTaskFilters(opts.filter, ['id', 'name', 'node', 'desired-state']);
         const services = await stackServices(api, name);
         if (services.length === 0) {
           process.stderr.write(`Nothing found in stack: ${name}\n`);
@@ -187,7 +195,9 @@ export function registerStackDeployCommands(program: Command): void {
         const rows: Record<string, string>[] = [];
         const now = Date.now();
         for (const s of services) {
-          const tasks = await api.get<Task[]>(`/tasks?service=${s.ID}`);
+          const tasks = (await api.get<Task[]>(`/tasks?service=${s.ID}`)).filter((t) =>
+            keep(t, { serviceName: s.Spec.Name, nodeName: host.get(t.NodeID) ?? '' }),
+          );
           rows.push(...taskRows(s, tasks, host, { trunc: opts.trunc, now }));
         }
         printTasks(rows, opts);

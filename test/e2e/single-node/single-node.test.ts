@@ -183,6 +183,39 @@ describe.skipIf(skip)('single-node swarm (root, nats-server, built CLI)', () => 
     expect(await ok('node', 'inspect', '--pretty', 'self')).toMatch(
       /\nStatus:\n State:\t\t\tReady\n/,
     );
+    // Unset optional fields print as docker prints them; two objects, one line each.
+    expect(
+      await ok(
+        'service',
+        'inspect',
+        '-f',
+        '[{{.Spec.TaskTemplate.ContainerSpec.StopSignal}}] {{.Spec.Mode.Global}}',
+        'web',
+        'web',
+      ),
+    ).toBe('[] <nil>\n[] <nil>\n');
+    // node ps (this node by default) and the task filters docker's ps verbs share.
+    const mine = await ok('node', 'ps', '--format', '{{.Name}} {{.DesiredState}}');
+    expect(mine).toMatch(/^web\.1 Running$/m);
+    expect(
+      await ok(
+        'node',
+        'ps',
+        'self',
+        '-f',
+        'name=web.2',
+        '-f',
+        'desired-state=running',
+        '--format',
+        '{{.Name}}',
+      ),
+    ).toBe('web.2\n');
+    expect(
+      await ok('service', 'ps', 'web', '-f', 'desired-state=shutdown', '-f', 'name=web.1', '-q'),
+    ).not.toMatch(/\S/);
+    const badFilter = await cli('node', 'ps', '-f', 'colour=red');
+    expect(badFilter.code).toBe(125);
+    expect(badFilter.stderr).toContain(`invalid filter 'colour'`);
     const bad = await cli('service', 'ls', '--format', '{{.Nope}}');
     expect(bad.code).toBe(125);
     expect(bad.stderr).toBe('Error: --format: template: no field "Nope" in ".Nope"\n');
